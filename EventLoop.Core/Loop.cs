@@ -1,10 +1,494 @@
+using EventLoop.Coroutines;
+using EventLoop.Internal;
+using EventLoop.Polling;
+using EventLoop.Scheduling;
+using EventLoop.Timers;
+
 namespace EventLoop;
 
-/// <summary>The event loop (being written).</summary>
+/// <summary>
+/// A single-threaded event loop: a run queue, timers and descriptor readiness, with its own
+/// <see cref="SynchronizationContext"/> so that <c>async</c> methods run as coroutines on the
+/// loop thread. Spawn greenlets with <see cref="Spawn(Func{Task})"/>, run the loop with
+/// <see cref="Run()"/>, <see cref="Run(Func{Task})"/> or one iteration at a time with <see cref="RunOnce"/>.
+/// </summary>
+/// <remarks>
+/// Thread rules: <see cref="Post(Action)"/>, <see cref="Stop"/>, <c>Spawn</c> and <see cref="Greenlet.Kill"/>
+/// may be called from any thread. Everything else is called on the thread running the loop, or
+/// while no thread runs it.
+/// </remarks>
 public sealed partial class Loop : IDisposable
 {
-    /// <summary>Releases the loop.</summary>
+    [ThreadStatic]
+    private static Loop? t_current;
+
+    // 1024 ready events per poll: one epoll_wait serves that many descriptors; more wait for
+    // the next iteration, which comes at once because they are still ready.
+    private const int ReadyEventCapacity = 1024;
+
+    private readonly LoopOptions _options;
+    private readonly IPoller _poller;
+    private readonly IWaker _waker;
+    private readonly TimeProvider _clock;
+    private readonly VirtualClock? _virtualClock;
+    private readonly long _originTimestamp;
+    private readonly LoopSynchronizationContext _context;
+    private readonly ReadyEvent[] _readyEvents = new ReadyEvent[ReadyEventCapacity];
+    private readonly CrossThreadQueue _inbox = new();
+    private readonly TimerHeap _timers = new();
+    private RunQueue _runQueue = new();
+
+    private long _now;
+    private long _timerSequence;
+    private long _iterations;
+    private long _callbacksRun;
+    private int _wakeSignalled;
+    private volatile bool _stopRequested;
+    private volatile int _runningThreadId;
+    private int _ownerThreadId;
+    private Greenlet? _currentOwner;
+    private bool _disposed;
+
+    /// <summary>Creates a loop; nothing runs until <see cref="Run()"/> or <see cref="RunOnce"/>.</summary>
+    /// <param name="options">Settings; null for the defaults (real time, best poller).</param>
+    /// <exception cref="PlatformNotSupportedException">The platform has no supported poller (Windows).</exception>
+    public Loop(LoopOptions? options = null)
+    {
+        _options = options ?? new LoopOptions();
+        PollerKind kind = PollerFactory.Resolve(_options.Poller);
+        _poller = PollerFactory.Create(kind);
+        try
+        {
+            _waker = PollerFactory.CreateWaker(kind);
+            _poller.Add(_waker.Fd, PollEvents.Read, WakerToken);
+        }
+        catch
+        {
+            _waker?.Dispose();
+            _poller.Dispose();
+            throw;
+        }
+
+        if (_options.VirtualTime)
+        {
+            _virtualClock = new VirtualClock(this, (_options.TimeProvider ?? TimeProvider.System).GetUtcNow());
+            _clock = _virtualClock;
+        }
+        else
+        {
+            _clock = _options.TimeProvider ?? TimeProvider.System;
+        }
+
+        _originTimestamp = _clock.GetTimestamp();
+        _context = new LoopSynchronizationContext(this, null);
+        _yield = new YieldSource(this);
+        _slowThreshold = _options.SlowCallbackThreshold is { } threshold && threshold > TimeSpan.Zero
+            ? (long)(threshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
+            : 0;
+        _ownerThreadId = Environment.CurrentManagedThreadId;
+    }
+
+    /// <summary>The loop running on the calling thread, or null.</summary>
+    public static Loop? Current => t_current;
+
+    /// <summary>
+    /// The loop's clock. In <see cref="LoopOptions.VirtualTime"/> mode it is the virtual clock, and
+    /// timers created through it (<see cref="PeriodicTimer"/>, <see cref="CancellationTokenSource"/>,
+    /// <c>Task.Delay(…, loop.Time)</c>) are loop timers that fire on virtual time.
+    /// </summary>
+    public TimeProvider Time => _clock;
+
+    /// <summary>Loop time: elapsed since the loop was created, as cached at the start of the current iteration.</summary>
+    public TimeSpan Now => TimeSpan.FromTicks(_now);
+
+    /// <summary>The back end in use (never <see cref="PollerKind.Auto"/>).</summary>
+    public PollerKind Poller => _poller.Kind;
+
+    /// <summary>True when the loop runs on a virtual clock.</summary>
+    public bool IsVirtualTime => _virtualClock is not null;
+
+    /// <summary>True while some thread is inside <see cref="Run()"/>, <see cref="RunOnce"/> or a blocking join.</summary>
+    public bool IsRunning => _runningThreadId != 0;
+
+    /// <summary>True once the loop was disposed.</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>Runs the loop until <see cref="Stop"/> is called. A Stop that came before runs one iteration.</summary>
+    /// <exception cref="InvalidOperationException">The loop is already running.</exception>
+    public void Run()
+    {
+        EnterRun();
+        try
+        {
+            do
+            {
+                RunIteration(Timeout.Infinite);
+            }
+            while (!ConsumeStop());
+        }
+        finally
+        {
+            ExitRun();
+        }
+    }
+
+    /// <summary>
+    /// Spawns <paramref name="main"/> as a greenlet and runs the loop until it completes;
+    /// rethrows its exception as it was thrown. Other greenlets stay as they are.
+    /// </summary>
+    /// <param name="main">The main coroutine.</param>
+    /// <exception cref="InvalidOperationException">The loop is already running, or <see cref="Stop"/> was called before main completed.</exception>
+    public void Run(Func<Task> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        Greenlet greenlet = Spawn(main);
+        greenlet.Name = "main";
+        RunUntilCompleted(greenlet);
+        greenlet.ThrowIfFailed();
+    }
+
+    /// <summary>Like <see cref="Run(Func{Task})"/>, returning main's result.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="main">The main coroutine.</param>
+    /// <returns>What main returned.</returns>
+    public T Run<T>(Func<Task<T>> main)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        Greenlet<T> greenlet = Spawn(main);
+        greenlet.Name = "main";
+        RunUntilCompleted(greenlet);
+        return greenlet.GetResultOrThrow();
+    }
+
+    /// <summary>
+    /// Runs one iteration: due timers, a poll that waits at most <paramref name="timeout"/>
+    /// (less when a timer is due sooner, zero when work is ready), then the ready callbacks.
+    /// </summary>
+    /// <param name="timeout">The longest the poll may block; <see cref="Timeout.InfiniteTimeSpan"/> for no bound.</param>
+    /// <returns>True while work remains: ready callbacks, timers, registrations or live greenlets.</returns>
+    public bool RunOnce(TimeSpan timeout)
+    {
+        int timeoutMs = ToTimeoutMs(timeout);
+        EnterRun();
+        try
+        {
+            RunIteration(timeoutMs);
+        }
+        finally
+        {
+            ExitRun();
+        }
+
+        return HasPendingWork;
+    }
+
+    /// <summary>
+    /// Asks the loop to return from <see cref="Run()"/> after the current iteration. Any thread;
+    /// greenlets that are pending stay pending.
+    /// </summary>
+    public void Stop()
+    {
+        _stopRequested = true;
+        if (!IsOnLoopThread)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>
+    /// Kills live greenlets (giving them a few iterations to unwind), unregisters every
+    /// descriptor and closes the poller and wake-up descriptors. Idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called while the loop is running.</exception>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (_runningThreadId != 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("A running loop cannot be disposed; stop it first.");
+        }
+
+        KillLiveGreenlets();
+        _disposed = true;
+        ReleaseHandlers();
+        _timers.Clear();
+        _runQueue.Clear();
+        _sleepPool.Clear();
+        _poller.Remove(_waker.Fd);
+        _waker.Dispose();
+        _pollerClosed = true;
+        _poller.Dispose();
     }
+
+    // ---- one iteration, as named phases (../shared/DESIGN.md) ----
+
+    private void RunIteration(int callerTimeoutMs)
+    {
+        _iterations++;
+        UpdateTime();
+        RunDueTimers();
+        int timeoutMs = ComputePollTimeout(callerTimeoutMs);
+        PollIo(timeoutMs);
+        AdvanceVirtualClock(callerTimeoutMs);
+        UpdateTime();
+        RunDueTimers(); // timers that came due while the poll blocked run in this iteration
+        DrainInbox();
+        RunReadyQueue();
+    }
+
+    private void UpdateTime() => _now = ReadClock();
+
+    private void RunDueTimers()
+    {
+        TimerHandle? timer;
+        while ((timer = _timers.Peek()) is not null && timer.Deadline <= _now)
+        {
+            _timers.Pop();
+            if (timer.Direct)
+            {
+                // Direct timers complete loop waits; that only queues continuations.
+                ((Action<object?>)timer.Callback!)(timer.State);
+            }
+            else
+            {
+                _runQueue.Enqueue(new ReadyItem(s_fireTimer, timer, timer.Owner));
+            }
+        }
+    }
+
+    private int ComputePollTimeout(int callerTimeoutMs)
+    {
+        if (_runQueue.Count > 0 || _inbox.HasItems || _stopRequested || callerTimeoutMs == 0)
+        {
+            return 0;
+        }
+
+        TimerHandle? next = _timers.Peek();
+        if (next is null)
+        {
+            return callerTimeoutMs;
+        }
+
+        if (_virtualClock is not null)
+        {
+            return 0; // never sleep on a virtual clock: AdvanceVirtualClock jumps instead
+        }
+
+        // Round up to whole milliseconds: rounding down would wake before the deadline and spin.
+        long remaining = next.Deadline - _now;
+        long ms = remaining <= 0 ? 0 : (remaining + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
+        int timerMs = (int)Math.Min(ms, int.MaxValue);
+        return callerTimeoutMs < 0 ? timerMs : Math.Min(timerMs, callerTimeoutMs);
+    }
+
+    private void PollIo(int timeoutMs)
+    {
+        DispatchIoEvents(_poller.Poll(_readyEvents, timeoutMs));
+    }
+
+    private void AdvanceVirtualClock(int callerTimeoutMs)
+    {
+        if (_virtualClock is null || _lastIoEvents > 0 || _runQueue.Count > 0 || _inbox.HasItems || _stopRequested)
+        {
+            return;
+        }
+
+        TimerHandle? next = _timers.Peek();
+        if (next is null || next.Deadline <= _now)
+        {
+            return;
+        }
+
+        // The jump replaces the sleep a real clock would take, so the caller's bound applies.
+        long target = next.Deadline;
+        if (callerTimeoutMs >= 0)
+        {
+            target = Math.Min(target, _now + (callerTimeoutMs * TimeSpan.TicksPerMillisecond));
+        }
+
+        _virtualClock.AdvanceTo(target);
+    }
+
+    private void DrainInbox()
+    {
+        Volatile.Write(ref _wakeSignalled, 0);
+        _inbox.DrainTo(ref _runQueue);
+    }
+
+    private void RunReadyQueue()
+    {
+        // Only what was ready when the phase began: work queued now waits for the next
+        // iteration, so a callback that keeps re-posting itself cannot starve timers or I/O.
+        for (int count = _runQueue.Count; count > 0; count--)
+        {
+            ReadyItem item = _runQueue.Dequeue();
+            RunItem(in item);
+        }
+
+        SwitchTo(null);
+    }
+
+    private void RunItem(in ReadyItem item)
+    {
+        if (!ReferenceEquals(item.Owner, _currentOwner))
+        {
+            SwitchTo(item.Owner);
+        }
+
+        _callbacksRun++;
+        if (_slowThreshold != 0)
+        {
+            RunTimed(in item);
+            return;
+        }
+
+        try
+        {
+            item.Invoke();
+        }
+        catch (Exception ex)
+        {
+            ReportUnhandled(ex, item.Owner);
+        }
+    }
+
+    private void SwitchTo(Greenlet? owner)
+    {
+        _currentOwner = owner;
+        SynchronizationContext.SetSynchronizationContext(owner is null ? _context : owner.Context);
+    }
+
+    // ---- entering and leaving ----
+
+    private void EnterRun()
+    {
+        if (_disposed)
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(Loop));
+        }
+
+        int me = Environment.CurrentManagedThreadId;
+#pragma warning disable CS0420 // Interlocked on a volatile field is fine
+        int running = Interlocked.CompareExchange(ref _runningThreadId, me, 0);
+#pragma warning restore CS0420
+        if (running != 0)
+        {
+            ThrowHelper.ThrowInvalidOperation(running == me
+                ? "The loop is already running on this thread (Run, RunOnce and JoinAll cannot be nested inside a callback or greenlet)."
+                : "The loop is already running on another thread.");
+        }
+
+        _ownerThreadId = me;
+        _savedLoop = t_current;
+        _savedContext = SynchronizationContext.Current;
+        t_current = this;
+        _currentOwner = null;
+        SynchronizationContext.SetSynchronizationContext(_context);
+    }
+
+    private void ExitRun()
+    {
+        _currentOwner = null;
+        t_current = _savedLoop;
+        SynchronizationContext.SetSynchronizationContext(_savedContext);
+        _savedLoop = null;
+        _savedContext = null;
+        _runningThreadId = 0;
+    }
+
+    private Loop? _savedLoop;
+    private SynchronizationContext? _savedContext;
+    private bool _pollerClosed;
+
+    private bool ConsumeStop()
+    {
+        if (!_stopRequested)
+        {
+            return false;
+        }
+
+        _stopRequested = false;
+        return true;
+    }
+
+    private void RunUntilCompleted(Greenlet greenlet)
+    {
+        EnterRun();
+        try
+        {
+            while (!greenlet.IsCompleted)
+            {
+                RunIteration(Timeout.Infinite);
+                if (ConsumeStop() && !greenlet.IsCompleted)
+                {
+                    ThrowHelper.ThrowInvalidOperation("The loop was stopped before the main greenlet completed.");
+                }
+            }
+        }
+        finally
+        {
+            ExitRun();
+        }
+    }
+
+    private bool HasPendingWork =>
+        _runQueue.Count > 0 || _inbox.HasItems || _timers.Count > 0 || _registrationCount > 0 || _liveCount > 0;
+
+    // ---- thread checks ----
+
+    /// <summary>True when the calling thread is running this loop.</summary>
+    internal bool IsOnLoopThread => _runningThreadId == Environment.CurrentManagedThreadId;
+
+    /// <summary>True on the loop thread, or on the thread that last ran the loop while nobody runs it.</summary>
+    internal bool IsOwnerThread
+    {
+        get
+        {
+            int me = Environment.CurrentManagedThreadId;
+            int running = _runningThreadId;
+            return running == me || (running == 0 && _ownerThreadId == me);
+        }
+    }
+
+    /// <summary>The greenlet whose step runs right now (loop thread), or null.</summary>
+    internal Greenlet? CurrentGreenlet => _currentOwner;
+
+    /// <summary>Throws when called off the loop thread while it runs, or after Dispose.</summary>
+    internal void VerifyAccess(string member)
+    {
+        int running = _runningThreadId;
+        if (running != 0 && running != Environment.CurrentManagedThreadId)
+        {
+            ThrowHelper.ThrowWrongThread(member);
+        }
+
+        if (_disposed)
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(Loop));
+        }
+    }
+
+    private static int ToTimeoutMs(TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return Timeout.Infinite;
+        }
+
+        if (timeout < TimeSpan.Zero)
+        {
+            ThrowHelper.ThrowNegativeDelay(nameof(timeout), timeout);
+        }
+
+        double ms = Math.Ceiling(timeout.TotalMilliseconds);
+        return ms >= int.MaxValue ? int.MaxValue : (int)ms;
+    }
+
+    private long ReadClock() => _virtualClock is not null
+        ? _virtualClock.GetTimestamp()
+        : _clock.GetElapsedTime(_originTimestamp).Ticks;
 }

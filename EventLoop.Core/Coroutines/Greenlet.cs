@@ -1,0 +1,516 @@
+using System.Runtime.ExceptionServices;
+using EventLoop.Coroutines;
+
+namespace EventLoop;
+
+/// <summary>
+/// A coroutine spawned on a <see cref="Loop"/>, like a gevent greenlet: its body starts on a
+/// later loop iteration, runs on the loop thread, and can be joined, awaited, linked and killed.
+/// </summary>
+/// <remarks>
+/// Members are loop-thread only except <see cref="Kill"/>, <see cref="KillAsync"/>, the
+/// read-only state properties, <see cref="Task"/> and awaiting, which work from any thread.
+/// </remarks>
+public class Greenlet
+{
+    private static long s_nextId;
+
+    private readonly Loop _loop;
+    private object? _body;
+    private string? _name;
+    private volatile int _state; // GreenletState
+    private Exception? _exception;
+    private CancellationTokenSource? _cts;
+    private bool _killRequested;
+    private Exception? _abortError;
+    private object? _listeners; // IGreenletListener or List<IGreenletListener>
+    private LoopSynchronizationContext? _context;
+    private Task? _bodyTask;
+    private Action? _onBodyDone;
+    private LoopWait? _waits;
+    private object? _taskSource;
+
+    // The loop's intrusive list of live greenlets (Dispose kills them).
+    internal Greenlet? LivePrev;
+    internal Greenlet? LiveNext;
+
+    internal Greenlet(Loop loop, object body)
+    {
+        _loop = loop;
+        _body = body;
+        Id = Interlocked.Increment(ref s_nextId);
+    }
+
+    /// <summary>The greenlet running on the current thread's loop right now, or null.</summary>
+    public static Greenlet? Current => Loop.Current?.CurrentGreenlet;
+
+    /// <summary>A process-wide unique, increasing number.</summary>
+    public long Id { get; }
+
+    /// <summary>A name for diagnostics; defaults to <c>Greenlet-{Id}</c>.</summary>
+    public string Name
+    {
+        get => _name ?? $"Greenlet-{Id}";
+        set => _name = value;
+    }
+
+    /// <summary>The loop the greenlet runs on.</summary>
+    public Loop Loop => _loop;
+
+    /// <summary>True once the body has finished (returned, thrown, or been killed).</summary>
+    public bool IsCompleted => _state == GreenletState.Completed;
+
+    /// <summary>True once the body has started running.</summary>
+    public bool IsStarted => _state != GreenletState.Pending;
+
+    /// <summary>True when the greenlet completed without an exception.</summary>
+    public bool Succeeded => IsCompleted && _exception is null;
+
+    /// <summary>
+    /// The exception the body ended with (the very object it threw), or null. For a killed
+    /// greenlet it is the <see cref="OperationCanceledException"/> that ended it.
+    /// </summary>
+    public Exception? Exception => IsCompleted ? _exception : null;
+
+    /// <summary>True when <see cref="Kill"/> was requested (whether or not the body honoured it).</summary>
+    public bool IsKilled => Volatile.Read(ref _killRequested);
+
+    /// <summary>
+    /// A task that completes with the greenlet: successfully, faulted with its exception, or
+    /// cancelled when it was killed. Continuations never run inline on the loop thread.
+    /// </summary>
+    public Task Task => TaskFromSource(EnsureTaskSource());
+
+    internal LoopSynchronizationContext Context => _context ??= new LoopSynchronizationContext(_loop, this);
+
+    // Ended by Kill (not a failure: not reported, not raised by JoinAll(raiseError)).
+    internal bool EndedByKill => _killRequested && _exception is OperationCanceledException;
+
+    internal bool Failed => IsCompleted && _exception is not null && !EndedByKill;
+
+    /// <summary>The token handed to the body; cancelled by <see cref="Kill"/>. Loop thread.</summary>
+    internal CancellationToken Token
+    {
+        get
+        {
+            if (_cts is null)
+            {
+                _cts = new CancellationTokenSource();
+                if (_killRequested)
+                {
+                    _cts.Cancel();
+                }
+            }
+
+            return _cts.Token;
+        }
+    }
+
+    /// <summary>
+    /// Kills the greenlet: a greenlet that has not started never runs; a running one has its
+    /// token cancelled and every loop wait it is suspended in (and every later one) throws
+    /// <see cref="OperationCanceledException"/>. Never throws. Any thread; returns at once.
+    /// </summary>
+    public void Kill()
+    {
+        if (IsCompleted)
+        {
+            return;
+        }
+
+        if (_loop.IsOwnerThread)
+        {
+            KillCore();
+        }
+        else
+        {
+            _loop.Enqueue(static s => ((Greenlet)s!).KillCore(), this, null);
+        }
+    }
+
+    /// <summary>Kills the greenlet and returns a task that completes when it has finished. Never throws.</summary>
+    /// <returns>A task that completes successfully once the greenlet is completed.</returns>
+    public Task KillAsync()
+    {
+        Kill();
+        return IsCompleted ? Task.CompletedTask : Task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> once, on the loop thread, when the greenlet completes;
+    /// at once when it already has. An exception it throws goes to the loop's handler.
+    /// Loop thread.
+    /// </summary>
+    /// <param name="callback">The callback; receives this greenlet.</param>
+    public void Link(Action<Greenlet> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        _loop.VerifyAccess(nameof(Link));
+        var listener = new LinkListener(callback);
+        if (IsCompleted)
+        {
+            _loop.InvokeListener(listener, this);
+        }
+        else
+        {
+            AddListener(listener);
+        }
+    }
+
+    /// <summary>Gets an awaiter; <c>await greenlet</c> rethrows the body's exception as it was thrown.</summary>
+    /// <returns>The awaiter.</returns>
+    public GreenletAwaiter GetAwaiter() => new(this);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} (#{Id}, {(IsCompleted ? (Succeeded ? "succeeded" : "failed") : IsStarted ? "running" : "pending")})";
+
+    internal void ThrowIfFailed()
+    {
+        if (!IsCompleted)
+        {
+            throw new InvalidOperationException($"Greenlet {Name} has not finished.");
+        }
+
+        if (_exception is not null)
+        {
+            ExceptionDispatchInfo.Throw(_exception);
+        }
+    }
+
+    internal void AddListener(IGreenletListener listener)
+    {
+        switch (_listeners)
+        {
+            case null:
+                _listeners = listener;
+                break;
+            case List<IGreenletListener> list:
+                list.Add(listener);
+                break;
+            default:
+                _listeners = new List<IGreenletListener> { (IGreenletListener)_listeners, listener };
+                break;
+        }
+    }
+
+    internal void RemoveListener(IGreenletListener listener)
+    {
+        if (ReferenceEquals(_listeners, listener))
+        {
+            _listeners = null;
+        }
+        else if (_listeners is List<IGreenletListener> list)
+        {
+            list.Remove(listener);
+        }
+    }
+
+    /// <summary>Adds an awaiter's continuation; any thread.</summary>
+    internal void AddContinuation(Action continuation, bool flowExecutionContext)
+    {
+        var listener = new ContinuationListener(
+            continuation,
+            SynchronizationContext.Current,
+            flowExecutionContext ? ExecutionContext.Capture() : null);
+        if (_loop.IsOwnerThread)
+        {
+            AddOrFire(listener);
+        }
+        else
+        {
+            _loop.Enqueue(static s => { var (g, l) = ((Greenlet, ContinuationListener))s!; g.AddOrFire(l); }, (this, listener), null);
+        }
+    }
+
+    private void AddOrFire(IGreenletListener listener)
+    {
+        if (IsCompleted)
+        {
+            listener.OnGreenletCompleted(this);
+        }
+        else
+        {
+            AddListener(listener);
+        }
+    }
+
+    // ---- running the body (loop thread) ----
+
+    internal static readonly Action<object?> s_start = static s => ((Greenlet)s!).Start();
+
+    private void Start()
+    {
+        if (_state != GreenletState.Pending)
+        {
+            return; // killed before it started
+        }
+
+        _state = GreenletState.Running;
+        object body = _body!;
+        _body = null;
+        Task task;
+        try
+        {
+            task = InvokeBody(body) ?? throw new InvalidOperationException($"The body of {Name} returned a null Task.");
+        }
+        catch (Exception ex)
+        {
+            Complete(ex);
+            return;
+        }
+
+        if (task.IsCompleted)
+        {
+            Finish(task);
+            return;
+        }
+
+        _bodyTask = task;
+        _onBodyDone = OnBodyDone;
+        // ConfigureAwait(false): the callback runs right where the body completes, which is the
+        // loop thread unless the body escaped it; OnBodyDone checks and hops back if needed.
+        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBodyDone);
+    }
+
+    private void OnBodyDone()
+    {
+        if (_loop.IsOnLoopThread)
+        {
+            Finish(_bodyTask!);
+        }
+        else
+        {
+            _loop.ReportEscape(this);
+            _loop.Enqueue(static s => { var g = (Greenlet)s!; g.Finish(g._bodyTask!); }, this, null);
+        }
+    }
+
+    internal virtual Task InvokeBody(object body) => body switch
+    {
+        Func<Task> f => f(),
+        Func<CancellationToken, Task> f => f(Token),
+        _ => throw new InvalidOperationException("Unsupported greenlet body."),
+    };
+
+    internal virtual void OnBodySucceeded(Task task)
+    {
+    }
+
+    private void Finish(Task task)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            try
+            {
+                OnBodySucceeded(task);
+            }
+            catch (Exception ex)
+            {
+                Complete(ex);
+                return;
+            }
+
+            Complete(null);
+        }
+        else if (task.IsCanceled)
+        {
+            Exception error;
+            try
+            {
+                task.GetAwaiter().GetResult();
+                error = new OperationCanceledException();
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+            }
+
+            Complete(error);
+        }
+        else
+        {
+            AggregateException? aggregate = task.Exception;
+            Complete(aggregate is { InnerExceptions.Count: 1 } ? aggregate.InnerExceptions[0] : aggregate!);
+        }
+    }
+
+    internal void Complete(Exception? error)
+    {
+        if (_state == GreenletState.Completed)
+        {
+            return;
+        }
+
+        _exception = error;
+        _body = null;
+        _bodyTask = null;
+        _onBodyDone = null;
+        _state = GreenletState.Completed;
+        _loop.OnGreenletCompleted(this);
+
+        if (error is not null && !EndedByKill)
+        {
+            _loop.ReportGreenletFailure(this, error);
+        }
+
+        object? listeners = _listeners;
+        _listeners = null;
+        if (listeners is List<IGreenletListener> list)
+        {
+            foreach (IGreenletListener listener in list)
+            {
+                _loop.InvokeListener(listener, this);
+            }
+        }
+        else if (listeners is IGreenletListener single)
+        {
+            _loop.InvokeListener(single, this);
+        }
+
+        CompleteTaskSource();
+    }
+
+    // ---- kill and waits (loop thread) ----
+
+    internal void KillCore()
+    {
+        if (IsCompleted)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _killRequested, true);
+        var killed = new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default);
+        _abortError ??= killed;
+        if (_state == GreenletState.Pending)
+        {
+            Complete(killed);
+            return;
+        }
+
+        try
+        {
+            _cts?.Cancel();
+        }
+        catch (Exception ex)
+        {
+            _loop.ReportUnhandled(ex, this);
+        }
+
+        AbortWaits(killed);
+    }
+
+    /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
+    internal Exception? PendingAbort() =>
+        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default) : null;
+
+    internal void AttachWait(LoopWait wait)
+    {
+        wait.WaitOwner = this;
+        wait.WaitPrev = null;
+        wait.WaitNext = _waits;
+        if (_waits is not null)
+        {
+            _waits.WaitPrev = wait;
+        }
+
+        _waits = wait;
+    }
+
+    internal void DetachWait(LoopWait wait)
+    {
+        if (!ReferenceEquals(wait.WaitOwner, this))
+        {
+            return;
+        }
+
+        if (wait.WaitPrev is not null)
+        {
+            wait.WaitPrev.WaitNext = wait.WaitNext;
+        }
+        else
+        {
+            _waits = wait.WaitNext;
+        }
+
+        if (wait.WaitNext is not null)
+        {
+            wait.WaitNext.WaitPrev = wait.WaitPrev;
+        }
+
+        wait.WaitPrev = null;
+        wait.WaitNext = null;
+        wait.WaitOwner = null;
+    }
+
+    /// <summary>Aborts every loop wait this greenlet is suspended in. Loop thread.</summary>
+    internal void AbortWaits(Exception error)
+    {
+        while (_waits is { } wait)
+        {
+            DetachWait(wait);
+            wait.Abort(error);
+        }
+    }
+
+    // ---- Task bridge (any thread) ----
+
+    private protected virtual object CreateTaskSource() =>
+        new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private protected virtual void CompleteTaskSource(object source)
+    {
+        var tcs = (TaskCompletionSource)source;
+        if (_exception is null)
+        {
+            tcs.TrySetResult();
+        }
+        else if (EndedByKill)
+        {
+            tcs.TrySetCanceled(((OperationCanceledException)_exception).CancellationToken);
+        }
+        else
+        {
+            tcs.TrySetException(_exception);
+        }
+    }
+
+    private protected virtual Task TaskFromSource(object source) => ((TaskCompletionSource)source).Task;
+
+    private protected object EnsureTaskSource()
+    {
+        object? source = Volatile.Read(ref _taskSource);
+        if (source is null)
+        {
+            source = CreateTaskSource();
+            object? raced = Interlocked.CompareExchange(ref _taskSource, source, null);
+            if (raced is not null)
+            {
+                return raced;
+            }
+
+            if (IsCompleted)
+            {
+                CompleteTaskSource(source);
+            }
+        }
+
+        return source;
+    }
+
+    private void CompleteTaskSource()
+    {
+        object? source = Volatile.Read(ref _taskSource);
+        if (source is not null)
+        {
+            CompleteTaskSource(source);
+        }
+    }
+
+    private static class GreenletState
+    {
+        public const int Pending = 0;
+        public const int Running = 1;
+        public const int Completed = 2;
+    }
+}

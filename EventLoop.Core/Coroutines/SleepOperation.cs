@@ -1,0 +1,107 @@
+using System.Threading.Tasks.Sources;
+
+namespace EventLoop.Coroutines;
+
+/// <summary>
+/// A pooled, timer-backed <see cref="Loop.Sleep"/>: one object per concurrent sleep, reused after
+/// its result is taken, so a warm loop sleeps without allocating. Completes when the timer fires,
+/// or with <see cref="OperationCanceledException"/> when the token is cancelled or the greenlet
+/// is killed. A timer that fired in the timer phase beats a cancellation that came later.
+/// </summary>
+internal sealed class SleepOperation : LoopWait, IValueTaskSource
+{
+    private static readonly Action<object?> s_onTimer = static s => ((SleepOperation)s!).Complete(null);
+    private static readonly Action<object?, CancellationToken> s_onCancel = static (s, token) =>
+    {
+        var (op, version) = ((SleepOperation, short))s!;
+        if (op._loop.IsOwnerThread)
+        {
+            op.CancelFromToken(version, token);
+        }
+        else
+        {
+            op._loop.Enqueue(static x => { var (o, v, t) = ((SleepOperation, short, CancellationToken))x!; o.CancelFromToken(v, t); }, (op, version, token), null);
+        }
+    };
+
+    private readonly Loop _loop;
+    private readonly TimerHandle _timer;
+    private LoopValueTaskSourceCore<bool> _core;
+    private CancellationTokenRegistration _registration;
+
+    public SleepOperation(Loop loop)
+    {
+        _loop = loop;
+        _timer = new TimerHandle(loop) { Callback = s_onTimer, State = this, Direct = true };
+    }
+
+    /// <summary>Arms the sleep; returns the ValueTask to hand out.</summary>
+    public ValueTask Start(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        _core.Reset();
+        short version = _core.Version;
+        Exception? abort = AttachToCurrentGreenlet(_loop);
+        if (abort is not null)
+        {
+            _loop.ReturnSleep(this);
+            return ValueTask.FromException(abort);
+        }
+
+        _timer.Reset();
+        if (delay != Timeout.InfiniteTimeSpan)
+        {
+            _loop.ScheduleTimer(_timer, delay);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, version));
+        }
+
+        return new ValueTask(this, version);
+    }
+
+    internal override void Abort(Exception error) => Complete(error);
+
+    private void CancelFromToken(short version, CancellationToken token)
+    {
+        if (version == _core.Version && !_core.IsCompleted)
+        {
+            Complete(new OperationCanceledException(token));
+        }
+    }
+
+    private void Complete(Exception? error)
+    {
+        if (_core.IsCompleted)
+        {
+            return;
+        }
+
+        Detach();
+        _timer.Cancel();
+        _registration.Unregister();
+        _registration = default;
+        if (error is null)
+        {
+            _core.SetResult(_loop, true);
+        }
+        else
+        {
+            _core.SetException(_loop, error);
+        }
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(_loop, continuation, state, token, flags);
+
+    public void GetResult(short token)
+    {
+        _core.TakeResult(token, out Exception? error);
+        _core.Reset(); // invalidates the token before the object can be handed out again
+        _loop.ReturnSleep(this);
+        LoopValueTaskSourceCore<bool>.ThrowIfError(error);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+using EventLoop.Internal;
+using EventLoop.Io;
+using EventLoop.Polling;
+
+namespace EventLoop;
+
+/// <summary>
+/// A callback registered for a descriptor's readiness, like an entry of Python's <c>selectors</c>.
+/// Level-triggered: a callback that does not drain the descriptor is called again on the next
+/// iteration. A registration disposed or updated by an earlier callback of the same batch gets
+/// no stale event. The registration holds a reference on the handle, so the descriptor number
+/// cannot be reused by another file while it is registered. Loop-thread only.
+/// </summary>
+public sealed class IoRegistration : IReadinessHandler, IDisposable
+{
+    private static readonly Action<object?> s_dispatch = static s => ((IoRegistration)s!).Dispatch();
+
+    private readonly Loop _loop;
+    private readonly SafeHandle _handle;
+    private readonly Action<IoRegistration, IoEvents> _callback;
+    private readonly int _fd;
+    private IoEvents _events;
+    private IoEvents _pending;
+    private int _token = -1;
+    private bool _queued;
+    private bool _disposed;
+
+    internal IoRegistration(Loop loop, SafeHandle handle, IoEvents events, Action<IoRegistration, IoEvents> callback)
+    {
+        _loop = loop;
+        _handle = handle;
+        _callback = callback;
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        _fd = (int)handle.DangerousGetHandle();
+        _events = events;
+        try
+        {
+            if (events != IoEvents.None)
+            {
+                _token = loop.AddHandler(_fd, ToPoll(events), this);
+            }
+        }
+        catch
+        {
+            handle.DangerousRelease();
+            throw;
+        }
+    }
+
+    /// <summary>The directions the callback is interested in.</summary>
+    public IoEvents Events => _events;
+
+    /// <summary>The registered descriptor's number.</summary>
+    public int Descriptor => _fd;
+
+    /// <summary>The handle that was registered.</summary>
+    public SafeHandle Handle => _handle;
+
+    /// <summary>True once <see cref="Dispose"/> was called (or the loop was disposed).</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>Changes the interest. <see cref="IoEvents.None"/> parks the registration without unregistering it.</summary>
+    /// <param name="events">The new interest.</param>
+    /// <exception cref="ObjectDisposedException">The registration was disposed.</exception>
+    public void Update(IoEvents events)
+    {
+        _loop.VerifyAccess(nameof(Update));
+        if (_disposed)
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(IoRegistration));
+        }
+
+        if (events == _events)
+        {
+            return;
+        }
+
+        // epoll reports errors and hang-ups even with an empty interest set, so "no interest"
+        // means "not in the poller" here; that also keeps virtual time from counting it.
+        if (events == IoEvents.None)
+        {
+            _loop.RemoveHandler(_token, _fd);
+            _token = -1;
+        }
+        else if (_token < 0)
+        {
+            _token = _loop.AddHandler(_fd, ToPoll(events), this);
+        }
+        else
+        {
+            _loop.ModifyHandler(_token, _fd, ToPoll(events));
+        }
+
+        _events = events;
+    }
+
+    /// <summary>Unregisters the descriptor; idempotent. The descriptor itself is not closed.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _loop.VerifyAccess(nameof(Dispose));
+        Release();
+    }
+
+    void IReadinessHandler.OnReady(IoEvents events)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _pending |= events;
+        if (!_queued)
+        {
+            _queued = true;
+            _loop.Enqueue(s_dispatch, this, null);
+        }
+    }
+
+    void IReadinessHandler.OnLoopDisposed() => Release();
+
+    private void Release()
+    {
+        _disposed = true;
+        if (_token >= 0)
+        {
+            _loop.RemoveHandler(_token, _fd);
+            _token = -1;
+        }
+
+        _handle.DangerousRelease();
+    }
+
+    private void Dispatch()
+    {
+        _queued = false;
+        IoEvents ready = _pending & _events;
+        _pending = IoEvents.None;
+        if (_disposed || ready == IoEvents.None)
+        {
+            return;
+        }
+
+        _callback(this, ready);
+    }
+
+    private static PollEvents ToPoll(IoEvents events) => (PollEvents)(int)events;
+}

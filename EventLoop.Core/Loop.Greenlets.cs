@@ -1,0 +1,246 @@
+using EventLoop.Coroutines;
+using EventLoop.Internal;
+
+namespace EventLoop;
+
+public sealed partial class Loop
+{
+    // Dispose gives killed greenlets this many iterations to run their finally blocks.
+    private const int DisposeUnwindIterations = 16;
+
+    private static readonly Action<object?> s_startRemote = static s =>
+    {
+        var greenlet = (Greenlet)s!;
+        if (!greenlet.IsCompleted)
+        {
+            greenlet.Loop.AddLive(greenlet);
+            Greenlet.s_start(greenlet);
+        }
+    };
+
+    private Greenlet? _liveHead;
+    private int _liveCount;
+
+    /// <summary>
+    /// Spawns a greenlet running <paramref name="body"/>. The body starts on a later iteration,
+    /// never inside Spawn. Any thread.
+    /// </summary>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The greenlet.</returns>
+    public Greenlet Spawn(Func<Task> body) => SpawnCore(new Greenlet(this, body ?? throw new ArgumentNullException(nameof(body))));
+
+    /// <summary>Spawns a greenlet whose body receives a token cancelled when it is killed. Any thread.</summary>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The greenlet.</returns>
+    public Greenlet Spawn(Func<CancellationToken, Task> body) => SpawnCore(new Greenlet(this, body ?? throw new ArgumentNullException(nameof(body))));
+
+    /// <summary>Spawns a greenlet that produces a value. Any thread.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The greenlet.</returns>
+    public Greenlet<T> Spawn<T>(Func<Task<T>> body) => SpawnCore(new Greenlet<T>(this, body ?? throw new ArgumentNullException(nameof(body))));
+
+    /// <summary>Spawns a greenlet that produces a value and receives a kill token. Any thread.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The greenlet.</returns>
+    public Greenlet<T> Spawn<T>(Func<CancellationToken, Task<T>> body) => SpawnCore(new Greenlet<T>(this, body ?? throw new ArgumentNullException(nameof(body))));
+
+    /// <summary>
+    /// Waits until every greenlet has finished or <paramref name="timeout"/> (loop time) passed,
+    /// running the loop on the calling thread when no thread runs it, or waiting for the thread
+    /// that does. Not from inside the loop: greenlets use <see cref="JoinAllAsync"/>.
+    /// </summary>
+    /// <param name="greenlets">The greenlets to join.</param>
+    /// <param name="timeout">How long to wait at most; null for no bound.</param>
+    /// <param name="raiseError">Rethrow the first failure (as thrown) instead of returning.</param>
+    /// <returns>The greenlets that finished, in input order.</returns>
+    /// <exception cref="InvalidOperationException">Called on the loop thread (use <see cref="JoinAllAsync"/>).</exception>
+    public IReadOnlyList<Greenlet> JoinAll(IEnumerable<Greenlet> greenlets, TimeSpan? timeout = null, bool raiseError = false)
+    {
+        Greenlet[] list = ToArray(greenlets);
+        ThrowIfDisposed();
+        int running = _runningThreadId;
+        if (running == Environment.CurrentManagedThreadId)
+        {
+            ThrowHelper.ThrowInvalidOperation(
+                "JoinAll blocks the calling thread, which is the loop thread here; inside a greenlet use 'await loop.JoinAllAsync(...)'.");
+        }
+
+        if (running != 0)
+        {
+            return JoinAllAsync(list, timeout, raiseError).GetAwaiter().GetResult();
+        }
+
+        EnterRun();
+        JoinOperation join;
+        try
+        {
+            join = new JoinOperation(this, list, raiseError);
+            join.Start(timeout);
+            while (!join.IsCompleted)
+            {
+                RunIteration(Timeout.Infinite);
+                if (ConsumeStop())
+                {
+                    join.Abandon();
+                }
+            }
+        }
+        finally
+        {
+            ExitRun();
+        }
+
+        return join.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Completes when every greenlet has finished or <paramref name="timeout"/> (loop time) passed.
+    /// Any thread; inside a greenlet it suspends only that greenlet.
+    /// </summary>
+    /// <param name="greenlets">The greenlets to join.</param>
+    /// <param name="timeout">How long to wait at most; null for no bound.</param>
+    /// <param name="raiseError">Fail with the first failure (as thrown) instead of returning.</param>
+    /// <returns>The greenlets that finished, in input order.</returns>
+    public Task<IReadOnlyList<Greenlet>> JoinAllAsync(IEnumerable<Greenlet> greenlets, TimeSpan? timeout = null, bool raiseError = false)
+    {
+        Greenlet[] list = ToArray(greenlets);
+        ThrowIfDisposed();
+        var join = new JoinOperation(this, list, raiseError);
+        if (IsOwnerThread)
+        {
+            join.Start(timeout);
+        }
+        else
+        {
+            Enqueue(static s => { var (j, t) = ((JoinOperation, TimeSpan?))s!; j.Start(t); }, (join, timeout), null);
+        }
+
+        return join.Task;
+    }
+
+    private TGreenlet SpawnCore<TGreenlet>(TGreenlet greenlet)
+        where TGreenlet : Greenlet
+    {
+        ThrowIfDisposed();
+        if (IsOwnerThread)
+        {
+            AddLive(greenlet);
+            _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
+        }
+        else
+        {
+            EnqueueRemote(s_startRemote, greenlet, greenlet);
+        }
+
+        return greenlet;
+    }
+
+    private void AddLive(Greenlet greenlet)
+    {
+        greenlet.LiveNext = _liveHead;
+        greenlet.LivePrev = null;
+        if (_liveHead is not null)
+        {
+            _liveHead.LivePrev = greenlet;
+        }
+
+        _liveHead = greenlet;
+        _liveCount++;
+    }
+
+    internal void OnGreenletCompleted(Greenlet greenlet)
+    {
+        bool linked = greenlet.LivePrev is not null || ReferenceEquals(_liveHead, greenlet);
+        if (!linked)
+        {
+            return; // killed before a remote spawn reached the loop
+        }
+
+        if (greenlet.LivePrev is not null)
+        {
+            greenlet.LivePrev.LiveNext = greenlet.LiveNext;
+        }
+        else
+        {
+            _liveHead = greenlet.LiveNext;
+        }
+
+        if (greenlet.LiveNext is not null)
+        {
+            greenlet.LiveNext.LivePrev = greenlet.LivePrev;
+        }
+
+        greenlet.LivePrev = null;
+        greenlet.LiveNext = null;
+        _liveCount--;
+    }
+
+    internal void InvokeListener(IGreenletListener listener, Greenlet greenlet)
+    {
+        try
+        {
+            listener.OnGreenletCompleted(greenlet);
+        }
+        catch (Exception ex)
+        {
+            ReportUnhandled(ex, null);
+        }
+    }
+
+    private void KillLiveGreenlets()
+    {
+        if (_liveHead is null && !_inbox.HasItems)
+        {
+            return;
+        }
+
+        EnterRun();
+        try
+        {
+            DrainInbox(); // remote spawns become live greenlets, so they are killed too
+            KillAll();
+            for (int i = 0; i < DisposeUnwindIterations && _liveHead is not null; i++)
+            {
+                RunIteration(0);
+                KillAll();
+            }
+
+            // Whatever still has not finished waits on something outside the loop: complete it.
+            while (_liveHead is { } stuck)
+            {
+                stuck.Complete(new OperationCanceledException($"Greenlet {stuck.Name} was killed when its loop was disposed."));
+            }
+        }
+        finally
+        {
+            ExitRun();
+        }
+    }
+
+    private void KillAll()
+    {
+        for (Greenlet? g = _liveHead; g is not null;)
+        {
+            Greenlet? next = g.LiveNext;
+            g.KillCore();
+            g = next;
+        }
+    }
+
+    private static Greenlet[] ToArray(IEnumerable<Greenlet> greenlets)
+    {
+        ArgumentNullException.ThrowIfNull(greenlets);
+        Greenlet[] list = greenlets.ToArray();
+        foreach (Greenlet g in list)
+        {
+            if (g is null)
+            {
+                throw new ArgumentException("The sequence contains a null greenlet.", nameof(greenlets));
+            }
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using EventLoop.Internal;
+using EventLoop.Io;
+using EventLoop.Polling;
+
+namespace EventLoop;
+
+public sealed partial class Loop
+{
+    // Token of the wake-up descriptor; registration tokens are slot indexes (>= 0).
+    private const int WakerToken = -1;
+
+    private IReadinessHandler?[] _handlers = new IReadinessHandler?[64];
+    private readonly Stack<int> _freeTokens = new();
+    private int _nextToken;
+    private int _registrationCount;
+    private int _lastIoEvents;
+
+    /// <summary>
+    /// Calls <paramref name="callback"/> on the loop thread whenever <paramref name="socket"/> is
+    /// ready for <paramref name="events"/> (level-triggered, like Python's <c>selectors</c>).
+    /// Loop thread.
+    /// </summary>
+    /// <param name="socket">The socket; it should be non-blocking.</param>
+    /// <param name="events">The directions of interest.</param>
+    /// <param name="callback">Receives the very registration returned here and the ready directions.</param>
+    /// <returns>The registration; dispose it to unregister.</returns>
+    /// <exception cref="InvalidOperationException">The descriptor is already registered with this loop.</exception>
+    public IoRegistration Register(Socket socket, IoEvents events, Action<IoRegistration, IoEvents> callback)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        return Register(socket.SafeHandle, events, callback);
+    }
+
+    /// <summary>Like <see cref="Register(Socket, IoEvents, Action{IoRegistration, IoEvents})"/>, for any descriptor (pipe, eventfd, tty...). Loop thread.</summary>
+    /// <param name="handle">The descriptor's handle; it must stay open while registered.</param>
+    /// <param name="events">The directions of interest.</param>
+    /// <param name="callback">Receives the very registration returned here and the ready directions.</param>
+    /// <returns>The registration; dispose it to unregister.</returns>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    public IoRegistration Register(SafeHandle handle, IoEvents events, Action<IoRegistration, IoEvents> callback)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ArgumentNullException.ThrowIfNull(callback);
+        VerifyAccess(nameof(Register));
+        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
+        }
+
+        if (handle.IsClosed || handle.IsInvalid)
+        {
+            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
+        }
+
+        return new IoRegistration(this, handle, events, callback);
+    }
+
+    /// <summary>
+    /// The back end's waitable descriptor (epoll's), for a host loop that watches it and calls
+    /// <c>RunOnce(TimeSpan.Zero)</c> when it becomes readable; -1 for the poll(2) back end,
+    /// whose hosts must call <see cref="RunOnce"/> with <see cref="GetPollTimeout"/>.
+    /// </summary>
+    public int BackendDescriptor => _poller.Handle;
+
+    /// <summary>True when edge-triggered registrations need no re-arming (epoll).</summary>
+    internal bool NativeEdgeTriggered => _poller.NativeEdgeTriggered;
+
+    /// <summary>Registers <paramref name="fd"/> with the poller; returns its token. Loop thread.</summary>
+    internal int AddHandler(int fd, PollEvents events, IReadinessHandler handler)
+    {
+        VerifyAccess(nameof(Register));
+        int token = _freeTokens.TryPop(out int free) ? free : _nextToken++;
+        if (token >= _handlers.Length)
+        {
+            Array.Resize(ref _handlers, _handlers.Length * 2);
+        }
+
+        try
+        {
+            _poller.Add(fd, events, token);
+        }
+        catch
+        {
+            _freeTokens.Push(token);
+            throw;
+        }
+
+        _handlers[token] = handler;
+        _registrationCount++;
+        return token;
+    }
+
+    /// <summary>Changes interest (and re-arms emulated edge-triggered directions). Loop thread.</summary>
+    internal void ModifyHandler(int token, int fd, PollEvents events) => _poller.Modify(fd, events, token);
+
+    /// <summary>Unregisters; an fd that is already closed is not an error. Loop thread.</summary>
+    internal void RemoveHandler(int token, int fd)
+    {
+        if ((uint)token >= (uint)_handlers.Length || _handlers[token] is null)
+        {
+            return;
+        }
+
+        _handlers[token] = null;
+        _freeTokens.Push(token);
+        _registrationCount--;
+        if (!_pollerClosed)
+        {
+            _poller.Remove(fd);
+        }
+    }
+
+    private void DispatchIoEvents(int count)
+    {
+        int ioEvents = 0;
+        for (int i = 0; i < count; i++)
+        {
+            ref readonly ReadyEvent ready = ref _readyEvents[i];
+            if (ready.Token == WakerToken)
+            {
+                _waker.Drain();
+                continue;
+            }
+
+            ioEvents++;
+            // Re-check the slot: an earlier handler in this batch may have unregistered it.
+            IReadinessHandler? handler = (uint)ready.Token < (uint)_handlers.Length ? _handlers[ready.Token] : null;
+            handler?.OnReady(ready.Events);
+        }
+
+        _lastIoEvents = ioEvents;
+    }
+
+    private void ReleaseHandlers()
+    {
+        IReadinessHandler?[] handlers = (IReadinessHandler?[])_handlers.Clone();
+        foreach (IReadinessHandler? handler in handlers)
+        {
+            if (handler is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                handler.OnLoopDisposed();
+            }
+            catch (Exception ex)
+            {
+                ReportUnhandled(ex, null);
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Runtime.CompilerServices;
+using EventLoop.Internal;
+using EventLoop.Scheduling;
+
+namespace EventLoop;
+
+public sealed partial class Loop
+{
+    /// <summary>
+    /// Queues <paramref name="callback"/> to run on the loop thread, after the work already
+    /// queued (FIFO). Any thread: from another thread it wakes a loop blocked in its poll.
+    /// </summary>
+    /// <param name="callback">The callback; an exception it throws goes to the unhandled-exception handler.</param>
+    /// <exception cref="ObjectDisposedException">The loop was disposed.</exception>
+    public void Post(Action callback)
+    {
+        if (callback is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(callback));
+        }
+
+        ThrowIfDisposed();
+        Enqueue(callback, null, null);
+    }
+
+    /// <summary>Queues <paramref name="callback"/>(<paramref name="state"/>) like <see cref="Post(Action)"/>; avoids a closure. Any thread.</summary>
+    /// <param name="callback">The callback.</param>
+    /// <param name="state">Its argument.</param>
+    /// <exception cref="ObjectDisposedException">The loop was disposed.</exception>
+    public void Post(SendOrPostCallback callback, object? state)
+    {
+        if (callback is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(callback));
+        }
+
+        ThrowIfDisposed();
+        Enqueue(callback, state, null);
+    }
+
+    /// <summary>
+    /// Queues work attributed to <paramref name="owner"/>. On the owner thread it goes straight
+    /// into the run queue (no lock, no allocation); from other threads into the inbox, with a
+    /// wake-up. Work for a disposed loop is dropped: thread-pool continuations must not crash.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Enqueue(Action<object?> callback, object? state, Greenlet? owner) => Enqueue((object)callback, state, owner);
+
+    /// <summary>Queues a delegate as <see cref="ReadyItem"/> accepts it (Action, Action&lt;object?&gt;, SendOrPostCallback).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Enqueue(object callback, object? state, Greenlet? owner)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        int running = _runningThreadId;
+        if (running == me || (running == 0 && _ownerThreadId == me))
+        {
+            _runQueue.Enqueue(new ReadyItem(callback, state, owner));
+        }
+        else
+        {
+            EnqueueRemote(callback, state, owner);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EnqueueRemote(object callback, object? state, Greenlet? owner)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _inbox.Enqueue(new ReadyItem(callback, state, owner));
+        Wake();
+    }
+
+    private void Wake()
+    {
+        // Coalesce: one write per drain is enough; DrainInbox clears the flag before it swaps.
+        if (Interlocked.Exchange(ref _wakeSignalled, 1) == 0 && !_disposed)
+        {
+            _waker.Wake();
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(Loop));
+        }
+    }
+}

@@ -1,0 +1,36 @@
+namespace EventLoop;
+
+/// <summary>Settings of a <see cref="Loop"/>, fixed when the loop is created.</summary>
+public sealed class LoopOptions
+{
+    /// <summary>
+    /// The clock the loop reads (monotonic timestamps) in real-time mode. Defaults to
+    /// <see cref="TimeProvider.System"/>. Ignored when <see cref="VirtualTime"/> is set.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>
+    /// Runs the loop on a virtual clock: when nothing is ready and no descriptor is registered
+    /// (or a zero-timeout poll finds nothing), the clock jumps straight to the next timer instead
+    /// of sleeping. A one-hour <see cref="Loop.Sleep"/> completes at once.
+    /// </summary>
+    public bool VirtualTime { get; init; }
+
+    /// <summary>The readiness back end; <see cref="PollerKind.Auto"/> picks the best one for the platform.</summary>
+    public PollerKind Poller { get; init; }
+
+    /// <summary>
+    /// Receives exceptions thrown by callbacks and failures of greenlets, when they happen.
+    /// The loop keeps running. When null, they are written to standard error.
+    /// </summary>
+    public Action<Exception>? UnhandledException { get; init; }
+
+    /// <summary>
+    /// When set, a callback or greenlet step that holds the loop longer than this is reported
+    /// (to <see cref="SlowCallback"/>, or standard error), naming the greenlet where known.
+    /// </summary>
+    public TimeSpan? SlowCallbackThreshold { get; init; }
+
+    /// <summary>Receives slow-callback reports; when null they are written to standard error.</summary>
+    public Action<SlowCallbackInfo>? SlowCallback { get; init; }
+}

@@ -1,0 +1,72 @@
+using System.Runtime.CompilerServices;
+
+namespace EventLoop.Scheduling;
+
+/// <summary>
+/// The loop-thread FIFO of ready work: a growable ring buffer of structs. No lock and no
+/// allocation once it has grown to the working size. Not thread-safe by design.
+/// </summary>
+internal struct RunQueue
+{
+    // 256: a few pages; grows by doubling and never shrinks, like a List's backing array.
+    private const int InitialCapacity = 256;
+
+    private ReadyItem[] _items;
+    private int _head;
+    private int _count;
+
+    public RunQueue()
+    {
+        _items = new ReadyItem[InitialCapacity];
+    }
+
+    public readonly int Count => _count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Enqueue(in ReadyItem item)
+    {
+        ReadyItem[] items = _items;
+        if (_count == items.Length)
+        {
+            Grow();
+            items = _items;
+        }
+
+        // Capacity is a power of two, so the mask wraps the index.
+        items[(_head + _count) & (items.Length - 1)] = item;
+        _count++;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ReadyItem Dequeue()
+    {
+        ReadyItem[] items = _items;
+        ref ReadyItem slot = ref items[_head];
+        ReadyItem item = slot;
+        slot = default; // drop references so finished work can be collected
+        _head = (_head + 1) & (items.Length - 1);
+        _count--;
+        return item;
+    }
+
+    public void Clear()
+    {
+        while (_count > 0)
+        {
+            Dequeue();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow()
+    {
+        var larger = new ReadyItem[_items.Length * 2];
+        for (int i = 0; i < _count; i++)
+        {
+            larger[i] = _items[(_head + i) & (_items.Length - 1)];
+        }
+
+        _items = larger;
+        _head = 0;
+    }
+}
