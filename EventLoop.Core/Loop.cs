@@ -53,13 +53,19 @@ public sealed partial class Loop : IDisposable
     /// <param name="options">Settings; null for the defaults (real time, best poller).</param>
     /// <exception cref="PlatformNotSupportedException">The platform has no supported poller (Windows).</exception>
     public Loop(LoopOptions? options = null)
+        : this(options, null, null)
+    {
+    }
+
+    /// <summary>Creates a loop on a given back end (tests substitute the poller).</summary>
+    internal Loop(LoopOptions? options, IPoller? poller, IWaker? waker)
     {
         _options = options ?? new LoopOptions();
-        PollerKind kind = PollerFactory.Resolve(_options.Poller);
-        _poller = PollerFactory.Create(kind);
+        PollerKind kind = poller?.Kind ?? PollerFactory.Resolve(_options.Poller);
+        _poller = poller ?? PollerFactory.Create(kind);
         try
         {
-            _waker = PollerFactory.CreateWaker(kind);
+            _waker = waker ?? PollerFactory.CreateWaker(kind);
             _poller.Add(_waker.Fd, PollEvents.Read, WakerToken);
         }
         catch

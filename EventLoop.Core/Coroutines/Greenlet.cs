@@ -26,7 +26,6 @@ public class Greenlet
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private LoopSynchronizationContext? _context;
     private Task? _bodyTask;
-    private Action? _onBodyDone;
     private LoopWait? _waits;
     private object? _taskSource;
 
@@ -266,11 +265,14 @@ public class Greenlet
         }
 
         _bodyTask = task;
-        _onBodyDone = OnBodyDone;
-        // ConfigureAwait(false): the callback runs right where the body completes, which is the
-        // loop thread unless the body escaped it; OnBodyDone checks and hops back if needed.
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBodyDone);
+        // ExecuteSynchronously: the callback runs right where the body completes, which is the
+        // loop thread unless the body escaped it (ConfigureAwait(false)); OnBodyDone reports
+        // that and hops back. An awaiter-based continuation would be posted through the
+        // context instead, hiding the escape.
+        task.ContinueWith(s_onBodyDone, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    private static readonly Action<Task, object?> s_onBodyDone = static (_, s) => ((Greenlet)s!).OnBodyDone();
 
     private void OnBodyDone()
     {
@@ -344,7 +346,6 @@ public class Greenlet
         _exception = error;
         _body = null;
         _bodyTask = null;
-        _onBodyDone = null;
         _state = GreenletState.Completed;
         _loop.OnGreenletCompleted(this);
 

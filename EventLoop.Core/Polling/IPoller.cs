@@ -32,5 +32,5 @@ internal interface IPoller : IDisposable
     /// Waits up to <paramref name="timeoutMs"/> milliseconds (-1: forever, 0: do not block) and
     /// fills <paramref name="ready"/>; returns how many entries were written. EINTR is retried.
     /// </summary>
-    int Poll(Span<ReadyEvent> ready, int timeoutMs);
+    int Poll(ReadyEvent[] ready, int timeoutMs);
 }

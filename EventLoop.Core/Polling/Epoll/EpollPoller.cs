@@ -114,10 +114,10 @@ internal sealed unsafe class EpollPoller : IPoller
     }
 
     /// <exception cref="ArgumentException"><paramref name="ready"/> is empty.</exception>
-    public int Poll(Span<ReadyEvent> ready, int timeoutMs)
+    public int Poll(ReadyEvent[] ready, int timeoutMs)
     {
         ObjectDisposedException.ThrowIf(_epfd < 0, this);
-        if (ready.IsEmpty)
+        if (ready.Length == 0)
         {
             throw new ArgumentException("The ready buffer must have room for at least one event.", nameof(ready));
         }
