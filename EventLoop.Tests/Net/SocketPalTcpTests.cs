@@ -334,6 +334,41 @@ public sealed class SocketPalTcpTests : NativeSocketTest
         AssertNoFdLeak();
     }
 
+    [Fact]
+    public void SendReceiveAccept_Warm_AllocateNothing()
+    {
+        (int listener, EndPoint endPoint) = Listen(new IPEndPoint(IPAddress.Loopback, 0));
+        (int client, int server) = ConnectAndAccept(listener, endPoint);
+        byte[] payload = new byte[64];
+        byte[] buffer = new byte[64];
+
+        // Warm up the interop stubs first; then a send, a receive and a WouldBlock accept must not allocate.
+        Assert.Equal(SocketError.Success, SocketPal.Send(client, payload, out _));
+        Assert.True(TestPoll.WaitReadable(server));
+        Assert.Equal(SocketError.Success, SocketPal.Receive(server, buffer, out _));
+        Assert.Equal(SocketError.WouldBlock, SocketPal.Accept(listener, out _));
+        Assert.True(TestPoll.WaitWritable(client));
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        SocketError sent = SocketPal.Send(client, payload, out _);
+        bool readable = TestPoll.WaitReadable(server);
+        SocketError received = SocketPal.Receive(server, buffer, out int bytes);
+        SocketError accepted = SocketPal.Accept(listener, out _);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(SocketError.Success, sent);
+        Assert.True(readable);
+        Assert.Equal(SocketError.Success, received);
+        Assert.Equal(payload.Length, bytes);
+        Assert.Equal(SocketError.WouldBlock, accepted);
+        Assert.Equal(0, allocated);
+
+        Close(server);
+        Close(client);
+        Close(listener);
+        AssertNoFdLeak();
+    }
+
     private static int ReadOption(int fd, int level, int name)
     {
         Assert.Equal(SocketError.Success, SocketPal.GetIntOption(fd, level, name, out int value));
