@@ -1,0 +1,11 @@
+namespace EventLoop.Tests.Net;
+
+/// <summary>
+/// Tests that count this process's open descriptors or change its descriptor limit run alone,
+/// so no other test opening or closing files in parallel can skew the count.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NativeSocketCollection
+{
+    public const string Name = "Native sockets";
+}
