@@ -95,8 +95,12 @@ public sealed partial class Loop
     /// <summary>Changes interest (and re-arms emulated edge-triggered directions). Loop thread.</summary>
     internal void ModifyHandler(int token, int fd, PollEvents events) => _poller.Modify(fd, events, token);
 
-    /// <summary>Unregisters; an fd that is already closed is not an error. Loop thread.</summary>
-    internal void RemoveHandler(int token, int fd)
+    /// <summary>
+    /// Unregisters; an fd that is already closed is not an error. When the owner knows the fd
+    /// was closed, epoll already dropped it, and a DEL could hit a new file that reuses the number.
+    /// Loop thread.
+    /// </summary>
+    internal void RemoveHandler(int token, int fd, bool fdClosed = false)
     {
         if ((uint)token >= (uint)_handlers.Length || _handlers[token] is null)
         {
@@ -106,7 +110,7 @@ public sealed partial class Loop
         _handlers[token] = null;
         _freeTokens.Push(token);
         _registrationCount--;
-        if (!_pollerClosed)
+        if (!_pollerClosed && !(fdClosed && _poller.Kind == PollerKind.Epoll))
         {
             _poller.Remove(fd);
         }

@@ -9,8 +9,8 @@ namespace EventLoop;
 /// A callback registered for a descriptor's readiness, like an entry of Python's <c>selectors</c>.
 /// Level-triggered: a callback that does not drain the descriptor is called again on the next
 /// iteration. A registration disposed or updated by an earlier callback of the same batch gets
-/// no stale event. The registration holds a reference on the handle, so the descriptor number
-/// cannot be reused by another file while it is registered. Loop-thread only.
+/// no stale event. Dispose the registration before closing the descriptor (as with
+/// <c>selectors</c>: unregister, then close). Loop-thread only.
 /// </summary>
 public sealed class IoRegistration : IReadinessHandler, IDisposable
 {
@@ -31,21 +31,13 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
         _loop = loop;
         _handle = handle;
         _callback = callback;
-        bool added = false;
-        handle.DangerousAddRef(ref added);
+        // No DangerousAddRef: Socket.Dispose spins until every reference is released, so a
+        // registration holding one would hang a user who closes the socket first.
         _fd = (int)handle.DangerousGetHandle();
         _events = events;
-        try
+        if (events != IoEvents.None)
         {
-            if (events != IoEvents.None)
-            {
-                _token = loop.AddHandler(_fd, ToPoll(events), this);
-            }
-        }
-        catch
-        {
-            handle.DangerousRelease();
-            throw;
+            _token = loop.AddHandler(_fd, ToPoll(events), this);
         }
     }
 
@@ -81,7 +73,7 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
         // means "not in the poller" here; that also keeps virtual time from counting it.
         if (events == IoEvents.None)
         {
-            _loop.RemoveHandler(_token, _fd);
+            _loop.RemoveHandler(_token, _fd, _handle.IsClosed);
             _token = -1;
         }
         else if (_token < 0)
@@ -115,6 +107,13 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
             return;
         }
 
+        if (_handle.IsClosed)
+        {
+            // Closed without unregistering: poll(2) would report POLLNVAL forever.
+            Release();
+            return;
+        }
+
         _pending |= events;
         if (!_queued)
         {
@@ -130,11 +129,9 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
         _disposed = true;
         if (_token >= 0)
         {
-            _loop.RemoveHandler(_token, _fd);
+            _loop.RemoveHandler(_token, _fd, _handle.IsClosed);
             _token = -1;
         }
-
-        _handle.DangerousRelease();
     }
 
     private void Dispatch()

@@ -102,7 +102,9 @@ public sealed class LoopRunOnceTests
             return 1;
         });
         loop.CallLater(TimeSpan.Zero, () => order.Add("timer"));
-        Task.Run(() => loop.Post(() => order.Add("posted"))).Wait();
+        var poster = new Thread(() => loop.Post(() => order.Add("posted")));
+        poster.Start();
+        poster.Join();
 
         loop.RunOnce(TimeSpan.Zero);
 
