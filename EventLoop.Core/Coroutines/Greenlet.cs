@@ -272,9 +272,12 @@ public class Greenlet
 
         _bodyTask = task;
         _onBodyDone = OnBodyDone;
-        // ConfigureAwait(false): the callback runs right where the body completes, which is the
-        // loop thread unless the body escaped it; OnBodyDone checks and hops back if needed.
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onBodyDone);
+        // Captured context (this greenlet's): when the body completes inside its own step the
+        // callback runs inline, anywhere else it is posted to the loop. ConfigureAwait(false)
+        // would not do: .NET never inlines such a continuation while a non-default
+        // SynchronizationContext is current (the loop's always is), so it went to the thread
+        // pool and completion raced the loop (under virtual time the greenlet looked stuck).
+        task.GetAwaiter().UnsafeOnCompleted(_onBodyDone);
     }
 
     private void OnBodyDone()
