@@ -73,10 +73,13 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
         {
             await body(scope).ConfigureAwait(true);
         }
-        catch (Exception ex) when (ex is not ScopeCancelledException c || !ReferenceEquals(c.Scope, scope._bodyScope))
+        catch (Exception ex)
         {
-            // The body's own failure (its interruption by a child failure is not one).
-            scope.Fail(ex);
+            // The body's own failure; its interruption because a child failed is not one.
+            if (ex is not ScopeCancelledException cancelled || !ReferenceEquals(cancelled.Scope, scope._bodyScope))
+            {
+                scope.Fail(ex);
+            }
         }
 
         await scope.DisposeAsync().ConfigureAwait(true);

