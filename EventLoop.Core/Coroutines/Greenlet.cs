@@ -29,6 +29,11 @@ public class Greenlet
     private LoopWait? _waits;
     private object? _taskSource;
 
+    // Innermost active cancel scope (FailAfter, MoveOnAfter, TaskScope) of this greenlet; each
+    // links to the one it is nested in. PendingAbort consults it so a wait that starts after a
+    // scope was cancelled fails at once; the scope itself aborts the waits pending when it fires.
+    internal CancelScope? CancelScopes;
+
     // The loop's intrusive list of live greenlets (Dispose kills them).
     internal Greenlet? LivePrev;
     internal Greenlet? LiveNext;
@@ -403,7 +408,8 @@ public class Greenlet
 
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
     internal Exception? PendingAbort() =>
-        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default) : null;
+        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default)
+        : CancelScopes?.PendingError();
 
     internal void AttachWait(LoopWait wait)
     {

@@ -1,0 +1,217 @@
+using EventLoop.Coroutines;
+using EventLoop.Sync;
+
+namespace EventLoop;
+
+/// <summary>
+/// A structured-concurrency scope, like trio's nursery or asyncio's <c>TaskGroup</c>: children
+/// spawned into it cannot outlive it. When a child fails, the other children are killed and the
+/// scope's body (the loop waits of the greenlet that opened the scope) is cancelled with
+/// <see cref="ScopeCancelledException"/>. Ending the scope waits for every child, then rethrows
+/// the failures: one as it was thrown, several as an <see cref="AggregateException"/>. Children
+/// that were killed are not failures. Loop-thread only.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Preferred form: <c>await loop.RunScopeAsync(async scope => { scope.Spawn(...); ... })</c>: an
+/// exception from the body kills the children too and is rethrown with theirs.
+/// </para>
+/// <para>
+/// <c>await using var scope = loop.OpenScope();</c> also works, but C# does not tell
+/// <see cref="DisposeAsync"/> that the body threw: write <c>catch { scope.Cancel(); throw; }</c>
+/// or the children are waited for, not killed. A child failure still interrupts the body's loop waits.
+/// </para>
+/// </remarks>
+public sealed class TaskScope : IAsyncDisposable, IGreenletListener
+{
+    private readonly Loop _loop;
+    private readonly HashSet<Greenlet> _children = [];
+    private readonly LoopEvent _allDone;
+    private readonly CancelScope? _bodyScope;
+    private TaskCompletionSource? _allDoneTask;
+    private List<Exception>? _failures;
+    private bool _closed;
+
+    private TaskScope(Loop loop)
+    {
+        _loop = loop;
+        _allDone = new LoopEvent(loop, initialState: true);
+        if (loop.CurrentGreenlet is not null)
+        {
+            _bodyScope = new CancelScope(loop, null);
+        }
+    }
+
+    /// <summary>Children still running.</summary>
+    public int Count => _children.Count;
+
+    /// <summary>True once a child failed or <see cref="Cancel"/> was called.</summary>
+    public bool IsCancelled { get; private set; }
+
+    /// <summary>Opens a scope; see <see cref="Loop.OpenScope"/>. Loop thread.</summary>
+    /// <param name="loop">The loop.</param>
+    /// <returns>The scope; <c>await using</c> it.</returns>
+    public static TaskScope Create(Loop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        loop.VerifyAccess(nameof(TaskScope) + "." + nameof(Create));
+        return new TaskScope(loop);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a new scope and ends the scope when it returns: waits
+    /// for every child, and rethrows the failures (the body's exception included). Loop thread.
+    /// </summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="body">The scope body; spawns children with <see cref="Spawn(Func{Task})"/>.</param>
+    /// <returns>A task that completes when the body and every child have finished.</returns>
+    public static async Task RunAsync(Loop loop, Func<TaskScope, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        TaskScope scope = Create(loop);
+        try
+        {
+            await body(scope).ConfigureAwait(true);
+        }
+        catch (Exception ex)
+        {
+            // The body's own failure; its interruption because a child failed is not one.
+            if (ex is not ScopeCancelledException cancelled || !ReferenceEquals(cancelled.Scope, scope._bodyScope))
+            {
+                scope.Fail(ex);
+            }
+        }
+
+        await scope.DisposeAsync().ConfigureAwait(true);
+    }
+
+    /// <summary>Spawns a child. Loop thread.</summary>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The child greenlet.</returns>
+    /// <exception cref="InvalidOperationException">The scope has ended.</exception>
+    public Greenlet Spawn(Func<Task> body) => Track(_loop.Spawn(CheckOpen(body)));
+
+    /// <summary>Spawns a child whose body receives its kill token. Loop thread.</summary>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The child greenlet.</returns>
+    public Greenlet Spawn(Func<CancellationToken, Task> body) => Track(_loop.Spawn(CheckOpen(body)));
+
+    /// <summary>Spawns a child producing a value. Loop thread.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="body">The coroutine.</param>
+    /// <returns>The child greenlet.</returns>
+    public Greenlet<T> Spawn<T>(Func<Task<T>> body) => Track(_loop.Spawn(CheckOpen(body)));
+
+    /// <summary>Kills every child and cancels the body's loop waits; the scope ends without a failure of its own. Loop thread.</summary>
+    public void Cancel()
+    {
+        _loop.VerifyAccess(nameof(TaskScope) + "." + nameof(Cancel));
+        CancelAll();
+    }
+
+    /// <summary>
+    /// Ends the scope: waits for every child, then rethrows the failures. If the waiting greenlet
+    /// is killed (or an outer cancel scope fires) meanwhile, the children are killed, still waited
+    /// for, and that error is rethrown. Loop thread.
+    /// </summary>
+    /// <returns>A ValueTask that completes when every child has finished.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        _loop.VerifyAccess(nameof(TaskScope) + "." + nameof(DisposeAsync));
+        if (_closed)
+        {
+            return;
+        }
+
+        _bodyScope?.Dispose(); // its cancellation was for the body, not for this wait
+        try
+        {
+            await _allDone.WaitAsync().ConfigureAwait(true);
+        }
+        catch
+        {
+            CancelAll();
+            if (_children.Count > 0)
+            {
+                // Not a loop wait: a killed greenlet cannot start loop waits, yet must not leave orphans.
+                _allDoneTask ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await _allDoneTask.Task.ConfigureAwait(true);
+            }
+
+            _closed = true;
+            throw;
+        }
+
+        _closed = true;
+        ExceptionHelper.ThrowFailures(_failures);
+    }
+
+    void IGreenletListener.OnGreenletCompleted(Greenlet greenlet)
+    {
+        if (!_children.Remove(greenlet))
+        {
+            return;
+        }
+
+        if (greenlet.Failed)
+        {
+            Fail(greenlet.Exception!);
+        }
+
+        if (_children.Count == 0)
+        {
+            _allDone.Set();
+            _allDoneTask?.TrySetResult();
+        }
+    }
+
+    private void Fail(Exception error)
+    {
+        (_failures ??= []).Add(error);
+        CancelAll();
+    }
+
+    private void CancelAll()
+    {
+        IsCancelled = true;
+        foreach (Greenlet child in _children.ToArray())
+        {
+            child.Kill();
+        }
+
+        if (_bodyScope is not null && !_closed)
+        {
+            _bodyScope.Trigger(new ScopeCancelledException(_bodyScope));
+        }
+    }
+
+    private TBody CheckOpen<TBody>(TBody body)
+        where TBody : class
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        _loop.VerifyAccess(nameof(TaskScope) + "." + nameof(Spawn));
+        if (_closed)
+        {
+            throw new InvalidOperationException("The scope has ended; it cannot take new children.");
+        }
+
+        return body;
+    }
+
+    private TGreenlet Track<TGreenlet>(TGreenlet greenlet)
+        where TGreenlet : Greenlet
+    {
+        if (IsCancelled)
+        {
+            greenlet.Kill(); // a cancelled scope starts nothing new
+        }
+
+        if (!greenlet.IsCompleted && _children.Add(greenlet))
+        {
+            greenlet.AddListener(this);
+            _allDone.Clear();
+        }
+
+        return greenlet;
+    }
+}

@@ -1,0 +1,204 @@
+using EventLoop.Internal;
+
+namespace EventLoop.Sync;
+
+/// <summary>
+/// The FIFO list of greenlets waiting on one primitive, plus the pool of free waiter nodes that
+/// makes a warm wait allocation-free. Intrusive doubly linked list: a cancelled waiter unlinks
+/// itself in O(1), so waits that are abandoned never pile up. Loop-thread only.
+/// </summary>
+/// <typeparam name="T">The value a wait produces.</typeparam>
+internal sealed class WaitQueue<T>(Loop loop)
+{
+    // Free nodes kept per primitive: 16 covers the usual handful of concurrent waiters; a burst
+    // beyond it is left to the GC instead of being retained for the primitive's lifetime.
+    private const int PoolLimit = 16;
+
+    private readonly Stack<Waiter<T>> _pool = new();
+    private Waiter<T>? _head;
+    private Waiter<T>? _tail;
+
+    public Loop Loop { get; } = loop;
+
+    /// <summary>Number of waiters linked now.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Number of free nodes kept for reuse.</summary>
+    public int PooledCount => _pool.Count;
+
+    public Waiter<T>? First => _head;
+
+    /// <summary>
+    /// Suspends the current greenlet at the tail. Fails at once when the greenlet was killed or
+    /// its cancel scope fired. A zero timeout never waits.
+    /// </summary>
+    public ValueTask<T> WaitAsync(
+        CancellationToken cancellationToken,
+        TimeSpan? timeout = null,
+        bool timeoutThrows = true,
+        T? timeoutValue = default,
+        T? item = default,
+        object? state = null)
+    {
+        Waiter<T> waiter = Enlist(cancellationToken, timeout, timeoutThrows, timeoutValue, item, state, out ValueTask<T> immediate);
+        return waiter is null ? immediate : new ValueTask<T>(waiter, waiter.Version);
+    }
+
+    /// <summary>Like <see cref="WaitAsync"/> for waits without a result (puts).</summary>
+    public ValueTask WaitNoResultAsync(CancellationToken cancellationToken, TimeSpan? timeout, T item)
+    {
+        Waiter<T> waiter = Enlist(cancellationToken, timeout, true, default, item, null, out ValueTask<T> immediate);
+        return waiter is null ? ToNonGeneric(immediate) : new ValueTask(waiter, waiter.Version);
+    }
+
+    private Waiter<T> Enlist(
+        CancellationToken cancellationToken,
+        TimeSpan? timeout,
+        bool timeoutThrows,
+        T? timeoutValue,
+        T? item,
+        object? state,
+        out ValueTask<T> immediate)
+    {
+        immediate = default;
+        if (timeout is { } t && t != Timeout.InfiniteTimeSpan && t < TimeSpan.Zero)
+        {
+            ThrowHelper.ThrowNegativeDelay(nameof(timeout), t);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            immediate = ValueTask.FromCanceled<T>(cancellationToken);
+            return null!;
+        }
+
+        if (timeout == TimeSpan.Zero)
+        {
+            immediate = timeoutThrows
+                ? ValueTask.FromException<T>(new TimeoutException("The wait timed out."))
+                : new ValueTask<T>(timeoutValue!);
+            return null!;
+        }
+
+        Waiter<T> waiter = _pool.TryPop(out Waiter<T>? pooled) ? pooled : new Waiter<T>(this);
+        Exception? abort = waiter.AttachToCurrentGreenlet(Loop);
+        if (abort is not null)
+        {
+            Return(waiter);
+            immediate = ValueTask.FromException<T>(abort);
+            return null!;
+        }
+
+        waiter.Item = item;
+        waiter.State = state;
+        Link(waiter);
+        waiter.Arm(cancellationToken, timeout, timeoutThrows, timeoutValue);
+        return waiter;
+    }
+
+    /// <summary>Hands <paramref name="value"/> to the first waiter; false when none waits.</summary>
+    public bool WakeFirst(T value)
+    {
+        if (_head is not { } first)
+        {
+            return false;
+        }
+
+        first.Succeed(value);
+        return true;
+    }
+
+    /// <summary>Hands <paramref name="value"/> to every waiter, oldest first.</summary>
+    public void WakeAll(T value)
+    {
+        while (_head is { } first)
+        {
+            first.Succeed(value);
+        }
+    }
+
+    /// <summary>Fails every waiter with <paramref name="error"/>, oldest first.</summary>
+    public void FailAll(Exception error)
+    {
+        while (_head is { } first)
+        {
+            first.Fail(error);
+        }
+    }
+
+    internal void Unlink(Waiter<T> waiter)
+    {
+        if (!waiter.Linked)
+        {
+            return;
+        }
+
+        if (waiter.Prev is null)
+        {
+            _head = waiter.Next;
+        }
+        else
+        {
+            waiter.Prev.Next = waiter.Next;
+        }
+
+        if (waiter.Next is null)
+        {
+            _tail = waiter.Prev;
+        }
+        else
+        {
+            waiter.Next.Prev = waiter.Prev;
+        }
+
+        waiter.Prev = null;
+        waiter.Next = null;
+        waiter.Linked = false;
+        Count--;
+    }
+
+    internal void Return(Waiter<T> waiter)
+    {
+        if (_pool.Count < PoolLimit)
+        {
+            _pool.Push(waiter);
+        }
+    }
+
+    private void Link(Waiter<T> waiter)
+    {
+        waiter.Linked = true;
+        waiter.Prev = _tail;
+        waiter.Next = null;
+        if (_tail is null)
+        {
+            _head = waiter;
+        }
+        else
+        {
+            _tail.Next = waiter;
+        }
+
+        _tail = waiter;
+        Count++;
+    }
+
+    private static ValueTask ToNonGeneric(ValueTask<T> task) =>
+        task.IsCompletedSuccessfully ? default
+        : task.IsCanceled ? ValueTask.FromCanceled(GetToken(task))
+        : ValueTask.FromException(task.AsTask().Exception!.InnerException!);
+
+    private static CancellationToken GetToken(ValueTask<T> task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException ex)
+        {
+            return ex.CancellationToken;
+        }
+
+        return default;
+    }
+}

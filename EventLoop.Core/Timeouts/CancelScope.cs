@@ -1,0 +1,195 @@
+using EventLoop.Internal;
+
+namespace EventLoop;
+
+/// <summary>
+/// A cancel scope of one greenlet, like trio's <c>CancelScope</c> or <c>gevent.Timeout</c>: while it
+/// is active (until <see cref="Dispose"/>), once it is cancelled — by its deadline
+/// (<see cref="Loop.FailAfter"/>, <see cref="Loop.MoveOnAfter(TimeSpan)"/>) or by <see cref="Cancel"/> —
+/// every loop wait of that greenlet (sleep, queue get, lock, socket wait: anything that is a loop wait)
+/// that is pending, or that starts later, throws: <see cref="LoopTimeoutException"/> for a deadline,
+/// <see cref="ScopeCancelledException"/> for <see cref="Cancel"/>. No token has to be passed by hand.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Scopes nest. The one whose deadline comes first fires first, so the earliest deadline wins;
+/// when several have fired, waits throw the error of the outermost one, so that the code
+/// unwinds straight to it and the inner scopes do not swallow it. Use <see cref="IsOwnError"/>
+/// (or <see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) to catch only this scope's error.
+/// </para>
+/// <para>
+/// Waits that are not loop waits (awaiting an arbitrary <see cref="Task"/>) are not interrupted;
+/// pass <see cref="Token"/> to them. Loop-thread only; create and dispose it in the same greenlet.
+/// </para>
+/// </remarks>
+public sealed class CancelScope : IDisposable
+{
+    private static readonly Action<object?> s_onDeadline = static s => ((CancelScope)s!).OnDeadline();
+
+    private readonly Loop _loop;
+    private readonly Greenlet _greenlet;
+    private readonly TimerHandle? _timer;
+    private CancelScope? _parent;
+    private Exception? _error;
+    private CancellationTokenSource? _cts;
+    private bool _active;
+
+    internal CancelScope(Loop loop, TimeSpan? delay)
+    {
+        loop.VerifyAccess(nameof(CancelScope));
+        _loop = loop;
+        _greenlet = loop.CurrentGreenlet ?? throw new InvalidOperationException(
+            "A cancel scope applies to the loop waits of a greenlet; open it inside one (for example inside Loop.Run(main) or a spawned greenlet).");
+        if (delay is { } d && d != Timeout.InfiniteTimeSpan)
+        {
+            if (d < TimeSpan.Zero)
+            {
+                ThrowHelper.ThrowNegativeDelay(nameof(delay), d);
+            }
+
+            // Not a Direct timer: firing may cancel Token, which runs user callbacks.
+            _timer = new TimerHandle(loop) { Callback = s_onDeadline, State = this };
+            loop.ScheduleTimer(_timer, d);
+            Deadline = loop.Now + d;
+        }
+
+        _parent = _greenlet.CancelScopes;
+        _greenlet.CancelScopes = this;
+        _active = true;
+    }
+
+    /// <summary>The loop time (see <see cref="Loop.Now"/>) at which the scope expires, or null.</summary>
+    public TimeSpan? Deadline { get; }
+
+    /// <summary>True once the deadline passed or <see cref="Cancel"/> was called.</summary>
+    public bool IsCancellationRequested => _error is not null;
+
+    /// <summary>True when the deadline (not <see cref="Cancel"/>) cancelled the scope.</summary>
+    public bool TimedOut => _error is LoopTimeoutException;
+
+    /// <summary>
+    /// True once a helper (<see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) or <see cref="IsOwnError"/>
+    /// caught this scope's error, like trio's <c>cancelled_caught</c>.
+    /// </summary>
+    public bool CancelledCaught { get; private set; }
+
+    /// <summary>The greenlet the scope applies to.</summary>
+    public Greenlet Greenlet => _greenlet;
+
+    /// <summary>A token cancelled when the scope is cancelled, for waits that are not loop waits. Loop thread.</summary>
+    public CancellationToken Token
+    {
+        get
+        {
+            if (_cts is null)
+            {
+                _cts = new CancellationTokenSource();
+                if (_error is not null)
+                {
+                    _cts.Cancel();
+                }
+            }
+
+            return _cts.Token;
+        }
+    }
+
+    /// <summary>Cancels the scope now: pending and later loop waits of the greenlet throw <see cref="ScopeCancelledException"/>. Idempotent. Loop thread.</summary>
+    public void Cancel()
+    {
+        _loop.VerifyAccess(nameof(CancelScope) + "." + nameof(Cancel));
+        Trigger(new ScopeCancelledException(this));
+    }
+
+    /// <summary>
+    /// True when <paramref name="exception"/> is this scope's own error (not an outer scope's,
+    /// not a kill); marks <see cref="CancelledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
+    /// </summary>
+    /// <param name="exception">The exception caught.</param>
+    /// <returns>True when this scope raised it.</returns>
+    public bool IsOwnError(Exception exception)
+    {
+        bool own = exception switch
+        {
+            LoopTimeoutException t => ReferenceEquals(t.Scope, this),
+            ScopeCancelledException c => ReferenceEquals(c.Scope, this),
+            _ => false,
+        };
+        if (own)
+        {
+            CancelledCaught = true;
+        }
+
+        return own;
+    }
+
+    /// <summary>Leaves the scope: its deadline no longer applies. Idempotent. Loop thread, same greenlet.</summary>
+    public void Dispose()
+    {
+        if (!_active)
+        {
+            return;
+        }
+
+        _loop.VerifyAccess(nameof(CancelScope) + "." + nameof(Dispose));
+        _active = false;
+        _timer?.Cancel();
+        // Usually the innermost; a scope disposed out of order is unlinked from the middle.
+        if (ReferenceEquals(_greenlet.CancelScopes, this))
+        {
+            _greenlet.CancelScopes = _parent;
+        }
+        else
+        {
+            for (CancelScope? s = _greenlet.CancelScopes; s is not null; s = s._parent)
+            {
+                if (ReferenceEquals(s._parent, this))
+                {
+                    s._parent = _parent;
+                    break;
+                }
+            }
+        }
+
+        _parent = null;
+        _cts?.Dispose();
+        _cts = null;
+    }
+
+    /// <summary>The error a wait of the greenlet must fail with: the outermost cancelled active scope's, or null.</summary>
+    internal Exception? PendingError()
+    {
+        Exception? error = null;
+        for (CancelScope? s = this; s is not null; s = s._parent)
+        {
+            error = s._error ?? error;
+        }
+
+        return error;
+    }
+
+    internal void Trigger(Exception error)
+    {
+        if (_error is not null || !_active)
+        {
+            return;
+        }
+
+        _error = error;
+        if (_greenlet.CancelScopes?.PendingError() is { } pending && !_greenlet.IsCompleted)
+        {
+            _greenlet.AbortWaits(pending);
+        }
+
+        try
+        {
+            _cts?.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            _loop.ReportUnhandled(ex, _greenlet);
+        }
+    }
+
+    private void OnDeadline() => Trigger(new LoopTimeoutException(this));
+}

@@ -1,0 +1,163 @@
+using EventLoop.Tests.Sync;
+
+namespace EventLoop.Tests.Groups;
+
+public sealed class TaskScopeTests
+{
+    [Fact]
+    public void RunScopeAsync_WaitsForEveryChild()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            int done = 0;
+            await loop.RunScopeAsync(scope =>
+            {
+                for (int i = 1; i <= 5; i++)
+                {
+                    int n = i;
+                    _ = scope.Spawn(async () =>
+                    {
+                        await loop.Sleep(TimeSpan.FromSeconds(n));
+                        done++;
+                    });
+                }
+
+                return Task.CompletedTask;
+            });
+            Assert.Equal(5, done);
+        });
+    }
+
+    [Fact]
+    public void OneFailingChildAmongMany_KillsTheOthers_AndIsRethrownAsThrown()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var children = new List<Greenlet>();
+            var boom = new InvalidDataException("child 7");
+            TimeSpan start = loop.Now;
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(async scope =>
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    int n = i;
+                    children.Add(scope.Spawn(async () =>
+                    {
+                        await loop.Sleep(n == 7 ? TimeSpan.FromSeconds(1) : TimeSpan.FromHours(1));
+                        if (n == 7)
+                        {
+                            throw boom;
+                        }
+                    }));
+                }
+
+                await loop.Sleep(TimeSpan.FromHours(2)); // interrupted by the failure
+            }));
+            Assert.Same(boom, ex);
+            Assert.Equal(TimeSpan.FromSeconds(1), loop.Now - start);
+            Assert.All(children, c => Assert.True(c.IsCompleted));
+            Assert.Equal(19, children.Count(c => c.Exception is OperationCanceledException));
+        });
+    }
+
+    [Fact]
+    public void SeveralFailures_BecomeAggregateException()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var ex = await Assert.ThrowsAsync<AggregateException>(() => loop.RunScopeAsync(scope =>
+            {
+                // Both fail in the same loop pass: the second fails before the kill can stop it.
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new InvalidDataException("a");
+                });
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new FormatException("b");
+                });
+                return Task.CompletedTask;
+            }));
+            Assert.Equal(2, ex.InnerExceptions.Count);
+        });
+    }
+
+    [Fact]
+    public void BodyException_KillsChildren_AndIsRethrown()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            Greenlet? child = null;
+            var boom = new InvalidDataException("body");
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(async scope =>
+            {
+                child = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+                await loop.Sleep(TimeSpan.FromSeconds(1));
+                throw boom;
+            }));
+            Assert.Same(boom, ex);
+            Assert.IsAssignableFrom<OperationCanceledException>(child!.Exception);
+        });
+    }
+
+    [Fact]
+    public void AwaitUsing_WaitsForChildren_AndRethrowsChildFailure()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            int done = 0;
+            await using (TaskScope scope = loop.OpenScope())
+            {
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(3));
+                    done++;
+                });
+            }
+
+            Assert.Equal(1, done);
+
+            var boom = new InvalidDataException("c");
+            TaskScope? ended = null;
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+            {
+                await using TaskScope scope = loop.OpenScope();
+                ended = scope;
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw boom;
+                });
+                _ = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            });
+            Assert.Same(boom, ex);
+            Assert.Throws<InvalidOperationException>(() => ended!.Spawn(() => Task.CompletedTask));
+        });
+    }
+
+    [Fact]
+    public void ParentKilledWhileEndingScope_KillsChildren()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            Greenlet? child = null;
+            Greenlet parent = loop.Spawn(async () =>
+            {
+                await using TaskScope scope = loop.OpenScope();
+                child = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            });
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+            await parent.KillAsync();
+            Assert.IsAssignableFrom<OperationCanceledException>(parent.Exception);
+            Assert.True(child!.IsCompleted);
+        });
+    }
+}
