@@ -16,18 +16,19 @@ internal sealed class YieldSource(Loop loop) : IValueTaskSource
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0)
+        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 && ExecutionContext.Capture() is { } ec)
         {
-            ExecutionContext? ec = ExecutionContext.Capture();
-            if (ec is not null)
-            {
-                loop.Enqueue(() => ExecutionContext.Run(ec, s => continuation(s), state), null, loop.CurrentGreenlet);
-                return;
-            }
+            EnqueueWithContext(loop, ec, continuation, state);
+            return;
         }
 
         loop.Enqueue(continuation, state, loop.CurrentGreenlet);
     }
+
+    // Kept out of OnCompleted: a lambda there would make the compiler allocate its closure on
+    // every call, taken branch or not (the parameters it captures live in the closure).
+    private static void EnqueueWithContext(Loop loop, ExecutionContext ec, Action<object?> continuation, object? state) =>
+        loop.Enqueue(() => ExecutionContext.Run(ec, s => continuation(s), state), null, loop.CurrentGreenlet);
 
     public void GetResult(short token)
     {

@@ -1,0 +1,67 @@
+namespace EventLoop.Tests.Core;
+
+/// <summary>Hot paths allocate nothing per operation once warm.</summary>
+public sealed class AllocationTests
+{
+    private const int Operations = 10_000;
+
+    [Fact]
+    public void Post_OnLoopThread_AllocatesNothingOnceWarm()
+    {
+        using var loop = new Loop();
+        Action noop = static () => { };
+        Measure(loop, () =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                loop.Post(noop);
+            }
+
+            loop.RunOnce(TimeSpan.Zero);
+        });
+    }
+
+    [Fact]
+    public void SleepAndYield_InGreenlet_AllocateNothingOnceWarm()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        long allocated = loop.Run(async () =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await loop.Sleep(TimeSpan.FromMilliseconds(1));
+                await loop.Yield();
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Operations; i++)
+            {
+                await loop.Sleep(TimeSpan.FromMilliseconds(1));
+                await loop.Yield();
+                await loop.Sleep(TimeSpan.Zero);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+
+        Assert.True(allocated < 1024, $"{allocated} bytes for {Operations} iterations");
+    }
+
+    private static void Measure(Loop loop, Action round)
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            round();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Operations / 100; i++)
+        {
+            round();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"{allocated} bytes");
+        Assert.False(loop.IsDisposed);
+    }
+}
