@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using EventLoop.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "sleepers")
+{
+    ManySleepersBenchmark.Run();
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(CoreBenchmarks).Assembly).Run(args);

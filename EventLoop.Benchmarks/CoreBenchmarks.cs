@@ -1,0 +1,103 @@
+using BenchmarkDotNet.Attributes;
+
+namespace EventLoop.Benchmarks;
+
+/// <summary>
+/// The loop's hot paths on a warm loop. Each invocation performs <see cref="Ops"/> operations, so
+/// BenchmarkDotNet reports the cost of one operation (OperationsPerInvoke).
+/// </summary>
+[MemoryDiagnoser]
+public class CoreBenchmarks
+{
+    private const int Ops = 10_000;
+    private static readonly Action s_noop = static () => { };
+
+    private Loop _loop = null!;
+    private Greenlet[] _greenlets = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _loop = new Loop();
+        _greenlets = new Greenlet[Ops];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _loop.Dispose();
+
+    /// <summary>Post a callback on the loop thread and run it.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void PostAndRun()
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            _loop.Post(s_noop);
+        }
+
+        _loop.RunOnce(TimeSpan.Zero);
+    }
+
+    /// <summary>Schedule a zero-delay timer and let it fire.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void CallLaterAndFire()
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            _loop.CallLater(TimeSpan.Zero, s_noop);
+        }
+
+        _loop.RunOnce(TimeSpan.Zero);
+    }
+
+    /// <summary>Schedule a timer and cancel it.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void CallLaterAndCancel()
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            _loop.CallLater(TimeSpan.FromSeconds(10), s_noop).Cancel();
+        }
+    }
+
+    /// <summary>Spawn a no-op greenlet and join it (JoinAll over the whole batch).</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void SpawnAndJoin()
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            _greenlets[i] = _loop.Spawn(static () => Task.CompletedTask);
+        }
+
+        _loop.JoinAll(_greenlets);
+    }
+
+    /// <summary>A greenlet resumes after Sleep(0).</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void SleepZeroResume() => _loop.Run(async () =>
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            await _loop.Sleep(TimeSpan.Zero);
+        }
+    });
+
+    /// <summary>A greenlet resumes after Yield.</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void YieldResume() => _loop.Run(async () =>
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            await _loop.Yield();
+        }
+    });
+
+    /// <summary>A greenlet resumes after a 1 µs timer sleep (rounds the poll up to 1 ms at most once per batch).</summary>
+    [Benchmark(OperationsPerInvoke = Ops)]
+    public void SleepTimerResume() => _loop.Run(async () =>
+    {
+        for (int i = 0; i < Ops; i++)
+        {
+            await _loop.Sleep(TimeSpan.FromTicks(10));
+        }
+    });
+}

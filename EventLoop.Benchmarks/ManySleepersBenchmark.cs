@@ -1,0 +1,41 @@
+using System.Diagnostics;
+
+namespace EventLoop.Benchmarks;
+
+/// <summary>
+/// 100,000 greenlets each sleeping 10 ms, joined: wall time and memory above the baseline.
+/// A plain measurement (not BenchmarkDotNet), run with <c>-- sleepers</c>.
+/// </summary>
+public static class ManySleepersBenchmark
+{
+    /// <summary>Runs the scenario <paramref name="rounds"/> times and prints one line per round.</summary>
+    public static void Run(int count = 100_000, int rounds = 5)
+    {
+        Console.WriteLine($"{count:N0} greenlets x Sleep(10 ms), joined");
+        for (int round = 0; round < rounds; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long baseline = GC.GetTotalMemory(forceFullCollection: true);
+            using var loop = new Loop();
+            var greenlets = new Greenlet[count];
+            long peak = 0;
+            var wall = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++)
+            {
+                greenlets[i] = loop.Spawn(static async () => await Loop.Current!.Sleep(TimeSpan.FromMilliseconds(10)));
+            }
+
+            // Spawned last, so it runs right after every sleeper has started (FIFO): all are asleep.
+            loop.Spawn(() =>
+            {
+                peak = GC.GetTotalMemory(false);
+                return Task.CompletedTask;
+            });
+            loop.JoinAll(greenlets, raiseError: true);
+            wall.Stop();
+            Console.WriteLine($"round {round + 1}: {wall.Elapsed.TotalMilliseconds:F1} ms wall, {(peak - baseline) / (1024.0 * 1024.0):F1} MiB above baseline while asleep");
+        }
+    }
+}
