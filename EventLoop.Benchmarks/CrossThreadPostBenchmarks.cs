@@ -12,11 +12,13 @@ public class CrossThreadPostBenchmarks
     private Thread _runner = null!;
     private int _done;
     private readonly ManualResetEventSlim _finished = new();
+    private Action _count = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _loop = new Loop();
+        _count = Count;
         _runner = new Thread(() => _loop.Run()) { IsBackground = true };
         _runner.Start();
     }
@@ -37,7 +39,7 @@ public class CrossThreadPostBenchmarks
         _finished.Reset();
         for (int i = 0; i < Ops; i++)
         {
-            _loop.Post(Count);
+            _loop.Post(_count);
         }
 
         _finished.Wait();

@@ -293,6 +293,16 @@ public sealed partial class Loop : IDisposable
 
     private void PollIo(int timeoutMs)
     {
+        if (timeoutMs == 0 && _registrationCount == 0)
+        {
+            // Nothing but the waker is registered and we would not block: the poll could only
+            // report the waker, and DrainInbox reads the inbox anyway. Skipping the system call
+            // makes a yield a few nanoseconds instead of an epoll_wait; a wake-up left pending
+            // just ends the next blocking poll early.
+            _lastIoEvents = 0;
+            return;
+        }
+
         DispatchIoEvents(_poller.Poll(_readyEvents, timeoutMs));
     }
 

@@ -25,9 +25,22 @@ public sealed class LoopRunOnceTests
     public void RunOnce_ReadyWorkPending_PollsWithZeroTimeout()
     {
         using Loop loop = CreateLoop();
+        using var pair = new SocketPair();
+        using IoRegistration registration = loop.Register(pair.Left, IoEvents.Read, (_, _) => { });
         loop.Post(() => { });
         loop.RunOnce(TimeSpan.FromSeconds(5));
         Assert.Equal([0], _timeouts);
+    }
+
+    [Fact]
+    public void RunOnce_ReadyWorkAndNoDescriptors_SkipsThePollSystemCall()
+    {
+        using Loop loop = CreateLoop();
+        bool ran = false;
+        loop.Post(() => ran = true);
+        loop.RunOnce(TimeSpan.FromSeconds(5));
+        Assert.True(ran);
+        Assert.Empty(_timeouts);
     }
 
     [Fact]
