@@ -9,7 +9,7 @@ namespace EventLoop.Benchmarks;
 public static class ManySleepersBenchmark
 {
     /// <summary>Runs the scenario <paramref name="rounds"/> times and prints one line per round.</summary>
-    public static void Run(int count = 100_000, int rounds = 5)
+    public static void Run(int count = 100_000, int rounds = 8)
     {
         Console.WriteLine($"{count:N0} greenlets x Sleep(10 ms), joined");
         for (int round = 0; round < rounds; round++)
@@ -33,9 +33,15 @@ public static class ManySleepersBenchmark
                 peak = GC.GetTotalMemory(false);
                 return Task.CompletedTask;
             });
+            TimeSpan spawned = wall.Elapsed;
+            loop.RunOnce(TimeSpan.Zero); // every body starts and goes to sleep
+            TimeSpan started = wall.Elapsed;
             loop.JoinAll(greenlets, raiseError: true);
             wall.Stop();
-            Console.WriteLine($"round {round + 1}: {wall.Elapsed.TotalMilliseconds:F1} ms wall, {(peak - baseline) / (1024.0 * 1024.0):F1} MiB above baseline while asleep");
+            Console.WriteLine(
+                $"round {round + 1}: {wall.Elapsed.TotalMilliseconds:F1} ms wall (spawn {spawned.TotalMilliseconds:F1}, start {(started - spawned).TotalMilliseconds:F1}, " +
+                $"sleep+wake+join {(wall.Elapsed - started).TotalMilliseconds:F1}), {(peak - baseline) / (1024.0 * 1024.0):F1} MiB above baseline while asleep, " +
+                $"{GC.CollectionCount(0)} gen0 / {GC.CollectionCount(1)} gen1 / {GC.CollectionCount(2)} gen2 collections so far");
         }
     }
 }

@@ -22,7 +22,6 @@ public class Greenlet
     private Exception? _exception;
     private CancellationTokenSource? _cts;
     private bool _killRequested;
-    private Exception? _abortError;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private LoopSynchronizationContext? _context;
     private Task? _bodyTask;
@@ -387,7 +386,6 @@ public class Greenlet
 
         Volatile.Write(ref _killRequested, true);
         var killed = new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default);
-        _abortError ??= killed;
         if (_state == GreenletState.Pending)
         {
             Complete(killed);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Measures the samples' echo-server against the hand-written C epoll echo server of
+# ../shared/bench, in the same run (server on CPU 0, load generator on CPU 1).
+# usage: bench/run-echo.sh [RUNS] [SCENARIOS]      e.g. bench/run-echo.sh 3 "B C D E"
+# Results: the TSV and a markdown summary under $KIT/results (the script prints the path).
+set -euo pipefail
+runs=${1:-3}
+scenarios=${2:-"B C D E"}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED_BENCH:-$repo/../shared/bench}
+kit=$(mktemp -d)/bench
+cp -r "$shared" "$kit"
+chmod -R u+w "$kit"
+"$kit/build.sh"
+dotnet build -c Release "$repo/EventLoop.Samples" >/dev/null
+server="$repo/EventLoop.Samples/bin/Release/net10.0/EventLoop.Samples"
+out="$kit/results/peers-eventloop.tsv"
+"$kit/run-peers.sh" -R -r "$runs" -S "$scenarios" -o "$out" \
+  -x "eventloop pinned $server echo-server --port {port} --quiet"
+python3 "$kit/summarize.py" --peers "$out" | tee "$kit/results/summary.md"
+echo "results: $kit/results"
