@@ -97,6 +97,11 @@ public static class LoopNetExtensions
             return await ConnectOneAsync(loop, endpoint, cancellationToken).ConfigureAwait(true);
         }
 
+        if (IPAddress.TryParse(dns.Host, out IPAddress? literal))
+        {
+            return await ConnectOneAsync(loop, new IPEndPoint(literal, dns.Port), cancellationToken).ConfigureAwait(true);
+        }
+
         // Resolution blocks in getaddrinfo, so it runs on the thread pool; the loop's context
         // brings the continuation back to the loop thread.
         IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, dns.AddressFamily, cancellationToken).ConfigureAwait(true);
