@@ -209,6 +209,25 @@ internal static unsafe partial class SocketPal
     }
 
     /// <summary>
+    /// Peeks one byte without consuming it: Success once data or end of stream is queued (a zero-byte
+    /// receive's "wait until readable"), WouldBlock while nothing is.
+    /// </summary>
+    /// <param name="fd">A connected socket.</param>
+    /// <returns>Success; WouldBlock; ConnectionReset; else the mapped errno.</returns>
+    internal static SocketError Peek(int fd)
+    {
+        byte data;
+        nint result;
+        do
+        {
+            result = Libc.recv(fd, &data, 1, Libc.MSG_PEEK);
+        }
+        while (result < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
+
+        return Complete(result, out _);
+    }
+
+    /// <summary>
     /// Sends as much of <paramref name="buffer"/> as the kernel accepts now, with <c>MSG_NOSIGNAL</c> so a
     /// vanished peer is reported as an error instead of a SIGPIPE.
     /// </summary>
@@ -347,6 +366,20 @@ internal static unsafe partial class SocketPal
     /// <returns>Success or the mapped errno (OperationNotSupported on a Unix socket).</returns>
     internal static SocketError SetNoDelay(int fd, bool enabled) =>
         SetIntOption(fd, Libc.IPPROTO_TCP, Libc.TCP_NODELAY, enabled ? 1 : 0);
+
+    /// <summary>Sets <c>SO_LINGER</c>; enabled with 0 seconds makes close send RST instead of FIN.</summary>
+    /// <param name="fd">A socket.</param>
+    /// <param name="enabled">Whether close lingers.</param>
+    /// <param name="seconds">How long close lingers for unsent data.</param>
+    /// <returns>Success or the mapped errno.</returns>
+    internal static SocketError SetLinger(int fd, bool enabled, int seconds)
+    {
+        // struct linger { int l_onoff; int l_linger; }
+        int* linger = stackalloc int[2];
+        linger[0] = enabled ? 1 : 0;
+        linger[1] = seconds;
+        return Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_LINGER, linger, 2 * sizeof(int)) < 0 ? LastError() : SocketError.Success;
+    }
 
     /// <summary>Sets <c>SO_REUSEADDR</c> (rebinding a port with connections in TIME_WAIT). Call before <see cref="Bind"/>.</summary>
     /// <param name="fd">A socket.</param>

@@ -1,0 +1,30 @@
+using System.Net;
+
+namespace EventLoop.Net;
+
+/// <summary>Runs <see cref="System.Net.Http.HttpClient"/>'s connections on a loop's sockets.</summary>
+public static class LoopHttp
+{
+    /// <summary>
+    /// Creates a <see cref="SocketsHttpHandler"/> whose <see cref="SocketsHttpHandler.ConnectCallback"/>
+    /// opens a <see cref="StreamConnection"/> on <paramref name="loop"/> and hands HttpClient its
+    /// <see cref="StreamConnection.AsStream"/>, so every byte HttpClient reads or writes goes through
+    /// the loop's poller. HttpClient may call the stream from thread-pool threads; those calls are
+    /// marshalled onto the loop, so the loop must be running (e.g. the request is awaited in a greenlet).
+    /// The other settings are SocketsHttpHandler's defaults and can be changed on the result.
+    /// </summary>
+    /// <param name="loop">The loop whose sockets carry the connections.</param>
+    /// <returns>A new handler; dispose it (or the HttpClient that owns it) to close its connections.</returns>
+    public static SocketsHttpHandler CreateHandler(Loop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        return new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                StreamConnection connection = await loop.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+                return connection.AsStream();
+            },
+        };
+    }
+}

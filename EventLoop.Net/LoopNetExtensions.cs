@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Sockets;
+using EventLoop.Net.Internal;
+using EventLoop.Net.Operations;
+using EventLoop.Polling;
+
+namespace EventLoop.Net;
+
+/// <summary>Networking on a <see cref="Loop"/>: listen, connect and bind datagram sockets whose I/O runs on the loop's own poller.</summary>
+public static class LoopNetExtensions
+{
+    /// <summary>Listens for stream connections on <paramref name="endpoint"/>. Loop thread (or before the loop runs).</summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/> (IPv4 or IPv6; port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="backlog">The accept queue length.</param>
+    /// <returns>The listener.</returns>
+    /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="SocketException">Binding or listening failed (e.g. <see cref="SocketError.AddressAlreadyInUse"/>).</exception>
+    public static StreamListener Listen(this Loop loop, EndPoint endpoint, int backlog = 512) =>
+        Listen(loop, endpoint, new ListenOptions { Backlog = backlog });
+
+    /// <summary>Listens for stream connections on <paramref name="endpoint"/> with <paramref name="options"/>. Loop thread (or before the loop runs).</summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/>; a stale Unix socket file is replaced.</param>
+    /// <param name="options">Backlog and SO_REUSEPORT.</param>
+    /// <returns>The listener.</returns>
+    /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The backlog is not positive.</exception>
+    /// <exception cref="SocketException">Binding or listening failed.</exception>
+    public static StreamListener Listen(this Loop loop, EndPoint endpoint, ListenOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Backlog, nameof(options));
+        if (endpoint is not (IPEndPoint or UnixDomainSocketEndPoint))
+        {
+            throw new ArgumentException($"Cannot listen on a {endpoint.GetType().Name}; use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endpoint));
+        }
+
+        loop.VerifyAccess(nameof(Listen));
+        return new StreamListener(loop, endpoint, options);
+    }
+
+    /// <summary>
+    /// Connects a stream socket to <paramref name="endpoint"/>. A <see cref="DnsEndPoint"/> is
+    /// resolved off the loop thread (<see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/>)
+    /// and its addresses are tried in order. Any thread: off the loop the work is posted to it.
+    /// </summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/>, <see cref="UnixDomainSocketEndPoint"/> or <see cref="DnsEndPoint"/>.</param>
+    /// <param name="cancellationToken">Cancels the attempt; the socket is closed.</param>
+    /// <returns>The connection (TCP connections have <c>TCP_NODELAY</c> set).</returns>
+    /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="SocketException">The connection failed (ConnectionRefused, TimedOut, HostNotFound...).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    public static Task<StreamConnection> ConnectAsync(this Loop loop, EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not (IPEndPoint or UnixDomainSocketEndPoint or DnsEndPoint))
+        {
+            throw new ArgumentException($"Cannot connect to a {endpoint.GetType().Name}.", nameof(endpoint));
+        }
+
+        if (Loop.Current == loop)
+        {
+            return ConnectCoreAsync(loop, endpoint, cancellationToken);
+        }
+
+        return LoopInvoke.RunAsync(loop, () => new ValueTask<StreamConnection>(ConnectCoreAsync(loop, endpoint, cancellationToken)));
+    }
+
+    /// <summary>Binds a datagram (UDP, or Unix datagram) socket to <paramref name="endpoint"/>. Loop thread (or before the loop runs).</summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/> (port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <returns>The socket.</returns>
+    /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="SocketException">Binding failed.</exception>
+    public static DatagramSocket BindDatagram(this Loop loop, EndPoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not (IPEndPoint or UnixDomainSocketEndPoint))
+        {
+            throw new ArgumentException($"Cannot bind a datagram socket to a {endpoint.GetType().Name}.", nameof(endpoint));
+        }
+
+        loop.VerifyAccess(nameof(BindDatagram));
+        return new DatagramSocket(loop, endpoint);
+    }
+
+    private static async Task<StreamConnection> ConnectCoreAsync(Loop loop, EndPoint endpoint, CancellationToken cancellationToken)
+    {
+        if (endpoint is not DnsEndPoint dns)
+        {
+            return await ConnectOneAsync(loop, endpoint, cancellationToken).ConfigureAwait(true);
+        }
+
+        if (IPAddress.TryParse(dns.Host, out IPAddress? literal))
+        {
+            return await ConnectOneAsync(loop, new IPEndPoint(literal, dns.Port), cancellationToken).ConfigureAwait(true);
+        }
+
+        // Resolution blocks in getaddrinfo, so it runs on the thread pool; the loop's context
+        // brings the continuation back to the loop thread.
+        IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, dns.AddressFamily, cancellationToken).ConfigureAwait(true);
+        if (addresses.Length == 0)
+        {
+            NetThrowHelper.ThrowSocketException(SocketError.HostNotFound, "connect to", dns);
+        }
+
+        SocketException? last = null;
+        foreach (IPAddress address in addresses)
+        {
+            try
+            {
+                return await ConnectOneAsync(loop, new IPEndPoint(address, dns.Port), cancellationToken).ConfigureAwait(true);
+            }
+            catch (SocketException ex)
+            {
+                last = ex;
+            }
+        }
+
+        throw last!;
+    }
+
+    private static async Task<StreamConnection> ConnectOneAsync(Loop loop, EndPoint endpoint, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        bool isUnix = endpoint is UnixDomainSocketEndPoint;
+        AddressFamily family = isUnix ? AddressFamily.Unix : endpoint.AddressFamily;
+        SocketError error = SocketPal.CreateSocket(family, SocketType.Stream, out int fd);
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, "connect to", endpoint);
+        }
+
+        error = SocketPal.Connect(fd, endpoint);
+        if (error == SocketError.Success)
+        {
+            return new StreamConnection(loop, fd, isUnix);
+        }
+
+        if (error != SocketError.InProgress)
+        {
+            SocketPal.Close(fd);
+
+            // A Unix listener with a full backlog answers EAGAIN; report it as the refusal it is.
+            NetThrowHelper.ThrowSocketException(error == SocketError.WouldBlock ? SocketError.ConnectionRefused : error, "connect to", endpoint);
+        }
+
+        // Registered only now: epoll reports an unconnected TCP socket as hung up.
+        var socket = new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write);
+        try
+        {
+            await new ConnectOperation(socket, endpoint).Start(cancellationToken).ConfigureAwait(true);
+        }
+        catch
+        {
+            socket.Close(nameof(StreamConnection));
+            throw;
+        }
+
+        return new StreamConnection(socket, isUnix);
+    }
+}

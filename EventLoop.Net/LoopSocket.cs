@@ -1,0 +1,228 @@
+using System.Diagnostics;
+using EventLoop.Io;
+using EventLoop.Net.Operations;
+using EventLoop.Polling;
+
+namespace EventLoop.Net;
+
+// Design note: how a socket waits for readiness on the loop.
+//
+// Register once, edge-triggered, both directions. Every descriptor is added to the poller exactly
+// once, when it is wrapped, with Read | Write | EdgeTriggered (a listener only with Read), and
+// removed exactly once, just before it is closed. There is no epoll_ctl per operation: the
+// alternative, level-triggered interest that is switched on while an operation waits and off when
+// it completes (what selectors/asyncio do), costs two extra system calls for every receive that
+// has to wait, and a level-triggered Write interest left on by mistake spins the loop. With
+// EPOLLET the kernel reports a direction only when it *becomes* ready, so an idle, writable
+// connection costs nothing.
+//
+// Readiness is cached. Edge-triggered means "you were told once; remember it". Each direction
+// has a bit that starts set (optimistic: a new socket may well be ready) and is cleared only when a
+// system call answers EAGAIN; the next edge for that direction sets it again. An operation tries the
+// system call first whenever the bit is set, so a receive with data already queued completes
+// synchronously with no poll round trip, and a send into a non-full buffer never waits. When the bit
+// is clear the kernel has not reported anything since the last EAGAIN, so the operation waits at
+// once instead of paying for a system call that would fail again: that is exactly what a
+// hand-written epoll server does. The one case this misses is data that arrives between the poll
+// phase and the operation; its edge is already queued in the kernel, so the next poll (which has a
+// zero timeout whenever work is ready) delivers it.
+//
+// Complete in the poll phase. OnReady runs inside the poll phase. When an operation waits for the
+// direction that became ready, the system call is made right there (recv into the caller's buffer,
+// send the rest of the caller's data, accept) and the operation is completed, which only queues the
+// awaiting continuation. No "readiness callback" item is queued first, so a wait costs one hop
+// through the run queue, not two. No user code runs in OnReady.
+//
+// EAGAIN is a return code. SocketPal returns SocketError.WouldBlock; nothing on this path throws,
+// and exceptions are built only for real failures, at completion.
+//
+// The poll(2) back end. It has no edge-triggered mode, so it emulates one as one-shot: a direction
+// that is reported is disarmed until re-armed (loop.NativeEdgeTriggered is false). The socket tracks
+// which directions are armed and re-arms one with ModifyHandler when an operation must wait for it
+// and it is not armed. Under epoll, _armed never changes and ModifyHandler is never called.
+//
+// Errors and hang-ups arrive as Read | Write: both waiters retry their system call, which then
+// reports the actual condition (ECONNRESET, EOF, EPIPE) to the operation it belongs to.
+//
+// Closing (trio's notify_closing): Close first completes the waiters with ObjectDisposedException
+// (their continuations are only queued), then unregisters from the poller, then closes the
+// descriptor, so no event for a recycled descriptor number can reach a dead socket, and epoll never
+// keeps watching an open file description that a forked child still holds.
+
+/// <summary>
+/// A non-blocking descriptor registered once with the loop's poller, with cached edge-triggered
+/// readiness and at most one waiting operation per direction. The building block of listeners,
+/// connections and datagram sockets. Loop-thread only.
+/// </summary>
+internal sealed class LoopSocket : IReadinessHandler
+{
+    private readonly Loop _loop;
+    private readonly SocketHandle _handle;
+    private readonly bool _nativeEdgeTriggered;
+    private PollEvents _armed;
+    private int _token = -1;
+    private bool _readReady = true;
+    private bool _writeReady = true;
+    private SocketWait? _reader;
+    private SocketWait? _writer;
+    private bool _closed;
+
+    /// <summary>Wraps and registers <paramref name="fd"/>; on failure the descriptor is closed.</summary>
+    /// <param name="loop">The loop whose poller watches the descriptor.</param>
+    /// <param name="fd">A non-blocking socket this object now owns.</param>
+    /// <param name="interest">Read, or Read | Write.</param>
+    public LoopSocket(Loop loop, int fd, PollEvents interest)
+    {
+        _loop = loop;
+        _handle = new SocketHandle(fd);
+        Fd = fd;
+        _nativeEdgeTriggered = loop.NativeEdgeTriggered;
+        _armed = interest;
+        try
+        {
+            _token = loop.AddHandler(fd, interest | PollEvents.EdgeTriggered, this);
+        }
+        catch
+        {
+            _closed = true;
+            _handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The descriptor (still the old number once closed: check <see cref="IsClosed"/>).</summary>
+    public int Fd { get; }
+
+    /// <summary>The loop the socket belongs to.</summary>
+    public Loop Loop => _loop;
+
+    /// <summary>True once <see cref="Close"/> ran (or the loop was disposed).</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>False only when the last system call in this direction returned EAGAIN and no edge came since.</summary>
+    public bool IsReady(SocketDirection direction) => direction == SocketDirection.Read ? _readReady : _writeReady;
+
+    /// <summary>True when an operation waits for <paramref name="direction"/>.</summary>
+    public bool IsBusy(SocketDirection direction) => (direction == SocketDirection.Read ? _reader : _writer) is not null;
+
+    /// <summary>Records EAGAIN: the direction is not ready until its next edge (re-armed on the poll back end).</summary>
+    public void OnWouldBlock(SocketDirection direction)
+    {
+        PollEvents bit;
+        if (direction == SocketDirection.Read)
+        {
+            _readReady = false;
+            bit = PollEvents.Read;
+        }
+        else
+        {
+            _writeReady = false;
+            bit = PollEvents.Write;
+        }
+
+        if (!_nativeEdgeTriggered && (_armed & bit) == 0 && !_closed)
+        {
+            _armed |= bit;
+            _loop.ModifyHandler(_token, Fd, _armed | PollEvents.EdgeTriggered);
+        }
+    }
+
+    /// <summary>Parks <paramref name="wait"/> until <paramref name="direction"/> becomes ready.</summary>
+    public void BeginWait(SocketWait wait, SocketDirection direction)
+    {
+        Debug.Assert(!_closed, "waiting on a closed socket");
+        if (direction == SocketDirection.Read)
+        {
+            Debug.Assert(_reader is null, "two readers");
+            _reader = wait;
+        }
+        else
+        {
+            Debug.Assert(_writer is null, "two writers");
+            _writer = wait;
+        }
+    }
+
+    /// <summary>Removes <paramref name="wait"/> if it is the one waiting for <paramref name="direction"/> (cancellation).</summary>
+    public void EndWait(SocketWait wait, SocketDirection direction)
+    {
+        if (direction == SocketDirection.Read)
+        {
+            if (ReferenceEquals(_reader, wait))
+            {
+                _reader = null;
+            }
+        }
+        else if (ReferenceEquals(_writer, wait))
+        {
+            _writer = null;
+        }
+    }
+
+    /// <summary>
+    /// Wakes waiters with <see cref="ObjectDisposedException"/>, unregisters, then closes the
+    /// descriptor. Idempotent.
+    /// </summary>
+    /// <param name="objectName">Named in the waiters' exception.</param>
+    public void Close(string objectName)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        AbortWaiters(objectName);
+        _loop.RemoveHandler(_token, Fd);
+        _token = -1;
+        _handle.Dispose();
+    }
+
+    void IReadinessHandler.OnReady(IoEvents events)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        if (!_nativeEdgeTriggered)
+        {
+            // The poll back end disarmed what it reported (IoEvents and PollEvents share bit values).
+            _armed &= ~(PollEvents)(int)events;
+        }
+
+        if ((events & IoEvents.Read) != 0)
+        {
+            _readReady = true;
+            if (_reader is { } reader && reader.TryComplete())
+            {
+                // TryComplete may have let a cancellation or a Close clear the slot already.
+                if (ReferenceEquals(_reader, reader))
+                {
+                    _reader = null;
+                }
+            }
+        }
+
+        if ((events & IoEvents.Write) != 0 && !_closed)
+        {
+            _writeReady = true;
+            if (_writer is { } writer && writer.TryComplete() && ReferenceEquals(_writer, writer))
+            {
+                _writer = null;
+            }
+        }
+    }
+
+    void IReadinessHandler.OnLoopDisposed() => Close("Loop");
+
+    private void AbortWaiters(string objectName)
+    {
+        SocketWait? reader = _reader;
+        SocketWait? writer = _writer;
+        _reader = null;
+        _writer = null;
+        reader?.Abort(new ObjectDisposedException(objectName));
+        writer?.Abort(new ObjectDisposedException(objectName));
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+using EventLoop.Net.Internal;
+
+namespace EventLoop.Net.Operations;
+
+/// <summary>
+/// The rest of a stream send that did not fit the kernel's buffer: on each write edge it sends as
+/// much as the kernel takes, and completes once every byte is with the kernel. Holding the caller's
+/// memory (not a copy) is what makes a slow reader slow the writer down instead of growing memory.
+/// Pooled per connection.
+/// </summary>
+internal sealed class SendOperation : SocketOperation<int>, IValueTaskSource
+{
+    private readonly StreamConnection _owner;
+    private ReadOnlyMemory<byte> _remaining;
+
+    public SendOperation(StreamConnection owner, LoopSocket socket)
+        : base(socket, SocketDirection.Write)
+    {
+        _owner = owner;
+    }
+
+    /// <summary>Waits to send <paramref name="remaining"/>; the fast path already returned WouldBlock.</summary>
+    public ValueTask Start(ReadOnlyMemory<byte> remaining, CancellationToken cancellationToken)
+    {
+        _remaining = remaining;
+        return new ValueTask(this, Suspend(cancellationToken));
+    }
+
+    protected override SocketError Execute(out int result)
+    {
+        result = 0;
+        while (!_remaining.IsEmpty)
+        {
+            SocketError error = SocketPal.Send(Socket.Fd, _remaining.Span, out int sent);
+            if (error != SocketError.Success)
+            {
+                return error;
+            }
+
+            _remaining = _remaining[sent..];
+        }
+
+        return SocketError.Success;
+    }
+
+    protected override Exception CreateException(SocketError error) => NetThrowHelper.CreateSocketException(error, "send");
+
+    protected override void Recycle()
+    {
+        _remaining = default;
+        _owner.ReturnSend(this);
+    }
+
+    void IValueTaskSource.GetResult(short token) => GetResult(token);
+}

@@ -1,0 +1,338 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using EventLoop.Net.Internal;
+using EventLoop.Net.Operations;
+using EventLoop.Polling;
+
+namespace EventLoop.Net;
+
+/// <summary>
+/// A connected stream socket (TCP or Unix domain) driven by its loop's poller. At most one
+/// receive and one send may be in flight at a time. Awaiting an operation suspends only the
+/// awaiting greenlet; killing that greenlet cancels the operation.
+/// </summary>
+/// <remarks>
+/// Loop-thread only, except <see cref="Dispose"/> (any thread) and the <see cref="Stream"/> from
+/// <see cref="AsStream"/>, whose asynchronous methods may be called from any thread.
+/// </remarks>
+public sealed class StreamConnection : IDisposable
+{
+    private readonly LoopSocket _socket;
+    private readonly bool _isUnix;
+    private ReceiveOperation? _cachedReceive;
+    private SendOperation? _cachedSend;
+    private EndPoint? _localEndPoint;
+    private EndPoint? _remoteEndPoint;
+    private LoopStream? _stream;
+    private bool _disposed;
+
+    /// <summary>Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>.</summary>
+    internal StreamConnection(Loop loop, int fd, bool isUnix)
+        : this(new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write), isUnix)
+    {
+    }
+
+    /// <summary>Wraps a socket that is already registered (a connect that waited).</summary>
+    internal StreamConnection(LoopSocket socket, bool isUnix)
+    {
+        _socket = socket;
+        _isUnix = isUnix;
+        if (!isUnix)
+        {
+            // Request/response protocols stall for up to 40 ms (Nagle + delayed ACK) without it.
+            SocketPal.SetNoDelay(socket.Fd, true);
+        }
+
+        _cachedReceive = new ReceiveOperation(this, socket);
+        _cachedSend = new SendOperation(this, socket);
+    }
+
+    /// <summary>The loop the connection runs on.</summary>
+    public Loop Loop => _socket.Loop;
+
+    /// <summary>The local address; null for an unnamed Unix socket or once disposed.</summary>
+    public EndPoint? LocalEndPoint
+    {
+        get
+        {
+            if (_localEndPoint is null && !_disposed)
+            {
+                SocketPal.GetLocalEndPoint(_socket.Fd, out _localEndPoint);
+            }
+
+            return _localEndPoint;
+        }
+    }
+
+    /// <summary>The peer's address; null for an unnamed Unix peer, or when it is not known (reset, disposed).</summary>
+    public EndPoint? RemoteEndPoint
+    {
+        get
+        {
+            if (_remoteEndPoint is null && !_disposed)
+            {
+                SocketPal.GetRemoteEndPoint(_socket.Fd, out _remoteEndPoint);
+            }
+
+            return _remoteEndPoint;
+        }
+        internal set => _remoteEndPoint = value;
+    }
+
+    /// <summary>
+    /// Nagle's algorithm off (<c>TCP_NODELAY</c>); true by default for TCP. Always false, and
+    /// setting it does nothing, for Unix domain connections.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="SocketException">The option could not be read or set.</exception>
+    public bool NoDelay
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_isUnix)
+            {
+                return false;
+            }
+
+            SocketError error = SocketPal.GetIntOption(_socket.Fd, Interop.Libc.IPPROTO_TCP, Interop.Libc.TCP_NODELAY, out int value);
+            if (error != SocketError.Success)
+            {
+                NetThrowHelper.ThrowSocketException(error, "getsockopt(TCP_NODELAY)");
+            }
+
+            return value != 0;
+        }
+
+        set
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_isUnix)
+            {
+                return;
+            }
+
+            SocketError error = SocketPal.SetNoDelay(_socket.Fd, value);
+            if (error != SocketError.Success)
+            {
+                NetThrowHelper.ThrowSocketException(error, "setsockopt(TCP_NODELAY)");
+            }
+        }
+    }
+
+    /// <summary>True once <see cref="Dispose"/> ran (or the loop was disposed).</summary>
+    public bool IsDisposed => _disposed || _socket.IsClosed;
+
+    internal LoopSocket Socket => _socket;
+
+    /// <summary>
+    /// Receives into <paramref name="buffer"/>: completes with the number of bytes received
+    /// (at least 1), or 0 when the peer has shut down its sending side. Data that is already
+    /// queued is returned synchronously. An empty buffer waits until data is available and
+    /// returns 0 without consuming any. Loop thread.
+    /// </summary>
+    /// <param name="buffer">Where the data goes; must stay valid until the operation completes.</param>
+    /// <param name="cancellationToken">Cancels the wait; the connection stays usable and no data is lost.</param>
+    /// <returns>The byte count; 0 at end of stream.</returns>
+    /// <exception cref="ObjectDisposedException">The connection was disposed (also completes a receive in flight).</exception>
+    /// <exception cref="InvalidOperationException">Another receive is in flight.</exception>
+    /// <exception cref="SocketException">The connection failed, e.g. <see cref="SocketError.ConnectionReset"/>.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfUnusable(SocketDirection.Read);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        if (_socket.IsReady(SocketDirection.Read))
+        {
+            SocketError error = ReceiveCore(_socket.Fd, buffer.Span, out int received);
+            if (error == SocketError.Success)
+            {
+                return new ValueTask<int>(received);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
+            }
+
+            _socket.OnWouldBlock(SocketDirection.Read);
+        }
+
+        ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+        _cachedReceive = null;
+        return op.Start(buffer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends all of <paramref name="buffer"/>: completes when every byte has been handed to the
+    /// kernel, waiting for room in the send buffer as often as needed (so a slow reader slows
+    /// the writer instead of growing memory). Completes synchronously when everything fits. Loop thread.
+    /// </summary>
+    /// <param name="buffer">The data; must stay unchanged until the operation completes.</param>
+    /// <param name="cancellationToken">
+    /// Cancels the wait. A send cancelled part-way leaves an unknown prefix sent, so the stream
+    /// should then be closed.
+    /// </param>
+    /// <returns>A task that completes once every byte is with the kernel.</returns>
+    /// <exception cref="ObjectDisposedException">The connection was disposed (also completes a send in flight).</exception>
+    /// <exception cref="InvalidOperationException">Another send is in flight.</exception>
+    /// <exception cref="SocketException">The connection failed (<see cref="SocketError.ConnectionReset"/>, <see cref="SocketError.Shutdown"/>...).</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfUnusable(SocketDirection.Write);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        ReadOnlyMemory<byte> remaining = buffer;
+        if (_socket.IsReady(SocketDirection.Write))
+        {
+            while (!remaining.IsEmpty)
+            {
+                SocketError error = SocketPal.Send(_socket.Fd, remaining.Span, out int sent);
+                if (error == SocketError.Success)
+                {
+                    remaining = remaining[sent..];
+                    continue;
+                }
+
+                if (error != SocketError.WouldBlock)
+                {
+                    return ValueTask.FromException(NetThrowHelper.CreateSocketException(error, "send"));
+                }
+
+                _socket.OnWouldBlock(SocketDirection.Write);
+                break;
+            }
+
+            if (remaining.IsEmpty)
+            {
+                return default;
+            }
+        }
+        else if (remaining.IsEmpty)
+        {
+            return default;
+        }
+
+        SendOperation op = _cachedSend ?? new SendOperation(this, _socket);
+        _cachedSend = null;
+        return op.Start(remaining, cancellationToken);
+    }
+
+    /// <summary>Half-closes: sends FIN after the queued data; receiving still works. Loop thread.</summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="SocketException">The kernel refused (other than "not connected", which is ignored: the peer is gone).</exception>
+    public void ShutdownSend()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        SocketError error = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
+        if (error is not SocketError.Success and not SocketError.NotConnected)
+        {
+            NetThrowHelper.ThrowSocketException(error, "shutdown");
+        }
+    }
+
+    /// <summary>
+    /// A <see cref="Stream"/> over this connection (the same object on every call) for
+    /// <c>SslStream</c>, <c>StreamReader</c>/<c>StreamWriter</c>, <c>PipeReader.Create</c> and HttpClient.
+    /// Its asynchronous methods work from any thread (off the loop they are marshalled onto it);
+    /// its synchronous Read and Write throw <see cref="NotSupportedException"/> on the loop thread.
+    /// Disposing it disposes the connection.
+    /// </summary>
+    /// <returns>The stream.</returns>
+    public Stream AsStream() => _stream ??= new LoopStream(this);
+
+    /// <summary>
+    /// Closes the connection: operations in flight complete with <see cref="ObjectDisposedException"/>,
+    /// the descriptor is unregistered and closed. Idempotent. Any thread: off the loop thread the
+    /// close is posted to the loop.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        Loop loop = _socket.Loop;
+        if (!loop.IsOwnerThread)
+        {
+            if (!loop.IsDisposed)
+            {
+                try
+                {
+                    loop.Post(static s => ((StreamConnection)s!).DisposeCore(), this);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The loop closed every socket when it was disposed.
+                }
+            }
+
+            return;
+        }
+
+        DisposeCore();
+    }
+
+    /// <summary>The raw receive of both the fast path and the waiting operation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static SocketError ReceiveCore(int fd, Span<byte> buffer, out int received)
+    {
+        if (buffer.IsEmpty)
+        {
+            // recv(len = 0) returns 0 at once, which would read as end of stream: wait for data instead.
+            received = 0;
+            return SocketPal.Peek(fd);
+        }
+
+        return SocketPal.Receive(fd, buffer, out received);
+    }
+
+    internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;
+
+    internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
+
+    private void DisposeCore()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _socket.Close(nameof(StreamConnection));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfUnusable(SocketDirection direction)
+    {
+        if (_disposed || _socket.IsClosed || _socket.IsBusy(direction) || !_socket.Loop.IsOwnerThread)
+        {
+            ThrowUnusable(direction);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowUnusable(SocketDirection direction)
+    {
+        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        if (!_socket.Loop.IsOwnerThread)
+        {
+            throw new InvalidOperationException(
+                "StreamConnection operations run on the loop thread; use AsStream() to call from other threads.");
+        }
+
+        throw new InvalidOperationException(direction == SocketDirection.Read
+            ? "Another receive is already in flight on this connection."
+            : "Another send is already in flight on this connection.");
+    }
+}

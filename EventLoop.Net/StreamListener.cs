@@ -1,0 +1,298 @@
+using System.Net;
+using System.Net.Sockets;
+using EventLoop.Net.Internal;
+using EventLoop.Net.Operations;
+using EventLoop.Polling;
+
+namespace EventLoop.Net;
+
+/// <summary>
+/// A listening stream socket (TCP over IPv4/IPv6, or Unix domain) on a loop. Create it with
+/// <see cref="LoopNetExtensions.Listen(Loop, EndPoint, int)"/>. One accept may be in flight at a time.
+/// </summary>
+/// <remarks>
+/// Running out of descriptors (EMFILE/ENFILE) does not spin the loop: the listener stops asking
+/// the kernel and retries on a back-off timer (5 ms doubling to 500 ms, like Go's net/http), and the
+/// pending connection stays queued until a descriptor frees up, then is served. libuv's alternative,
+/// closing a reserved descriptor to accept-and-drop the connection, frees the loop too, but turns
+/// every client that arrives while the process is at its limit into a reset, which clients retry
+/// anyway; waiting serves them.
+/// Loop-thread only, except <see cref="Dispose"/> (any thread).
+/// </remarks>
+public sealed class StreamListener : IDisposable
+{
+    private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromMilliseconds(500);
+    private static readonly Action<object?> s_onBackoffTimer = static s => ((StreamListener)s!).OnBackoffTimer();
+
+    private readonly LoopSocket _socket;
+    private readonly bool _isUnix;
+    private readonly string? _unixPath;
+    private readonly TimerHandle _backoffTimer;
+    private AcceptOperation? _cachedAccept;
+    private AcceptOperation? _lastAccept;
+    private TimeSpan _backoff = s_initialBackoff;
+    private bool _backingOff;
+    private bool _disposed;
+
+    internal StreamListener(Loop loop, EndPoint endPoint, ListenOptions options)
+    {
+        _isUnix = endPoint is UnixDomainSocketEndPoint;
+        AddressFamily family = _isUnix ? AddressFamily.Unix : endPoint.AddressFamily;
+        SocketError error = SocketPal.CreateSocket(family, SocketType.Stream, out int fd);
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, "listen on", endPoint);
+        }
+
+        try
+        {
+            if (_isUnix)
+            {
+                _unixPath = PrepareUnixPath((UnixDomainSocketEndPoint)endPoint);
+            }
+            else
+            {
+                // Always: a restarted server must be able to rebind while old connections sit in TIME_WAIT.
+                SocketPal.SetReuseAddress(fd, true);
+                if (options.ReusePort)
+                {
+                    Check(SocketPal.SetReusePort(fd, true), "setsockopt(SO_REUSEPORT) for", endPoint);
+                }
+            }
+
+            Check(SocketPal.Bind(fd, endPoint), "bind", endPoint);
+            Check(SocketPal.Listen(fd, options.Backlog), "listen on", endPoint);
+            SocketPal.GetLocalEndPoint(fd, out EndPoint? local);
+            LocalEndPoint = local ?? endPoint;
+        }
+        catch
+        {
+            SocketPal.Close(fd);
+            throw;
+        }
+
+        _socket = new LoopSocket(loop, fd, PollEvents.Read);
+        _backoffTimer = new TimerHandle(loop) { Callback = s_onBackoffTimer, State = this, Direct = true };
+        _cachedAccept = new AcceptOperation(this, _socket);
+    }
+
+    /// <summary>The bound address; for port 0, the port the kernel chose.</summary>
+    public EndPoint LocalEndPoint { get; }
+
+    /// <summary>The loop the listener runs on.</summary>
+    public Loop Loop => _socket.Loop;
+
+    /// <summary>
+    /// Accepts the next connection; completes synchronously when one is queued. The connection has
+    /// <c>TCP_NODELAY</c> set (TCP). Loop thread.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait; the listener stays usable.</param>
+    /// <returns>The accepted connection.</returns>
+    /// <exception cref="ObjectDisposedException">The listener was disposed (also completes an accept in flight).</exception>
+    /// <exception cref="InvalidOperationException">Another accept is in flight, or not called on the loop thread.</exception>
+    /// <exception cref="SocketException">The kernel reported an unexpected failure.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    public ValueTask<StreamConnection> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        if (!_socket.Loop.IsOwnerThread)
+        {
+            throw new InvalidOperationException("AcceptAsync must be called on the loop thread.");
+        }
+
+        if (_socket.IsBusy(SocketDirection.Read))
+        {
+            throw new InvalidOperationException("Another accept is already in flight on this listener.");
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<StreamConnection>(cancellationToken);
+        }
+
+        if (_socket.IsReady(SocketDirection.Read))
+        {
+            SocketError error = TryAccept(out StreamConnection? connection, out Exception? failure);
+            if (error == SocketError.Success)
+            {
+                return new ValueTask<StreamConnection>(connection!);
+            }
+
+            if (error == SocketError.WouldBlock)
+            {
+                _socket.OnWouldBlock(SocketDirection.Read);
+            }
+            else if (error != SocketError.IOPending)
+            {
+                return ValueTask.FromException<StreamConnection>(failure ?? NetThrowHelper.CreateSocketException(error, "accept on", LocalEndPoint));
+            }
+        }
+
+        AcceptOperation op = _cachedAccept ?? new AcceptOperation(this, _socket);
+        _cachedAccept = null;
+        _lastAccept = op;
+        return op.Start(cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops listening: an accept in flight completes with <see cref="ObjectDisposedException"/>, the
+    /// descriptor is closed, and a Unix socket file is removed. Connections already accepted stay
+    /// open. Idempotent. Any thread: off the loop thread the close is posted to the loop.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        Loop loop = _socket.Loop;
+        if (!loop.IsOwnerThread)
+        {
+            try
+            {
+                loop.Post(static s => ((StreamListener)s!).DisposeCore(), this);
+            }
+            catch (ObjectDisposedException)
+            {
+                DeleteUnixPath(); // the loop closed the descriptor when it was disposed
+            }
+
+            return;
+        }
+
+        DisposeCore();
+    }
+
+    /// <summary>
+    /// One accept attempt. Success with the connection; WouldBlock; IOPending while backing off
+    /// after running out of descriptors; another error (with <paramref name="failure"/> when
+    /// wrapping the descriptor failed).
+    /// </summary>
+    internal SocketError TryAccept(out StreamConnection? connection, out Exception? failure)
+    {
+        connection = null;
+        failure = null;
+        if (_backingOff)
+        {
+            return SocketError.IOPending;
+        }
+
+        while (true)
+        {
+            SocketError error = SocketPal.Accept(_socket.Fd, out int fd);
+            switch (error)
+            {
+                case SocketError.Success:
+                    _backoff = s_initialBackoff;
+                    try
+                    {
+                        connection = new StreamConnection(_socket.Loop, fd, _isUnix);
+                    }
+                    catch (Exception ex)
+                    {
+                        failure = ex;
+                        return SocketError.SocketError;
+                    }
+
+                    return SocketError.Success;
+                case SocketError.ConnectionAborted:
+                    continue; // reset while queued: take the next one
+                case SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable:
+                    StartBackoff();
+                    return SocketError.IOPending;
+                default:
+                    return error;
+            }
+        }
+    }
+
+    internal void ReturnAccept(AcceptOperation op) => _cachedAccept ??= op;
+
+    private void StartBackoff()
+    {
+        _backingOff = true;
+        _backoffTimer.Reset();
+        _socket.Loop.ScheduleTimer(_backoffTimer, _backoff);
+        _backoff = _backoff * 2 > s_maxBackoff ? s_maxBackoff : _backoff * 2;
+    }
+
+    private void OnBackoffTimer()
+    {
+        _backingOff = false;
+        if (!_disposed)
+        {
+            _lastAccept?.Retry();
+        }
+    }
+
+    private void DisposeCore()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _backoffTimer.Cancel();
+        _socket.Close(nameof(StreamListener));
+        DeleteUnixPath();
+    }
+
+    private void DeleteUnixPath()
+    {
+        if (_unixPath is null)
+        {
+            return;
+        }
+
+        try
+        {
+            File.Delete(_unixPath);
+        }
+        catch (IOException)
+        {
+            // Someone else removed or replaced it; nothing of ours is left to clean.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Likewise: the directory is not ours to clean any more.
+        }
+    }
+
+    private static void Check(SocketError error, string operation, EndPoint endPoint)
+    {
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, operation, endPoint);
+        }
+    }
+
+    /// <summary>
+    /// Returns the file path of a pathname socket (null for an abstract one) after removing a stale
+    /// socket file left by a process that died without cleaning up. Stale means nobody accepts on it:
+    /// a probe connect is refused. A live listener is left alone, and bind then reports
+    /// AddressAlreadyInUse.
+    /// </summary>
+    private static string? PrepareUnixPath(UnixDomainSocketEndPoint endPoint)
+    {
+        string path = endPoint.ToString();
+        if (path.Length == 0 || path[0] == '@' || path[0] == '\0' || !File.Exists(path))
+        {
+            return path.Length == 0 || path[0] == '@' || path[0] == '\0' ? null : path;
+        }
+
+        if (SocketPal.CreateSocket(AddressFamily.Unix, SocketType.Stream, out int probe) == SocketError.Success)
+        {
+            SocketError outcome = SocketPal.Connect(probe, endPoint);
+            SocketPal.Close(probe);
+            if (outcome == SocketError.ConnectionRefused)
+            {
+                File.Delete(path);
+            }
+        }
+
+        return path;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Net;
+using EventLoop.Net;
+
+namespace EventLoop.Tests.Net;
+
+/// <summary>Helpers for tests that run real loopback sockets on a loop (whichever back end EVENTLOOP_POLLER selects).</summary>
+internal static class LoopNet
+{
+    public static readonly IPEndPoint AnyPort = new(IPAddress.Loopback, 0);
+
+    /// <summary>A loop whose unhandled exceptions are collected instead of printed.</summary>
+    public static Loop Create(List<Exception>? unhandled = null) =>
+        new(new LoopOptions { UnhandledException = unhandled is null ? null : ex => { lock (unhandled) { unhandled.Add(ex); } } });
+
+    /// <summary>Runs <paramref name="main"/> on the loop with a generous watchdog (liveness, not speed).</summary>
+    public static void Run(Loop loop, Func<Task> main, int seconds = 30)
+    {
+        loop.Run(async () =>
+        {
+            TimerHandle watchdog = loop.CallLater(TimeSpan.FromSeconds(seconds), loop.Stop);
+            try
+            {
+                await main();
+            }
+            finally
+            {
+                watchdog.Cancel();
+            }
+        });
+    }
+
+    /// <summary>Like <see cref="Run(Loop, Func{Task}, int)"/>, returning main's result.</summary>
+    public static T Run<T>(Loop loop, Func<Task<T>> main, int seconds = 30)
+    {
+        T result = default!;
+        Run(loop, async () => { result = await main(); }, seconds);
+        return result;
+    }
+
+    /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes, or throws at end of stream.</summary>
+    public static async Task ReceiveExactlyAsync(this StreamConnection connection, Memory<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = await connection.ReceiveAsync(buffer[total..]);
+            if (n == 0)
+            {
+                throw new EndOfStreamException($"peer closed after {total} of {buffer.Length} bytes");
+            }
+
+            total += n;
+        }
+    }
+
+    /// <summary>Reads until the peer closes; returns everything.</summary>
+    public static async Task<byte[]> ReceiveToEndAsync(this StreamConnection connection)
+    {
+        var all = new MemoryStream();
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await connection.ReceiveAsync(buffer)) > 0)
+        {
+            all.Write(buffer, 0, n);
+        }
+
+        return all.ToArray();
+    }
+
+    /// <summary>Echoes until the peer closes.</summary>
+    public static async Task EchoAsync(StreamConnection connection, CancellationToken cancellationToken = default)
+    {
+        byte[] buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await connection.ReceiveAsync(buffer, cancellationToken)) > 0)
+        {
+            await connection.SendAsync(buffer.AsMemory(0, n), cancellationToken);
+        }
+    }
+
+    /// <summary>A fresh, unused Unix socket path in the temp directory.</summary>
+    public static string TempSocketPath() => Path.Combine(Path.GetTempPath(), $"el-{Guid.NewGuid():N}.sock"[..20]);
+
+    /// <summary>Asserts the loop holds no registrations (every socket was closed).</summary>
+    public static void AssertNoRegistrations(Loop loop) => Assert.Equal(0, loop.Statistics.Registrations);
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using EventLoop.Net;
+
+namespace EventLoop.Tests.Net;
+
+/// <summary>Descriptor counting, descriptor limits and allocation counting: alone, so nothing else skews them.</summary>
+[Collection(NativeSocketCollection.Name)]
+public sealed class NetResourceTests
+{
+    private static int CountOpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+
+    [Fact]
+    public void Loop_UsesTheBackEndTheEnvironmentAsksFor()
+    {
+        using Loop loop = LoopNet.Create();
+        PollerKind expected = string.Equals(Environment.GetEnvironmentVariable("EVENTLOOP_POLLER"), "poll", StringComparison.OrdinalIgnoreCase)
+            ? PollerKind.Poll
+            : PollerKind.Epoll;
+        Assert.Equal(expected, loop.Poller);
+    }
+
+    [Fact]
+    public void ConnectEchoClose_TwoThousandCycles_LeaksNoDescriptor()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            var server = new StreamServer(loop, LoopNet.AnyPort, (c, ct) => LoopNet.EchoAsync(c, ct));
+            server.Start();
+            byte[] message = "cycle"u8.ToArray();
+            byte[] reply = new byte[message.Length];
+
+            async Task CycleAsync()
+            {
+                using StreamConnection c = await loop.ConnectAsync(server.LocalEndPoint);
+                await c.SendAsync(message);
+                await c.ReceiveExactlyAsync(reply);
+            }
+
+            await CycleAsync(); // warm up anything the runtime opens lazily
+            while (server.ConnectionCount > 0)
+            {
+                await loop.Yield();
+            }
+
+            int before = CountOpenFds();
+            for (int i = 0; i < 2000; i++)
+            {
+                await CycleAsync();
+            }
+
+            while (server.ConnectionCount > 0)
+            {
+                await loop.Yield();
+            }
+
+            Assert.Equal(before, CountOpenFds());
+            await server.StopAsync(TimeSpan.Zero);
+        }, seconds: 60);
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void ConnectAsync_CancelledWhileHandshakePending_ClosesSocket()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            // A listener that never accepts, with the smallest backlog: once its queue is full the
+            // kernel drops further SYNs, so the next connect stays pending.
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort, backlog: 1);
+            var queued = new List<StreamConnection>();
+            int before = CountOpenFds();
+            using var cts = new CancellationTokenSource();
+            Task<StreamConnection>? pending = null;
+            for (int i = 0; i < 16 && pending is null; i++)
+            {
+                Task<StreamConnection> attempt = loop.ConnectAsync(listener.LocalEndPoint, cts.Token);
+                for (int spin = 0; spin < 10 && !attempt.IsCompleted; spin++)
+                {
+                    await loop.Yield();
+                }
+
+                if (attempt.IsCompleted)
+                {
+                    queued.Add(await attempt);
+                }
+                else
+                {
+                    pending = attempt;
+                }
+            }
+
+            Assert.NotNull(pending);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+            Assert.Equal(before + queued.Count, CountOpenFds());
+            foreach (StreamConnection c in queued)
+            {
+                c.Dispose();
+            }
+
+            Assert.Equal(before, CountOpenFds());
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void AcceptAsync_OutOfDescriptors_DoesNotSpinAndServesClientOnceDescriptorsFree()
+    {
+        using Loop loop = LoopNet.Create();
+        using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+        using StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint));
+
+        Assert.Equal(SocketError.Success, SocketPal.GetOpenFileLimit(out ulong original, out _));
+        var fillers = new List<int>();
+        Greenlet<StreamConnection> acceptor;
+        long spent;
+        int highest = Directory.GetFiles("/proc/self/fd").Max(f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture));
+        Assert.Equal(SocketError.Success, SocketPal.SetOpenFileLimit((ulong)highest + 8));
+        try
+        {
+            while (SocketPal.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, out int fd) == SocketError.Success)
+            {
+                fillers.Add(fd);
+            }
+
+            acceptor = loop.Spawn(() => listener.AcceptAsync().AsTask());
+            bool stop = false;
+            loop.CallLater(TimeSpan.FromMilliseconds(300), () => stop = true);
+            long start = loop.Statistics.Iterations;
+            while (!stop)
+            {
+                loop.RunOnce(Timeout.InfiniteTimeSpan);
+            }
+
+            spent = loop.Statistics.Iterations - start;
+            Assert.False(acceptor.IsCompleted);
+        }
+        finally
+        {
+            foreach (int fd in fillers)
+            {
+                SocketPal.Close(fd);
+            }
+
+            SocketPal.SetOpenFileLimit(original);
+        }
+
+        // A spinning listener runs thousands of iterations in 300 ms; backing off takes a handful.
+        Assert.InRange(spent, 1, 100);
+
+        loop.JoinAll([acceptor], TimeSpan.FromSeconds(10));
+        Assert.True(acceptor.Succeeded);
+        using StreamConnection accepted = acceptor.Value;
+        LoopNet.Run(loop, async () =>
+        {
+            await client.SendAsync("served"u8.ToArray());
+            byte[] buffer = new byte[6];
+            await accepted.ReceiveExactlyAsync(buffer);
+            Assert.Equal("served"u8.ToArray(), buffer);
+        });
+    }
+
+    [Fact]
+    public void WarmEchoRoundTrip_AllocatesNothing()
+    {
+        using Loop loop = LoopNet.Create();
+        using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+        using StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint));
+        Greenlet server = loop.Spawn(async () =>
+        {
+            using StreamConnection accepted = await listener.AcceptAsync();
+            await LoopNet.EchoAsync(accepted);
+        });
+        byte[] message = new byte[64];
+        byte[] reply = new byte[64];
+
+        void RoundTrip()
+        {
+            ValueTask send = client.SendAsync(message);
+            Assert.True(send.IsCompletedSuccessfully);
+            send.GetAwaiter().GetResult();
+            int received = 0;
+            while (received < reply.Length)
+            {
+                ValueTask<int> receive = client.ReceiveAsync(reply.AsMemory(received));
+                while (!receive.IsCompleted)
+                {
+                    loop.RunOnce(Timeout.InfiniteTimeSpan);
+                }
+
+                received += receive.GetAwaiter().GetResult();
+            }
+        }
+
+        for (int i = 0; i < 200; i++)
+        {
+            RoundTrip();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            RoundTrip();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+
+        client.ShutdownSend();
+        loop.JoinAll([server], TimeSpan.FromSeconds(10));
+        Assert.True(server.Succeeded);
+    }
+}
