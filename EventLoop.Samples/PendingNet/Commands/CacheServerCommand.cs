@@ -24,25 +24,28 @@ internal static class CacheServerCommand
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             int limit = parseResult.GetValue(maxKeys);
             using var loop = new Loop();
-            try
-            {
-                loop.Run(async () =>
-                {
-                    await using var server = new CacheServer(loop, endpoint, limit);
-                    server.Start();
-                    var stopped = new TaskCompletionSource();
-                    using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
-                    output.WriteLine($"cache server listening on {server.LocalEndPoint} (Ctrl+C to stop)");
-                    await stopped.Task;
-                    await server.StopAsync(TimeSpan.FromSeconds(2));
-                });
-            }
-            catch (SocketException ex)
-            {
-                return CommandErrors.ReportBindFailure(error, endpoint, ex);
-            }
 
-            return 0;
+            // Bind inside main but report a failure as a return value, not as main's exception: the
+            // loop would log an escaping exception with its stack trace, and this deserves one line.
+            return loop.Run(async () =>
+            {
+                await using var server = new CacheServer(loop, endpoint, limit);
+                try
+                {
+                    server.Start();
+                }
+                catch (SocketException ex)
+                {
+                    return CommandErrors.ReportBindFailure(error, endpoint, ex);
+                }
+
+                var stopped = new TaskCompletionSource();
+                using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
+                output.WriteLine($"cache server listening on {server.LocalEndPoint} (Ctrl+C to stop)");
+                await stopped.Task;
+                await server.StopAsync(TimeSpan.FromSeconds(2));
+                return 0;
+            });
         });
         return command;
     }

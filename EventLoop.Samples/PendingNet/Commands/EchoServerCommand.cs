@@ -25,25 +25,28 @@ internal static class EchoServerCommand
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             bool isQuiet = parseResult.GetValue(quiet);
             using var loop = new Loop();
-            try
-            {
-                loop.Run(async () =>
-                {
-                    await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output);
-                    server.Start();
-                    var stopped = new TaskCompletionSource();
-                    using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
-                    output.WriteLine($"echo server listening on {server.LocalEndPoint} (Ctrl+C to stop)");
-                    await stopped.Task;
-                    await server.StopAsync(TimeSpan.FromSeconds(2));
-                });
-            }
-            catch (SocketException ex)
-            {
-                return CommandErrors.ReportBindFailure(error, endpoint, ex);
-            }
 
-            return 0;
+            // Bind inside main but report a failure as a return value, not as main's exception: the
+            // loop would log an escaping exception with its stack trace, and this deserves one line.
+            return loop.Run(async () =>
+            {
+                await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output);
+                try
+                {
+                    server.Start();
+                }
+                catch (SocketException ex)
+                {
+                    return CommandErrors.ReportBindFailure(error, endpoint, ex);
+                }
+
+                var stopped = new TaskCompletionSource();
+                using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
+                output.WriteLine($"echo server listening on {server.LocalEndPoint} (Ctrl+C to stop)");
+                await stopped.Task;
+                await server.StopAsync(TimeSpan.FromSeconds(2));
+                return 0;
+            });
         });
         return command;
     }
