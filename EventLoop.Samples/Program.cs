@@ -1,1 +1,3 @@
-return 0;
+using EventLoop.Samples;
+
+return CommandLineApp.Run(args, Console.Out, Console.Error);

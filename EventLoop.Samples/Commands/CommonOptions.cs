@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Net;
+
+namespace EventLoop.Samples.Commands;
+
+/// <summary>Option factories shared by the commands, with validation that produces one-line errors.</summary>
+internal static class CommonOptions
+{
+    public static Option<int> Port(int defaultPort) => Ranged("--port", "TCP port to use (0 picks a free one)", defaultPort, 0, 65535);
+
+    public static Option<string> Host(string description = "Address to bind or connect to") => new("--host")
+    {
+        Description = description,
+        DefaultValueFactory = _ => "127.0.0.1",
+        Validators =
+        {
+            result =>
+            {
+                string? value = result.GetValueOrDefault<string>();
+                if (value is null || !IPAddress.TryParse(value, out _) && !string.Equals(value, "localhost", StringComparison.OrdinalIgnoreCase))
+                {
+                    result.AddError($"--host: '{value}' is not an IP address (or 'localhost')");
+                }
+            },
+        },
+    };
+
+    public static Option<bool> Quiet(string description) => new("--quiet", "-q") { Description = description };
+
+    public static Option<int> Ranged(string name, string description, int defaultValue, int min, int max) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => defaultValue,
+        Validators =
+        {
+            result =>
+            {
+                if (TryGetValue(result, out int value) && (value < min || value > max))
+                {
+                    result.AddError($"{name}: {value} is out of range ({min}–{max})");
+                }
+            },
+        },
+    };
+
+    /// <summary>
+    /// The option's value, or false when it does not convert: validators run even then, and the
+    /// conversion error is reported on its own.
+    /// </summary>
+    public static bool TryGetValue<T>(System.CommandLine.Parsing.OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
+    }
+
+    /// <summary>Resolves a validated --host value (an IP literal or "localhost") to an address.</summary>
+    public static IPAddress ParseHost(string host) =>
+        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Parse(host);
+}

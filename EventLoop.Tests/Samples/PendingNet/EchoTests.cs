@@ -1,0 +1,128 @@
+using System.Net;
+using EventLoop.Net;
+using EventLoop.Samples.Echo;
+using EventLoop.Tests.Core;
+
+namespace EventLoop.Tests.Samples;
+
+/// <summary>The echo server and client together on one loop, over loopback.</summary>
+public sealed class EchoTests
+{
+    private static readonly IPEndPoint AnyPort = new(IPAddress.Loopback, 0);
+
+    [Fact]
+    public void Client_RequestsSharedOverConnections_AllEchoedAndPrinted()
+    {
+        using var loop = new Loop();
+        var output = new StringWriter();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 50, Connections = 7, Quiet = false }, output);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
+
+        Assert.True(stats.AllSucceeded, stats.FirstError);
+        Assert.Equal(7, stats.Connections);
+        Assert.True(stats.P50 <= stats.P99);
+        string[] lines = output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"Received[{i}]:'hello girl'"), lines.Order(StringComparer.Ordinal).OrderBy(l => l.Length));
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void Server_NotQuiet_LogsWhatItReceives()
+    {
+        using var loop = new Loop();
+        var log = new StringWriter();
+
+        loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log);
+            server.Start();
+            EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 2, Connections = 1, Message = "hi\n" }, TextWriter.Null);
+            Assert.True(stats.AllSucceeded);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+        });
+
+        Assert.Contains("recv: hi\\n", log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Client_NoServer_CountsEveryRequestAsAnError()
+    {
+        using var loop = new Loop();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            // Bind then close to get a port that nobody listens on.
+            EndPoint closed;
+            using (StreamListener listener = loop.Listen(AnyPort))
+            {
+                closed = listener.LocalEndPoint;
+            }
+
+            return await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = closed, Requests = 10, Connections = 3 }, TextWriter.Null);
+        });
+
+        Assert.Equal(10, stats.Errors);
+        Assert.Equal(0, stats.Succeeded);
+        Assert.NotNull(stats.FirstError);
+        Assert.False(stats.AllSucceeded);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void Client_ServerThatClosesEarly_CountsTheLostShare()
+    {
+        using var loop = new Loop();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            // Echoes one message per connection, then closes.
+            await using var server = new StreamServer(loop, AnyPort, async (connection, ct) =>
+            {
+                byte[] buffer = new byte[64];
+                int n = await connection.ReceiveAsync(buffer, ct);
+                await connection.SendAsync(buffer.AsMemory(0, n), ct);
+            });
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 8, Connections = 2 }, TextWriter.Null);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
+
+        Assert.Equal(2, stats.Succeeded);
+        Assert.Equal(6, stats.Errors);
+    }
+
+    [Fact]
+    public void Client_WrongEcho_IsAnError()
+    {
+        using var loop = new Loop();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            await using var server = new StreamServer(loop, AnyPort, async (connection, ct) =>
+            {
+                byte[] buffer = new byte[64];
+                int n;
+                while ((n = await connection.ReceiveAsync(buffer, ct)) > 0)
+                {
+                    buffer.AsSpan(0, n).Reverse();
+                    await connection.SendAsync(buffer.AsMemory(0, n), ct);
+                }
+            });
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 3, Connections = 1 }, TextWriter.Null);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
+
+        Assert.Equal(3, stats.Errors);
+        Assert.Contains("differs", stats.FirstError, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Sockets;
+using EventLoop.Samples;
+
+namespace EventLoop.Tests.Samples;
+
+public sealed class NetworkCommandLineTests
+{
+    private static (int Exit, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = CommandLineApp.Run(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("echo-server", "--port", "70000")]
+    [InlineData("echo-client", "--requests", "-5")]
+    [InlineData("echo-client", "--connections", "0")]
+    [InlineData("echo-client", "--port", "0")]
+    [InlineData("cache-server", "--max-keys", "-1")]
+    [InlineData("fetch", "not a url")]
+    [InlineData("fetch", "ftp://example.com/")]
+    [InlineData("demo", "--requests", "0")]
+    public void Run_BadArguments_OneErrorLineAndExitCode2(params string[] args)
+    {
+        (int exit, _, string error) = Run(args);
+
+        Assert.Equal(2, exit);
+        Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("echo-server")]
+    [InlineData("cache-server")]
+    public void Run_ServerOnAPortInUse_SaysSoAndExitsNonZero(string command)
+    {
+        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupant.Listen();
+        int port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
+
+        (int exit, _, string error) = Run(command, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("already in use", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_FetchWithoutUrls_UsesItsOwnServer()
+    {
+        (int exit, string output, _) = Run("fetch");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(3, output.Split('\n').Count(l => l.Contains("bytes received from http://127.0.0.1:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Run_EchoClientWithoutServer_ReportsErrorsAndExitsNonZero()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        (int exit, string output, string error) = Run("echo-client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--requests", "4", "--quiet");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("requests: 4, errors: 4", output, StringComparison.Ordinal);
+        Assert.Contains("4 request(s) failed", error, StringComparison.Ordinal);
+    }
+}
