@@ -62,8 +62,8 @@ public sealed class SelectorsEchoServerTests
     [Fact]
     public void SlowReader_LargeEcho_IsBufferedAndFlushedCompletely()
     {
-        // 8 MiB is more than both socket buffers hold, so the server must hit partial sends and
-        // switch to Write interest; the client reads only after it has sent everything.
+        // 8 MiB is more than the socket buffers hold, so the server must hit partial sends and
+        // switch to Write interest while the client keeps writing and reading.
         using var loop = new Loop();
         using var server = new SelectorsEchoServer(loop, new IPEndPoint(IPAddress.Loopback, 0), log: null);
         byte[] payload = new byte[8 * 1024 * 1024];
@@ -153,7 +153,10 @@ public sealed class SelectorsEchoServerTests
             // Loopback connects complete within the call (the kernel finishes the handshake); only then go non-blocking.
             _socket.Connect(server);
             _socket.Blocking = false;
-            _registration = loop.Register(_socket, IoEvents.Write, (_, events) => OnReady(events));
+            // Read and write together: the server stops reading while its echo is unsent (as the
+            // selectors original does), so a client that reads only after sending everything
+            // would deadlock once the kernel's buffers are full.
+            _registration = loop.Register(_socket, IoEvents.Read | IoEvents.Write, (_, events) => OnReady(events));
         }
 
         public TaskCompletionSource<byte[]> Echo { get; } = new();
@@ -182,8 +185,6 @@ public sealed class SelectorsEchoServerTests
                 {
                     _registration.Update(IoEvents.Read);
                 }
-
-                return;
             }
 
             if ((events & IoEvents.Read) != 0)
