@@ -36,7 +36,8 @@ public sealed class CacheServer : IAsyncDisposable
         _loop = loop;
         Store = new CacheStore(loop.Time, maxKeys);
         _processor = new CommandProcessor(Store);
-        _server = new StreamServer(loop, endpoint, HandleAsync);
+        // Like redis-server's tcp-backlog (511, clamped by somaxconn), with room for benchmark bursts.
+        _server = new StreamServer(loop, endpoint, HandleAsync) { Backlog = 4096 };
     }
 
     /// <summary>The keyspace.</summary>

@@ -18,6 +18,11 @@ public static class EchoServer
     // gevent's example reads socket.recv(1024).
     private const int BufferSize = 1024;
 
+    // A connect storm (10,000 clients at once) overflows a 512-entry accept queue; dropped SYNs
+    // are retried by the clients only after a second. The kernel clamps this to somaxconn,
+    // as it does for the C reference server's listen(fd, 65535).
+    private const int Backlog = 65535;
+
     /// <summary>Creates (does not start) an echo server.</summary>
     /// <param name="loop">The loop.</param>
     /// <param name="endpoint">Where to listen; port 0 picks one.</param>
@@ -27,7 +32,10 @@ public static class EchoServer
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(endpoint);
-        return new StreamServer(loop, endpoint, log is null ? HandleQuietAsync : (connection, ct) => HandleLoggedAsync(connection, log, ct));
+        return new StreamServer(loop, endpoint, log is null ? HandleQuietAsync : (connection, ct) => HandleLoggedAsync(connection, log, ct))
+        {
+            Backlog = Backlog,
+        };
     }
 
     /// <summary>Echoes until the peer half-closes, then half-closes back. No output.</summary>
