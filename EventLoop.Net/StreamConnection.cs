@@ -149,7 +149,7 @@ public sealed class StreamConnection : IDisposable
 
         if (_socket.IsReady(SocketDirection.Read))
         {
-            SocketError error = ReceiveCore(_socket.Fd, buffer.Span, out int received);
+            SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
             if (error == SocketError.Success)
             {
                 return new ValueTask<int>(received);
@@ -285,16 +285,16 @@ public sealed class StreamConnection : IDisposable
 
     /// <summary>The raw receive of both the fast path and the waiting operation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static SocketError ReceiveCore(int fd, Span<byte> buffer, out int received)
+    internal static SocketError ReceiveCore(LoopSocket socket, Span<byte> buffer, out int received)
     {
         if (buffer.IsEmpty)
         {
             // recv(len = 0) returns 0 at once, which would read as end of stream: wait for data instead.
             received = 0;
-            return SocketPal.Peek(fd);
+            return SocketPal.Peek(socket.Fd);
         }
 
-        return SocketPal.Receive(fd, buffer, out received);
+        return SocketPal.Receive(socket.Fd, buffer, out received);
     }
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;

@@ -22,7 +22,18 @@ internal sealed class ReceiveOperation : SocketOperation<int>
         return new ValueTask<int>(this, Suspend(cancellationToken));
     }
 
-    protected override SocketError Execute(out int result) => StreamConnection.ReceiveCore(Socket.Fd, _buffer.Span, out result);
+    protected override SocketError Execute(out int result)
+    {
+        if (_buffer.IsEmpty)
+        {
+            // A zero-byte receive waits for readability, and the poller just reported it: no
+            // need to peek (a spurious edge only means the next real receive waits again).
+            result = 0;
+            return SocketError.Success;
+        }
+
+        return StreamConnection.ReceiveCore(Socket, _buffer.Span, out result);
+    }
 
     protected override Exception CreateException(SocketError error) => NetThrowHelper.CreateSocketException(error, "receive");
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -45,19 +46,31 @@ public static class EchoServer
     public static async Task HandleQuietAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        byte[] buffer = new byte[BufferSize];
         try
         {
             while (true)
             {
-                int received = await connection.ReceiveAsync(buffer, cancellationToken);
-                if (received == 0)
+                // Wait for data holding no buffer (a zero-byte receive), then borrow one for the
+                // echo: 10,000 idle connections cost no 10 MB of buffers. It costs no extra system
+                // call either: the peek that finds the socket empty replaces the receive that
+                // would have returned EAGAIN.
+                await connection.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                try
                 {
-                    connection.ShutdownSend();
-                    return;
-                }
+                    int received = await connection.ReceiveAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
+                    if (received == 0)
+                    {
+                        connection.ShutdownSend();
+                        return;
+                    }
 
-                await connection.SendAsync(buffer.AsMemory(0, received), cancellationToken);
+                    await connection.SendAsync(buffer.AsMemory(0, received), cancellationToken);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
         catch (SocketException)

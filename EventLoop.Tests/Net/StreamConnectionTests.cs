@@ -421,6 +421,23 @@ public sealed class StreamConnectionTests
     }
 
     [Fact]
+    public void ReceiveAsync_EmptyBuffer_CompletesWhenPeerCloses_ThenReceiveSeesEnd()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+            Assert.False(zero.IsCompleted);
+            client.Dispose();
+            Assert.Equal(0, await zero);
+            Assert.Equal(0, await accepted.ReceiveAsync(new byte[8]));
+        });
+    }
+
+    [Fact]
     public void Operations_OffTheLoopThread_Throw()
     {
         using Loop loop = LoopNet.Create();
