@@ -36,19 +36,7 @@ internal sealed unsafe class EventFdWaker : IWaker
         {
             ulong one = 1;
             // EAGAIN: the counter is at its maximum, so the descriptor is readable already.
-            while (Write(_fd, (byte*)&one, sizeof(ulong)) < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EAGAIN)
-                {
-                    return;
-                }
-
-                if (errno != EINTR)
-                {
-                    throw CreateException($"write(eventfd {_fd})", errno);
-                }
-            }
+            WakeSignal.Write(_fd, (byte*)&one, sizeof(ulong), "eventfd");
         }
         finally
         {

@@ -55,19 +55,7 @@ internal sealed unsafe class PipeWaker : IWaker
         try
         {
             byte one = 1;
-            while (Write(_writeFd, &one, 1) < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EAGAIN)
-                {
-                    return;
-                }
-
-                if (errno != EINTR)
-                {
-                    throw CreateException($"write(pipe {_writeFd})", errno);
-                }
-            }
+            WakeSignal.Write(_writeFd, &one, 1, "pipe");
         }
         finally
         {
