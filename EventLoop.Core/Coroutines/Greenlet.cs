@@ -136,7 +136,24 @@ public class Greenlet
     public Task KillAsync()
     {
         Kill();
-        return IsCompleted ? Task.CompletedTask : Task.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Completed by a listener on the loop thread, not by a continuation on the thread pool:
+        // a thread-pool hop would race a virtual clock that jumps while it is under way.
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_loop.IsOwnerThread)
+        {
+            AddOrFire(new LinkListener(_ => done.TrySetResult()));
+        }
+        else
+        {
+            _loop.Enqueue(static s => { var (g, d) = ((Greenlet, TaskCompletionSource))s!; g.AddOrFire(new LinkListener(_ => d.TrySetResult())); }, (this, done), null);
+        }
+
+        return done.Task;
     }
 
     /// <summary>

@@ -277,6 +277,26 @@ public sealed class GreenletTests
     }
 
     [Fact]
+    public void KillAsync_InsideGreenlet_OnVirtualClock_ResumesBeforeTheClockJumps()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        TimeSpan elapsed = loop.Run(async () =>
+        {
+            Greenlet victim = loop.Spawn(() => loop.Sleep(Timeout.InfiniteTimeSpan).AsTask());
+            Greenlet timer = loop.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            await loop.Yield();
+            long start = loop.Time.GetTimestamp();
+            await victim.KillAsync();
+            TimeSpan waited = loop.Time.GetElapsedTime(start);
+            timer.Kill();
+            return waited;
+        });
+
+        // Completing through the thread pool let the clock jump the hour before the waiter resumed.
+        Assert.Equal(TimeSpan.Zero, elapsed);
+    }
+
+    [Fact]
     public void Link_CalledOnce_AndAtOnceWhenAlreadyDone()
     {
         using Loop loop = LoopAssert.Virtual();
