@@ -239,9 +239,14 @@ public sealed partial class Loop : IDisposable
         RunDueTimers();
         int timeoutMs = ComputePollTimeout(callerTimeoutMs);
         PollIo(timeoutMs);
-        AdvanceVirtualClock(callerTimeoutMs);
-        UpdateTime();
-        RunDueTimers(); // timers that came due while the poll blocked run in this iteration
+        if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))
+        {
+            // Timers that came due while the poll blocked (or the virtual clock jumped) run in
+            // this iteration; after a zero-timeout poll the next iteration's timer phase suffices.
+            UpdateTime();
+            RunDueTimers();
+        }
+
         DrainInbox();
         RunReadyQueue();
     }
@@ -306,17 +311,18 @@ public sealed partial class Loop : IDisposable
         DispatchIoEvents(_poller.Poll(_readyEvents, timeoutMs));
     }
 
-    private void AdvanceVirtualClock(int callerTimeoutMs)
+    /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>
+    private bool AdvanceVirtualClock(int callerTimeoutMs)
     {
         if (_virtualClock is null || _lastIoEvents > 0 || _runQueue.Count > 0 || _inbox.HasItems || _stopRequested)
         {
-            return;
+            return false;
         }
 
         TimerHandle? next = _timers.Peek();
         if (next is null || next.Deadline <= _now)
         {
-            return;
+            return false;
         }
 
         // The jump replaces the sleep a real clock would take, so the caller's bound applies.
@@ -327,12 +333,19 @@ public sealed partial class Loop : IDisposable
         }
 
         _virtualClock.AdvanceTo(target);
+        return true;
     }
 
     private void DrainInbox()
     {
-        Volatile.Write(ref _wakeSignalled, 0);
-        _inbox.DrainTo(ref _runQueue);
+        // A full fence (not a release store) between clearing the flag and the unlocked peek:
+        // an item the peek misses was enqueued after it, so its producer sees the cleared flag
+        // and wakes the next poll. With a plain store the peek could overtake it.
+        Interlocked.Exchange(ref _wakeSignalled, 0);
+        if (_inbox.HasItems)
+        {
+            _inbox.DrainTo(ref _runQueue);
+        }
     }
 
     private void RunReadyQueue()
