@@ -3,7 +3,10 @@ using static EventLoop.Interop.Libc;
 
 namespace EventLoop.Polling;
 
-/// <summary>The write both wakers make: retried on EINTR; EAGAIN means a wake-up is already pending.</summary>
+/// <summary>
+/// The system calls both wakers make: a write that treats EAGAIN as "a wake-up is already
+/// pending", and a drain that reads until EAGAIN. Both retry EINTR.
+/// </summary>
 internal static unsafe class WakeSignal
 {
     public static void Write(int fd, byte* data, nuint length, string what)
@@ -19,6 +22,33 @@ internal static unsafe class WakeSignal
             if (errno != EINTR)
             {
                 throw CreateException($"write({what} {fd})", errno);
+            }
+        }
+    }
+
+    /// <summary>Reads until the descriptor is empty (EAGAIN) or at end of file.</summary>
+    public static void Drain(int fd, byte* buffer, nuint length, string what)
+    {
+        while (true)
+        {
+            nint n = EventLoop.Interop.Libc.Read(fd, buffer, length);
+            if (n == 0)
+            {
+                return;
+            }
+
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EAGAIN)
+                {
+                    return;
+                }
+
+                if (errno != EINTR)
+                {
+                    throw CreateException($"read({what} {fd})", errno);
+                }
             }
         }
     }

@@ -56,22 +56,7 @@ internal sealed unsafe class EventFdWaker : IWaker
             ulong value;
             // One read resets the counter; reading until EAGAIN also absorbs a Wake that
             // lands between the two.
-            while (true)
-            {
-                if (Read(_fd, (byte*)&value, sizeof(ulong)) < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EAGAIN)
-                    {
-                        return;
-                    }
-
-                    if (errno != EINTR)
-                    {
-                        throw CreateException($"read(eventfd {_fd})", errno);
-                    }
-                }
-            }
+            WakeSignal.Drain(_fd, (byte*)&value, sizeof(ulong), "eventfd");
         }
         finally
         {

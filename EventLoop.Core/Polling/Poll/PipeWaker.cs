@@ -73,28 +73,7 @@ internal sealed unsafe class PipeWaker : IWaker
         try
         {
             byte* buffer = stackalloc byte[DrainChunk];
-            while (true)
-            {
-                nint n = Read(_readFd, buffer, DrainChunk);
-                if (n == 0)
-                {
-                    return;
-                }
-
-                if (n < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EAGAIN)
-                    {
-                        return;
-                    }
-
-                    if (errno != EINTR)
-                    {
-                        throw CreateException($"read(pipe {_readFd})", errno);
-                    }
-                }
-            }
+            WakeSignal.Drain(_readFd, buffer, DrainChunk, "pipe");
         }
         finally
         {
