@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Net.Sockets;
 using EventLoop.Net;
 using EventLoop.Samples.Echo;
 
@@ -26,26 +25,10 @@ internal static class EchoServerCommand
             bool isQuiet = parseResult.GetValue(quiet);
             using var loop = new Loop();
 
-            // Bind inside main but report a failure as a return value, not as main's exception: the
-            // loop would log an escaping exception with its stack trace, and this deserves one line.
             return loop.Run(async () =>
             {
                 await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output);
-                try
-                {
-                    server.Start();
-                }
-                catch (SocketException ex)
-                {
-                    return CommandErrors.ReportBindFailure(error, endpoint, ex);
-                }
-
-                var stopped = new TaskCompletionSource();
-                using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
-                output.WriteLine($"echo server listening on {server.LocalEndPoint} (Ctrl+C to stop)");
-                await stopped.Task;
-                await server.StopAsync(TimeSpan.FromSeconds(2));
-                return 0;
+                return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", server.Start, () => server.LocalEndPoint, server.StopAsync);
             });
         });
         return command;
