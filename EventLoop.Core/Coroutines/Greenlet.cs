@@ -144,15 +144,7 @@ public class Greenlet
         // Completed by a listener on the loop thread, not by a continuation on the thread pool:
         // a thread-pool hop would race a virtual clock that jumps while it is under way.
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (_loop.IsOwnerThread)
-        {
-            AddOrFire(new LinkListener(_ => done.TrySetResult()));
-        }
-        else
-        {
-            _loop.Enqueue(static s => { var (g, d) = ((Greenlet, TaskCompletionSource))s!; g.AddOrFire(new LinkListener(_ => d.TrySetResult())); }, (this, done), null);
-        }
-
+        AddOrFireFromAnyThread(new LinkListener(_ => done.TrySetResult()));
         return done.Task;
     }
 
@@ -232,13 +224,19 @@ public class Greenlet
             continuation,
             SynchronizationContext.Current,
             flowExecutionContext ? ExecutionContext.Capture() : null);
+        AddOrFireFromAnyThread(listener);
+    }
+
+    /// <summary>Adds a listener (or fires it when already completed); off the loop thread the work is posted.</summary>
+    private void AddOrFireFromAnyThread(IGreenletListener listener)
+    {
         if (_loop.IsOwnerThread)
         {
             AddOrFire(listener);
         }
         else
         {
-            _loop.Enqueue(static s => { var (g, l) = ((Greenlet, ContinuationListener))s!; g.AddOrFire(l); }, (this, listener), null);
+            _loop.Enqueue(static s => { var (g, l) = ((Greenlet, IGreenletListener))s!; g.AddOrFire(l); }, (this, listener), null);
         }
     }
 
