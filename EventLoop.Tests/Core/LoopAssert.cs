@@ -12,6 +12,4 @@ internal static class LoopAssert
     }
 
     public static Loop Virtual() => new(new LoopOptions { VirtualTime = true });
-
-    public static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 }

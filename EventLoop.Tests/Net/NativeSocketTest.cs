@@ -7,14 +7,12 @@ namespace EventLoop.Tests.Net;
 /// <summary>
 /// Base for tests on real sockets: tracks every descriptor a test opens, closes leftovers if the test
 /// fails early, and lets each test assert that the process has exactly as many descriptors as before.
-/// Derived classes must be in <see cref="NativeSocketCollection"/>.
+/// Derived classes must be in <see cref="DescriptorCountingCollection"/>.
 /// </summary>
 public abstract class NativeSocketTest : IDisposable
 {
-    private readonly int _fdsAtStart = CountOpenFds();
+    private readonly DescriptorSnapshot _fdsAtStart = DescriptorSnapshot.Take();
     private readonly List<int> _owned = [];
-
-    protected static int CountOpenFds() => Directory.GetFiles("/proc/self/fd").Length;
 
     protected int Own(int fd)
     {
@@ -34,7 +32,7 @@ public abstract class NativeSocketTest : IDisposable
     protected void AssertNoFdLeak()
     {
         Assert.Empty(_owned);
-        Assert.Equal(_fdsAtStart, CountOpenFds());
+        _fdsAtStart.AssertOpenedSince(0);
     }
 
     protected int NewSocket(AddressFamily family, SocketType type)

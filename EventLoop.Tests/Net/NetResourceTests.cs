@@ -6,11 +6,9 @@ using EventLoop.Net;
 namespace EventLoop.Tests.Net;
 
 /// <summary>Descriptor counting, descriptor limits and allocation counting: alone, so nothing else skews them.</summary>
-[Collection(NativeSocketCollection.Name)]
+[Collection(DescriptorCountingCollection.Name)]
 public sealed class NetResourceTests
 {
-    private static int CountOpenFds() => Directory.GetFiles("/proc/self/fd").Length;
-
     [Fact]
     public void Loop_UsesTheBackEndTheEnvironmentAsksFor()
     {
@@ -45,7 +43,7 @@ public sealed class NetResourceTests
                 await loop.Yield();
             }
 
-            int before = CountOpenFds();
+            DescriptorSnapshot before = DescriptorSnapshot.Take();
             for (int i = 0; i < 2000; i++)
             {
                 await CycleAsync();
@@ -56,7 +54,7 @@ public sealed class NetResourceTests
                 await loop.Yield();
             }
 
-            Assert.Equal(before, CountOpenFds());
+            before.AssertOpenedSince(0);
             await server.StopAsync(TimeSpan.Zero);
         }, seconds: 60);
         LoopNet.AssertNoRegistrations(loop);
@@ -72,7 +70,7 @@ public sealed class NetResourceTests
             // kernel drops further SYNs, so the next connect stays pending.
             using StreamListener listener = loop.Listen(LoopNet.AnyPort, backlog: 1);
             var queued = new List<StreamConnection>();
-            int before = CountOpenFds();
+            DescriptorSnapshot before = DescriptorSnapshot.Take();
             using var cts = new CancellationTokenSource();
             Task<StreamConnection>? pending = null;
             for (int i = 0; i < 16 && pending is null; i++)
@@ -96,13 +94,13 @@ public sealed class NetResourceTests
             Assert.NotNull(pending);
             cts.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
-            Assert.Equal(before + queued.Count, CountOpenFds());
+            before.AssertOpenedSince(queued.Count); // the listener never accepts: only our client ends
             foreach (StreamConnection c in queued)
             {
                 c.Dispose();
             }
 
-            Assert.Equal(before, CountOpenFds());
+            before.AssertOpenedSince(0);
         });
         LoopNet.AssertNoRegistrations(loop);
     }

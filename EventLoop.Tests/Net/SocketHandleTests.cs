@@ -3,7 +3,7 @@ using EventLoop.Net;
 
 namespace EventLoop.Tests.Net;
 
-[Collection(NativeSocketCollection.Name)]
+[Collection(DescriptorCountingCollection.Name)]
 public sealed class SocketHandleTests : NativeSocketTest
 {
     [Fact]

@@ -6,7 +6,7 @@ using EventLoop.Net.Interop;
 
 namespace EventLoop.Tests.Net;
 
-[Collection(NativeSocketCollection.Name)]
+[Collection(DescriptorCountingCollection.Name)]
 public sealed class SocketPalTcpTests : NativeSocketTest
 {
     public static TheoryData<string> LoopbackAddresses => new() { "127.0.0.1", "::1" };

@@ -4,7 +4,7 @@ using EventLoop.Net;
 
 namespace EventLoop.Tests.Net;
 
-[Collection(NativeSocketCollection.Name)]
+[Collection(DescriptorCountingCollection.Name)]
 public sealed class SocketPalUdpTests : NativeSocketTest
 {
     [Theory]

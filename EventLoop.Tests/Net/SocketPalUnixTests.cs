@@ -4,7 +4,7 @@ using EventLoop.Net;
 
 namespace EventLoop.Tests.Net;
 
-[Collection(NativeSocketCollection.Name)]
+[Collection(DescriptorCountingCollection.Name)]
 public sealed class SocketPalUnixTests : NativeSocketTest
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("elnet-").FullName;

@@ -1,11 +1,12 @@
-namespace EventLoop.Tests.Net;
+namespace EventLoop.Tests;
 
 /// <summary>
 /// Tests that count this process's open descriptors or change its descriptor limit run alone,
 /// so no other test opening or closing files in parallel can skew the count.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class NativeSocketCollection
+public sealed class DescriptorCountingCollection
 {
-    public const string Name = "Native sockets";
+    /// <summary>The collection's name, for <c>[Collection]</c>.</summary>
+    public const string Name = "Descriptor counting";
 }
