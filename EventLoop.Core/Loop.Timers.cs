@@ -1,5 +1,6 @@
 using EventLoop.Coroutines;
 using EventLoop.Internal;
+using EventLoop.Timers;
 
 namespace EventLoop;
 
@@ -99,28 +100,34 @@ public sealed partial class Loop
             return TimeSpan.Zero;
         }
 
-        TimerHandle? next = _timers.Peek();
-        if (next is null)
+        if (_timers.Count == 0)
         {
             return Timeout.InfiniteTimeSpan;
         }
 
-        long remaining = next.Deadline - ReadClock();
+        long remaining = _timers.PeekDeadline() - ReadClock();
         return remaining <= 0 || _virtualClock is not null ? TimeSpan.Zero : TimeSpan.FromTicks(remaining);
     }
 
-    internal void ScheduleTimer(TimerHandle timer, TimeSpan delay)
+    internal void ScheduleTimer(TimerHandle timer, TimeSpan delay) => timer.Deadline = ScheduleTimer((ITimerNode)timer, delay);
+
+    /// <summary>Puts <paramref name="node"/> in the heap, due <paramref name="delay"/> from now; returns the deadline.</summary>
+    internal long ScheduleTimer(ITimerNode node, TimeSpan delay)
     {
         // A fresh clock read, not the iteration's cached time: callbacks ran since it was cached,
         // and a deadline computed from the stale value would fire early.
         long now = ReadClock();
         long ticks = delay.Ticks;
-        timer.Deadline = ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
-        timer.Sequence = _timerSequence++;
-        _timers.Push(timer);
+        long deadline = ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
+        node.Sequence = _timerSequence++;
+        _timers.Push(node, deadline);
+        return deadline;
     }
 
-    internal void RemoveTimer(TimerHandle timer) => _timers.Remove(timer);
+    internal void RemoveTimer(ITimerNode node) => _timers.Remove(node);
+
+    /// <summary>Queues a due user timer's callback to run with the other ready callbacks.</summary>
+    internal void QueueTimerCallback(TimerHandle timer) => _runQueue.Enqueue(new Scheduling.ReadyItem(s_fireTimer, timer, timer.Owner));
 
     internal void ReturnSleep(SleepOperation op)
     {

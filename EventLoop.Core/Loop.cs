@@ -35,7 +35,7 @@ public sealed partial class Loop : IDisposable
     private readonly LoopSynchronizationContext _context;
     private readonly ReadyEvent[] _readyEvents = new ReadyEvent[ReadyEventCapacity];
     private readonly CrossThreadQueue _inbox = new();
-    private readonly TimerHeap _timers = new();
+    private readonly TimerQueue _timers = new();
     private RunQueue _runQueue = new();
 
     private long _now;
@@ -255,19 +255,11 @@ public sealed partial class Loop : IDisposable
 
     private void RunDueTimers()
     {
-        TimerHandle? timer;
-        while ((timer = _timers.Peek()) is not null && timer.Deadline <= _now)
+        // Loop waits (sleeps, timeouts) complete right here, which only queues their
+        // continuations; user callbacks are queued to run with the other ready callbacks.
+        while (_timers.Count > 0 && _timers.PeekDeadline() <= _now)
         {
-            _timers.Pop();
-            if (timer.Direct)
-            {
-                // Direct timers complete loop waits; that only queues continuations.
-                ((Action<object?>)timer.Callback!)(timer.State);
-            }
-            else
-            {
-                _runQueue.Enqueue(new ReadyItem(s_fireTimer, timer, timer.Owner));
-            }
+            _timers.Pop().OnDue(this);
         }
     }
 
@@ -278,8 +270,7 @@ public sealed partial class Loop : IDisposable
             return 0;
         }
 
-        TimerHandle? next = _timers.Peek();
-        if (next is null)
+        if (_timers.Count == 0)
         {
             return callerTimeoutMs;
         }
@@ -290,7 +281,7 @@ public sealed partial class Loop : IDisposable
         }
 
         // Round up to whole milliseconds: rounding down would wake before the deadline and spin.
-        long remaining = next.Deadline - _now;
+        long remaining = _timers.PeekDeadline() - _now;
         long ms = remaining <= 0 ? 0 : (remaining + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
         int timerMs = (int)Math.Min(ms, int.MaxValue);
         return callerTimeoutMs < 0 ? timerMs : Math.Min(timerMs, callerTimeoutMs);
@@ -319,14 +310,13 @@ public sealed partial class Loop : IDisposable
             return false;
         }
 
-        TimerHandle? next = _timers.Peek();
-        if (next is null || next.Deadline <= _now)
+        if (_timers.Count == 0 || _timers.PeekDeadline() <= _now)
         {
             return false;
         }
 
         // The jump replaces the sleep a real clock would take, so the caller's bound applies.
-        long target = next.Deadline;
+        long target = _timers.PeekDeadline();
         if (callerTimeoutMs >= 0)
         {
             target = Math.Min(target, _now + (callerTimeoutMs * TimeSpan.TicksPerMillisecond));

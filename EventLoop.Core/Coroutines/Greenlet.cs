@@ -15,23 +15,16 @@ public class Greenlet
 {
     private static long s_nextId;
 
-    private readonly Loop _loop;
-    private object? _body;
-    private string? _name;
+    // A loop may hold 100,000 greenlets at once, so the object stays small (96 bytes): fields
+    // most greenlets never use live in a side object, and the context carries the loop.
+    private readonly LoopSynchronizationContext _context;
+    private object? _body; // the body delegate until it starts, then the Task it returned
     private volatile int _state; // GreenletState
-    private Exception? _exception;
-    private CancellationTokenSource? _cts;
     private bool _killRequested;
+    private Exception? _exception;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
-    private LoopSynchronizationContext? _context;
-    private Task? _bodyTask;
     private LoopWait? _waits;
-    private object? _taskSource;
-
-    // Innermost active cancel scope (FailAfter, MoveOnAfter, TaskScope) of this greenlet; each
-    // links to the one it is nested in. PendingAbort consults it so a wait that starts after a
-    // scope was cancelled fails at once; the scope itself aborts the waits pending when it fires.
-    internal CancelScope? CancelScopes;
+    private Extras? _extras;
 
     // The loop's intrusive list of live greenlets (Dispose kills them).
     internal Greenlet? LivePrev;
@@ -39,7 +32,7 @@ public class Greenlet
 
     internal Greenlet(Loop loop, object body)
     {
-        _loop = loop;
+        _context = new LoopSynchronizationContext(loop, this);
         _body = body;
         Id = Interlocked.Increment(ref s_nextId);
     }
@@ -53,12 +46,12 @@ public class Greenlet
     /// <summary>A name for diagnostics; defaults to <c>Greenlet-{Id}</c>.</summary>
     public string Name
     {
-        get => _name ?? $"Greenlet-{Id}";
-        set => _name = value;
+        get => _extras?.Name ?? $"Greenlet-{Id}";
+        set => GetExtras().Name = value;
     }
 
     /// <summary>The loop the greenlet runs on.</summary>
-    public Loop Loop => _loop;
+    public Loop Loop => _context.Loop;
 
     /// <summary>True once the body has finished (returned, thrown, or been killed).</summary>
     public bool IsCompleted => _state == GreenletState.Completed;
@@ -84,7 +77,22 @@ public class Greenlet
     /// </summary>
     public Task Task => TaskFromSource(EnsureTaskSource());
 
-    internal LoopSynchronizationContext Context => _context ??= new LoopSynchronizationContext(_loop, this);
+    internal LoopSynchronizationContext Context => _context;
+
+    // Innermost active cancel scope (FailAfter, MoveOnAfter, TaskScope) of this greenlet; each
+    // links to the one it is nested in. PendingAbort consults it so a wait that starts after a
+    // scope was cancelled fails at once; the scope itself aborts the waits pending when it fires.
+    internal CancelScope? CancelScopes
+    {
+        get => _extras?.CancelScopes;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                GetExtras().CancelScopes = value;
+            }
+        }
+    }
 
     // Ended by Kill (not a failure: not reported, not raised by JoinAll(raiseError)).
     internal bool EndedByKill => _killRequested && _exception is OperationCanceledException;
@@ -96,16 +104,17 @@ public class Greenlet
     {
         get
         {
-            if (_cts is null)
+            Extras extras = GetExtras();
+            if (extras.Cts is null)
             {
-                _cts = new CancellationTokenSource();
+                extras.Cts = new CancellationTokenSource();
                 if (_killRequested)
                 {
-                    _cts.Cancel();
+                    extras.Cts.Cancel();
                 }
             }
 
-            return _cts.Token;
+            return extras.Cts.Token;
         }
     }
 
@@ -121,13 +130,13 @@ public class Greenlet
             return;
         }
 
-        if (_loop.IsOwnerThread)
+        if (Loop.IsOwnerThread)
         {
             KillCore();
         }
         else
         {
-            _loop.Enqueue(static s => ((Greenlet)s!).KillCore(), this, null);
+            Loop.Enqueue(static s => ((Greenlet)s!).KillCore(), this, null);
         }
     }
 
@@ -157,11 +166,11 @@ public class Greenlet
     public void Link(Action<Greenlet> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        _loop.VerifyAccess(nameof(Link));
+        Loop.VerifyAccess(nameof(Link));
         var listener = new LinkListener(callback);
         if (IsCompleted)
         {
-            _loop.InvokeListener(listener, this);
+            Loop.InvokeListener(listener, this);
         }
         else
         {
@@ -230,13 +239,13 @@ public class Greenlet
     /// <summary>Adds a listener (or fires it when already completed); off the loop thread the work is posted.</summary>
     private void AddOrFireFromAnyThread(IGreenletListener listener)
     {
-        if (_loop.IsOwnerThread)
+        if (Loop.IsOwnerThread)
         {
             AddOrFire(listener);
         }
         else
         {
-            _loop.Enqueue(static s => { var (g, l) = ((Greenlet, IGreenletListener))s!; g.AddOrFire(l); }, (this, listener), null);
+            Loop.Enqueue(static s => { var (g, l) = ((Greenlet, IGreenletListener))s!; g.AddOrFire(l); }, (this, listener), null);
         }
     }
 
@@ -283,7 +292,7 @@ public class Greenlet
             return;
         }
 
-        _bodyTask = task;
+        _body = task;
         // ExecuteSynchronously: the callback runs right where the body completes, which is the
         // loop thread unless the body escaped it (ConfigureAwait(false)); OnBodyDone reports
         // that and hops back. An awaiter-based continuation would be posted through the
@@ -295,14 +304,14 @@ public class Greenlet
 
     private void OnBodyDone()
     {
-        if (_loop.IsOnLoopThread)
+        if (Loop.IsOnLoopThread)
         {
-            Finish(_bodyTask!);
+            Finish((Task)_body!);
         }
         else
         {
-            _loop.ReportEscape(this);
-            _loop.Enqueue(static s => { var g = (Greenlet)s!; g.Finish(g._bodyTask!); }, this, null);
+            Loop.ReportEscape(this);
+            Loop.Enqueue(static s => { var g = (Greenlet)s!; g.Finish((Task)g._body!); }, this, null);
         }
     }
 
@@ -364,13 +373,12 @@ public class Greenlet
 
         _exception = error;
         _body = null;
-        _bodyTask = null;
         _state = GreenletState.Completed;
-        _loop.OnGreenletCompleted(this);
+        Loop.OnGreenletCompleted(this);
 
         if (error is not null && !EndedByKill)
         {
-            _loop.ReportGreenletFailure(this, error);
+            Loop.ReportGreenletFailure(this, error);
         }
 
         object? listeners = _listeners;
@@ -379,12 +387,12 @@ public class Greenlet
         {
             foreach (IGreenletListener listener in list)
             {
-                _loop.InvokeListener(listener, this);
+                Loop.InvokeListener(listener, this);
             }
         }
         else if (listeners is IGreenletListener single)
         {
-            _loop.InvokeListener(single, this);
+            Loop.InvokeListener(single, this);
         }
 
         CompleteTaskSource();
@@ -400,7 +408,7 @@ public class Greenlet
         }
 
         Volatile.Write(ref _killRequested, true);
-        var killed = new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default);
+        var killed = new OperationCanceledException($"Greenlet {Name} was killed.", _extras?.Cts?.Token ?? default);
         if (_state == GreenletState.Pending)
         {
             Complete(killed);
@@ -409,11 +417,11 @@ public class Greenlet
 
         try
         {
-            _cts?.Cancel();
+            _extras?.Cts?.Cancel();
         }
         catch (Exception ex)
         {
-            _loop.ReportUnhandled(ex, this);
+            Loop.ReportUnhandled(ex, this);
         }
 
         AbortWaits(killed);
@@ -421,7 +429,7 @@ public class Greenlet
 
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
     internal Exception? PendingAbort() =>
-        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _cts?.Token ?? default)
+        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _extras?.Cts?.Token ?? default)
         : CancelScopes?.PendingError();
 
     internal void AttachWait(LoopWait wait)
@@ -499,11 +507,12 @@ public class Greenlet
 
     private protected object EnsureTaskSource()
     {
-        object? source = Volatile.Read(ref _taskSource);
+        Extras extras = GetExtras();
+        object? source = Volatile.Read(ref extras.TaskSource);
         if (source is null)
         {
             source = CreateTaskSource();
-            object? raced = Interlocked.CompareExchange(ref _taskSource, source, null);
+            object? raced = Interlocked.CompareExchange(ref extras.TaskSource, source, null);
             if (raced is not null)
             {
                 return raced;
@@ -520,11 +529,33 @@ public class Greenlet
 
     private void CompleteTaskSource()
     {
-        object? source = Volatile.Read(ref _taskSource);
+        object? source = _extras is { } extras ? Volatile.Read(ref extras.TaskSource) : null;
         if (source is not null)
         {
             CompleteTaskSource(source);
         }
+    }
+
+    /// <summary>The side object, created on first use; any thread (the Task bridge may ask first).</summary>
+    private Extras GetExtras()
+    {
+        Extras? extras = Volatile.Read(ref _extras);
+        if (extras is null)
+        {
+            extras = new Extras();
+            extras = Interlocked.CompareExchange(ref _extras, extras, null) ?? extras;
+        }
+
+        return extras;
+    }
+
+    /// <summary>What only some greenlets need: a name, a kill token, a Task, cancel scopes.</summary>
+    private sealed class Extras
+    {
+        public string? Name;
+        public CancellationTokenSource? Cts;
+        public object? TaskSource;
+        public CancelScope? CancelScopes;
     }
 
     private static class GreenletState

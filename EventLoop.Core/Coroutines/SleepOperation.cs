@@ -1,16 +1,16 @@
 using System.Threading.Tasks.Sources;
+using EventLoop.Timers;
 
 namespace EventLoop.Coroutines;
 
 /// <summary>
-/// A pooled, timer-backed <see cref="Loop.Sleep"/>: one object per concurrent sleep, reused after
-/// its result is taken, so a warm loop sleeps without allocating. Completes when the timer fires,
+/// A pooled <see cref="Loop.Sleep"/> that is its own timer: one object per concurrent sleep, reused
+/// after its result is taken, so a warm loop sleeps without allocating. Completes when the timer fires,
 /// or with <see cref="OperationCanceledException"/> when the token is cancelled or the greenlet
 /// is killed. A timer that fired in the timer phase beats a cancellation that came later.
 /// </summary>
-internal sealed class SleepOperation : LoopWait, IValueTaskSource
+internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
 {
-    private static readonly Action<object?> s_onTimer = static s => ((SleepOperation)s!).Complete(null);
     private static readonly Action<object?, CancellationToken> s_onCancel = static (s, token) =>
     {
         var (op, version) = ((SleepOperation, short))s!;
@@ -25,14 +25,20 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource
     };
 
     private readonly Loop _loop;
-    private readonly TimerHandle _timer;
     private LoopValueTaskSourceCore<bool> _core;
     private CancellationTokenRegistration _registration;
+    private int _heapIndex = -1;
+    private long _sequence;
 
     public SleepOperation(Loop loop)
     {
         _loop = loop;
-        _timer = new TimerHandle(loop) { Callback = s_onTimer, State = this, Direct = true };
+    }
+
+    int ITimerNode.HeapIndex
+    {
+        get => _heapIndex;
+        set => _heapIndex = value;
     }
 
     /// <summary>Arms the sleep; returns the ValueTask to hand out.</summary>
@@ -47,10 +53,9 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource
             return ValueTask.FromException(abort);
         }
 
-        _timer.Reset();
         if (delay != Timeout.InfiniteTimeSpan)
         {
-            _loop.ScheduleTimer(_timer, delay);
+            _loop.ScheduleTimer(this, delay);
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -62,6 +67,14 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource
     }
 
     internal override void Abort(Exception error) => Complete(error);
+
+    long ITimerNode.Sequence
+    {
+        get => _sequence;
+        set => _sequence = value;
+    }
+
+    void ITimerNode.OnDue(Loop loop) => Complete(null);
 
     private void CancelFromToken(short version, CancellationToken token)
     {
@@ -79,7 +92,11 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource
         }
 
         Detach();
-        _timer.Cancel();
+        if (_heapIndex != TimerQueue.NotScheduled)
+        {
+            _loop.RemoveTimer(this);
+        }
+
         _registration.Unregister();
         _registration = default;
         if (error is null)

@@ -1,3 +1,5 @@
+using EventLoop.Timers;
+
 namespace EventLoop;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace EventLoop;
 /// guarantees it never runs, even when it was already due in the current iteration.
 /// Loop-thread only.
 /// </summary>
-public sealed class TimerHandle
+public sealed class TimerHandle : ITimerNode
 {
     private readonly Loop _loop;
     private bool _cancelled;
@@ -21,8 +23,7 @@ public sealed class TimerHandle
     /// <summary>The loop time (since the loop was created) at which the callback becomes due.</summary>
     public TimeSpan When => TimeSpan.FromTicks(Deadline);
 
-    // Loop ticks (100 ns) at which the timer is due; (Deadline, Sequence) orders the heap so
-    // equal deadlines fire in scheduling order.
+    // Loop ticks (100 ns) at which the timer is due (the heap keeps its own copy for ordering).
     internal long Deadline;
     internal long Sequence;
     internal int HeapIndex = -1;
@@ -34,6 +35,30 @@ public sealed class TimerHandle
     internal Greenlet? Owner;
     internal bool Direct;
 
+    int ITimerNode.HeapIndex
+    {
+        get => HeapIndex;
+        set => HeapIndex = value;
+    }
+
+    long ITimerNode.Sequence
+    {
+        get => Sequence;
+        set => Sequence = value;
+    }
+
+    void ITimerNode.OnDue(Loop loop)
+    {
+        if (Direct)
+        {
+            ((Action<object?>)Callback!)(State);
+        }
+        else
+        {
+            loop.QueueTimerCallback(this);
+        }
+    }
+
     /// <summary>Prevents the callback from running; idempotent. Loop thread.</summary>
     public void Cancel()
     {
@@ -43,7 +68,7 @@ public sealed class TimerHandle
         }
 
         _cancelled = true;
-        if (HeapIndex >= 0)
+        if (HeapIndex != TimerQueue.NotScheduled)
         {
             _loop.RemoveTimer(this);
         }

@@ -4,19 +4,25 @@ namespace EventLoop.Timers;
 
 /// <summary>
 /// A binary min-heap of timers ordered by (deadline, sequence), so timers with equal deadlines
-/// fire in the order they were scheduled (libuv's tie-break). Each timer knows its index,
-/// so cancellation removes it at once in O(log n): cancelled timers never pile up.
+/// fire in the order they were scheduled (libuv's tie-break). Deadlines live in the heap's own
+/// 16-byte entries, so sifting compares without touching the nodes (only a tie reads their
+/// sequence numbers); each node knows its index, so
+/// cancellation removes it at once in O(log n): cancelled timers never pile up.
 /// </summary>
 internal sealed class TimerHeap
 {
-    private TimerHandle[] _items = new TimerHandle[64];
+    private Entry[] _items = new Entry[64];
     private int _count;
 
     public int Count => _count;
 
-    public TimerHandle? Peek() => _count == 0 ? null : _items[0];
+    /// <summary>The earliest deadline (loop ticks); the heap must not be empty.</summary>
+    public long PeekDeadline() => _items[0].Deadline;
 
-    public void Push(TimerHandle timer)
+    /// <summary>The node with the earliest deadline; the heap must not be empty.</summary>
+    public ITimerNode PeekNode() => _items[0].Node;
+
+    public void Push(ITimerNode node, long deadline)
     {
         if (_count == _items.Length)
         {
@@ -24,22 +30,21 @@ internal sealed class TimerHeap
         }
 
         int index = _count++;
-        _items[index] = timer;
-        timer.HeapIndex = index;
+        _items[index] = new Entry(deadline, node);
         SiftUp(index);
     }
 
-    public TimerHandle Pop()
+    public ITimerNode Pop()
     {
-        TimerHandle top = _items[0];
+        ITimerNode top = _items[0].Node;
         RemoveAt(0);
         return top;
     }
 
-    public void Remove(TimerHandle timer)
+    public void Remove(ITimerNode node)
     {
-        int index = timer.HeapIndex;
-        if (index >= 0 && index < _count && ReferenceEquals(_items[index], timer))
+        int index = node.HeapIndex;
+        if (index >= 0 && index < _count && ReferenceEquals(_items[index].Node, node))
         {
             RemoveAt(index);
         }
@@ -49,7 +54,7 @@ internal sealed class TimerHeap
     {
         for (int i = 0; i < _count; i++)
         {
-            _items[i].HeapIndex = -1;
+            _items[i].Node.HeapIndex = TimerQueue.NotScheduled;
         }
 
         Array.Clear(_items, 0, _count);
@@ -58,16 +63,14 @@ internal sealed class TimerHeap
 
     private void RemoveAt(int index)
     {
-        TimerHandle removed = _items[index];
-        removed.HeapIndex = -1;
+        _items[index].Node.HeapIndex = TimerQueue.NotScheduled;
         int last = --_count;
         if (index != last)
         {
-            TimerHandle moved = _items[last];
+            Entry moved = _items[last];
             _items[index] = moved;
-            moved.HeapIndex = index;
-            _items[last] = null!;
-            if (index > 0 && Less(moved, _items[(index - 1) >> 1]))
+            _items[last] = default;
+            if (index > 0 && Less(in moved, in _items[(index - 1) >> 1]))
             {
                 SiftUp(index);
             }
@@ -78,7 +81,7 @@ internal sealed class TimerHeap
         }
         else
         {
-            _items[last] = null!;
+            _items[last] = default;
         }
 
         // Shrink after a mass cancellation so 100,000 cancelled waits leave no large array behind.
@@ -89,33 +92,34 @@ internal sealed class TimerHeap
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Less(TimerHandle a, TimerHandle b) =>
-        a.Deadline < b.Deadline || (a.Deadline == b.Deadline && a.Sequence < b.Sequence);
+    private static bool Less(in Entry a, in Entry b) =>
+        a.Deadline < b.Deadline || (a.Deadline == b.Deadline && a.Node.Sequence < b.Node.Sequence);
 
     private void SiftUp(int index)
     {
-        TimerHandle item = _items[index];
+        Entry[] items = _items;
+        Entry item = items[index];
         while (index > 0)
         {
             int parent = (index - 1) >> 1;
-            TimerHandle p = _items[parent];
-            if (!Less(item, p))
+            if (!Less(in item, in items[parent]))
             {
                 break;
             }
 
-            _items[index] = p;
-            p.HeapIndex = index;
+            items[index] = items[parent];
+            items[index].Node.HeapIndex = index;
             index = parent;
         }
 
-        _items[index] = item;
-        item.HeapIndex = index;
+        items[index] = item;
+        item.Node.HeapIndex = index;
     }
 
     private void SiftDown(int index)
     {
-        TimerHandle item = _items[index];
+        Entry[] items = _items;
+        Entry item = items[index];
         int count = _count;
         while (true)
         {
@@ -125,23 +129,28 @@ internal sealed class TimerHeap
                 break;
             }
 
-            if (child + 1 < count && Less(_items[child + 1], _items[child]))
+            if (child + 1 < count && Less(in items[child + 1], in items[child]))
             {
                 child++;
             }
 
-            TimerHandle c = _items[child];
-            if (!Less(c, item))
+            if (!Less(in items[child], in item))
             {
                 break;
             }
 
-            _items[index] = c;
-            c.HeapIndex = index;
+            items[index] = items[child];
+            items[index].Node.HeapIndex = index;
             index = child;
         }
 
-        _items[index] = item;
-        item.HeapIndex = index;
+        items[index] = item;
+        item.Node.HeapIndex = index;
+    }
+
+    private readonly struct Entry(long deadline, ITimerNode node)
+    {
+        public readonly long Deadline = deadline;
+        public readonly ITimerNode Node = node;
     }
 }
