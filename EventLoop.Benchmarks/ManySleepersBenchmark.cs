@@ -4,7 +4,8 @@ namespace EventLoop.Benchmarks;
 
 /// <summary>
 /// 100,000 greenlets each sleeping 10 ms, joined: wall time and memory above the baseline.
-/// A plain measurement (not BenchmarkDotNet), run with <c>-- sleepers</c>.
+/// A plain measurement (not BenchmarkDotNet), run with <c>-- sleepers</c>: timed rounds, then one
+/// round that forces a full collection while every greenlet sleeps, to read the live bytes.
 /// </summary>
 public static class ManySleepersBenchmark
 {
@@ -43,5 +44,30 @@ public static class ManySleepersBenchmark
                 $"sleep+wake+join {(wall.Elapsed - started).TotalMilliseconds:F1}), {(peak - baseline) / (1024.0 * 1024.0):F1} MiB above baseline while asleep, " +
                 $"{GC.CollectionCount(0)} gen0 / {GC.CollectionCount(1)} gen1 / {GC.CollectionCount(2)} gen2 collections so far");
         }
+
+        MeasureLiveMemory(count);
+    }
+
+    // Not timed: the forced full collection while everything sleeps would distort the wall time.
+    private static void MeasureLiveMemory(int count)
+    {
+        long baseline = GC.GetTotalMemory(forceFullCollection: true);
+        using var loop = new Loop();
+        var greenlets = new Greenlet[count];
+        long live = 0;
+        for (int i = 0; i < count; i++)
+        {
+            greenlets[i] = loop.Spawn(static async () => await Loop.Current!.Sleep(TimeSpan.FromMilliseconds(10)));
+        }
+
+        loop.Spawn(() =>
+        {
+            live = GC.GetTotalMemory(forceFullCollection: true);
+            return Task.CompletedTask;
+        });
+        loop.JoinAll(greenlets, raiseError: true);
+        Console.WriteLine(
+            $"live memory while asleep, after a full collection: {(live - baseline) / (1024.0 * 1024.0):F1} MiB above baseline, " +
+            $"{(live - baseline) / (double)count:F0} B per greenlet (the greenlet array included)");
     }
 }

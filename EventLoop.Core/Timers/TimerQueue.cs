@@ -30,9 +30,14 @@ internal sealed class TimerQueue
     private int _head;
     private int _runCount; // entries in the ring, stale ones included
     private int _stale;
+    private int _peak; // most entries held since the run last emptied
+    private int _smallBursts; // consecutive bursts that used under a quarter of the capacity
 
     /// <summary>Live timers.</summary>
     public int Count => _heap.Count + _runCount - _stale;
+
+    /// <summary>The run's capacity in entries (for tests of its memory policy).</summary>
+    internal int RunCapacity => _run.Length;
 
     /// <summary>The earliest deadline (loop ticks); the queue must not be empty.</summary>
     public long PeekDeadline()
@@ -108,6 +113,8 @@ internal sealed class TimerQueue
         _head = 0;
         _runCount = 0;
         _stale = 0;
+        _peak = 0;
+        _smallBursts = 0;
     }
 
     private int Tail => (_head + _runCount - 1) & (_run.Length - 1);
@@ -131,7 +138,10 @@ internal sealed class TimerQueue
         }
 
         _run[(_head + _runCount) & (_run.Length - 1)] = entry;
-        _runCount++;
+        if (++_runCount > _peak)
+        {
+            _peak = _runCount;
+        }
     }
 
     private void RemoveHead()
@@ -153,11 +163,28 @@ internal sealed class TimerQueue
         if (_runCount == 0)
         {
             _head = 0;
-            if (_run.Length > 1024)
+            ShrinkAfterSmallBursts();
+        }
+    }
+
+    // A loop that keeps scheduling bursts of the same size keeps its capacity (no churn per burst);
+    // one whose bursts stay under a quarter of it eight times running halves it.
+    private void ShrinkAfterSmallBursts()
+    {
+        if (_run.Length > MinimumCapacity && _peak < _run.Length / 4)
+        {
+            if (++_smallBursts >= 8)
             {
-                _run = new Entry[MinimumCapacity]; // a burst is over: give its memory back
+                _run = new Entry[_run.Length / 2];
+                _smallBursts = 0;
             }
         }
+        else
+        {
+            _smallBursts = 0;
+        }
+
+        _peak = 0;
     }
 
     private void Compact()

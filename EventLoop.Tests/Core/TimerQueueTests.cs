@@ -116,6 +116,71 @@ public sealed class TimerQueueTests
         Assert.DoesNotContain(refs, r => r.IsAlive);
     }
 
+    [Fact]
+    public void RepeatedBursts_OfTheSameSize_AllocateNothingOnceWarm()
+    {
+        var queue = new TimerQueue();
+        var nodes = new Node[10_000];
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            nodes[i] = new Node();
+        }
+
+        long sequence = 0;
+        void Burst()
+        {
+            foreach (Node node in nodes)
+            {
+                node.Sequence = sequence++;
+                queue.Push(node, sequence);
+            }
+
+            while (queue.Count > 0)
+            {
+                queue.Pop();
+            }
+        }
+
+        Burst();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+        {
+            Burst();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void SmallBursts_AfterALargeOne_GiveTheMemoryBack()
+    {
+        var queue = new TimerQueue();
+        long sequence = 0;
+        void Burst(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                var node = new Node { Sequence = sequence++ };
+                queue.Push(node, sequence);
+            }
+
+            while (queue.Count > 0)
+            {
+                queue.Pop();
+            }
+        }
+
+        Burst(100_000);
+        int large = queue.RunCapacity;
+        for (int i = 0; i < 200; i++)
+        {
+            Burst(10);
+        }
+
+        Assert.True(large >= 100_000);
+        Assert.True(queue.RunCapacity <= 64, $"capacity {queue.RunCapacity} after small bursts");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference[] ScheduleAndCancelInReverse(TimerQueue queue, int count)
     {
