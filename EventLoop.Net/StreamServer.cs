@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using EventLoop.Coroutines;
 using EventLoop.Net.Internal;
 
 namespace EventLoop.Net;
@@ -21,7 +22,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     private readonly EndPoint _endPoint;
     private readonly Func<StreamConnection, CancellationToken, Task> _handler;
     private readonly HashSet<Greenlet> _handlers = [];
-    private readonly Action<Greenlet> _onHandlerDone;
     private StreamListener? _listener;
     private Greenlet? _acceptor;
     private TaskCompletionSource? _slotFreed;
@@ -39,7 +39,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         _loop = loop;
         _endPoint = endpoint;
         _handler = handler;
-        _onHandlerDone = OnHandlerDone;
     }
 
     /// <summary>The most connections served at once; at the limit, accepting pauses until one ends. 0 (default): unlimited.</summary>
@@ -195,27 +194,36 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
 
     private void Serve(StreamConnection connection)
     {
-        Greenlet greenlet = _loop.Spawn(token => RunHandlerAsync(connection, token));
-        greenlet.Name = connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
+        var served = new ServedConnection(this, connection);
+        Greenlet greenlet = _loop.Spawn(served.Body);
+        greenlet.SetNameSource(served);
         _handlers.Add(greenlet);
-        greenlet.Link(_onHandlerDone);
-    }
-
-    private async Task RunHandlerAsync(StreamConnection connection, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _handler(connection, cancellationToken).ConfigureAwait(true);
-        }
-        finally
-        {
-            connection.Dispose();
-        }
+        greenlet.AddListener(served);
     }
 
     private void OnHandlerDone(Greenlet greenlet)
     {
         _handlers.Remove(greenlet);
         _slotFreed?.TrySetResult();
+    }
+
+    /// <summary>
+    /// One accepted connection: the greenlet's body, the listener that closes the connection when
+    /// the greenlet ends (however it ends: returned, threw, killed before it started), and its
+    /// name (the peer, formatted only when someone reads it). One small object plus the body
+    /// delegate per connection, where a wrapping async method cost a state machine, an await
+    /// continuation and a link listener (≈ 260 bytes) for each of 10,000 held connections.
+    /// </summary>
+    private sealed class ServedConnection(StreamServer server, StreamConnection connection) : IGreenletListener, IGreenletNameSource
+    {
+        public Task Body(CancellationToken cancellationToken) => server._handler(connection, cancellationToken);
+
+        public void OnGreenletCompleted(Greenlet greenlet)
+        {
+            connection.Dispose();
+            server.OnHandlerDone(greenlet);
+        }
+
+        public string GetGreenletName() => connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
     }
 }

@@ -46,7 +46,21 @@ public class Greenlet
     /// <summary>A name for diagnostics; defaults to <c>Greenlet-{Id}</c>.</summary>
     public string Name
     {
-        get => _extras?.Name ?? $"Greenlet-{Id}";
+        get
+        {
+            switch (_extras?.Name)
+            {
+                case string name:
+                    return name;
+                case IGreenletNameSource source:
+                    string named = source.GetGreenletName();
+                    _extras.Name = named;
+                    return named;
+                default:
+                    return $"Greenlet-{Id}";
+            }
+        }
+
         set => GetExtras().Name = value;
     }
 
@@ -78,6 +92,16 @@ public class Greenlet
     public Task Task => TaskFromSource(EnsureTaskSource());
 
     internal LoopSynchronizationContext Context => _context;
+
+    /// <summary>Names the greenlet lazily: <paramref name="source"/> is asked on the first read of <see cref="Name"/>.</summary>
+    internal void SetNameSource(IGreenletNameSource source) => GetExtras().Name = source;
+
+    /// <summary>
+    /// True when <paramref name="token"/> is this greenlet's own kill token. A wait linked to the
+    /// greenlet need not register on it: <see cref="Kill"/> aborts the greenlet's waits anyway,
+    /// and skipping the registration saves the token's callback node per wait.
+    /// </summary>
+    internal bool OwnsToken(CancellationToken token) => _extras?.Cts is { } cts && token == cts.Token;
 
     // Innermost active cancel scope (FailAfter, MoveOnAfter, TaskScope) of this greenlet; each
     // links to the one it is nested in. PendingAbort consults it so a wait that starts after a
@@ -552,7 +576,7 @@ public class Greenlet
     /// <summary>What only some greenlets need: a name, a kill token, a Task, cancel scopes.</summary>
     private sealed class Extras
     {
-        public string? Name;
+        public object? Name; // a string, or an IGreenletNameSource not yet asked
         public CancellationTokenSource? Cts;
         public object? TaskSource;
         public CancelScope? CancelScopes;

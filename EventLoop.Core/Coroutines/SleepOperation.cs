@@ -58,7 +58,7 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
             _loop.ScheduleTimer(this, delay);
         }
 
-        if (cancellationToken.CanBeCanceled)
+        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
             _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, version));
         }

@@ -72,7 +72,7 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
             _queue.Loop.ScheduleTimer(_timer, delay);
         }
 
-        if (cancellationToken.CanBeCanceled)
+        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
             _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, _core.Version));
         }

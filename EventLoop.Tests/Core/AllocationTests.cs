@@ -47,6 +47,40 @@ public sealed class AllocationTests
         Assert.True(allocated < 1024, $"{allocated} bytes for {Operations} iterations");
     }
 
+    [Fact]
+    public void SleepOnTheGreenletsOwnKillToken_AllocatesNothingOnceWarm_AndKillStillEndsIt()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        long allocated = -1;
+        Greenlet sleeper = loop.Spawn(async ct =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                await loop.Sleep(TimeSpan.FromMilliseconds(1), ct);
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Operations; i++)
+            {
+                await loop.Sleep(TimeSpan.FromMilliseconds(1), ct);
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            await loop.Sleep(Timeout.InfiniteTimeSpan, ct); // only the kill ends this one
+        });
+        while (allocated < 0)
+        {
+            loop.RunOnce(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.True(allocated < 1024, $"{allocated} bytes for {Operations} sleeps");
+        sleeper.Kill();
+        loop.JoinAll([sleeper], TimeSpan.FromSeconds(10));
+        Assert.True(sleeper.IsCompleted);
+        Assert.IsAssignableFrom<OperationCanceledException>(sleeper.Exception);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
     private static void Measure(Loop loop, Action round)
     {
         for (int i = 0; i < 10; i++)
