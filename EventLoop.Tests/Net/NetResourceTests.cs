@@ -163,15 +163,24 @@ public sealed class NetResourceTests
     }
 
     [Fact]
-    public void WarmEchoRoundTrip_AllocatesNothing()
+    public void WarmEchoRoundTrip_AllocatesNothing() => AssertWarmEchoAllocatesNothing(cancellable: false);
+
+    [Fact]
+    public void WarmEchoRoundTrip_CancellableToken_AllocatesNothing() => AssertWarmEchoAllocatesNothing(cancellable: true);
+
+    // The server side parks a receive per round trip; with a token that can be cancelled, that
+    // wait registers with the token every time.
+    private static void AssertWarmEchoAllocatesNothing(bool cancellable)
     {
         using Loop loop = LoopNet.Create();
+        using var cts = new CancellationTokenSource();
+        CancellationToken token = cancellable ? cts.Token : CancellationToken.None;
         using StreamListener listener = loop.Listen(LoopNet.AnyPort);
         using StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint));
         Greenlet server = loop.Spawn(async () =>
         {
             using StreamConnection accepted = await listener.AcceptAsync();
-            await LoopNet.EchoAsync(accepted);
+            await LoopNet.EchoAsync(accepted, token);
         });
         byte[] message = new byte[64];
         byte[] reply = new byte[64];
