@@ -108,6 +108,77 @@ public sealed class EchoTests
     }
 
     [Fact]
+    public void Server_QuietWarmRoundTrip_AllocatesNothing()
+    {
+        using var loop = new Loop();
+        using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+        server.Start();
+        using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
+        byte[] message = new byte[64];
+        byte[] reply = new byte[64];
+
+        void RoundTrip()
+        {
+            ValueTask send = client.SendAsync(message);
+            Assert.True(send.IsCompletedSuccessfully);
+            send.GetAwaiter().GetResult();
+            int received = 0;
+            while (received < reply.Length)
+            {
+                ValueTask<int> receive = client.ReceiveAsync(reply.AsMemory(received));
+                while (!receive.IsCompleted)
+                {
+                    loop.RunOnce(Timeout.InfiniteTimeSpan);
+                }
+
+                received += receive.GetAwaiter().GetResult();
+            }
+        }
+
+        for (int i = 0; i < 200; i++)
+        {
+            RoundTrip();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            RoundTrip();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Server_ClientSendsAndHalfClosesAtOnce_GetsTheEchoAndEndOfStream()
+    {
+        using var loop = new Loop();
+
+        byte[] reply = loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+            server.Start();
+            using StreamConnection client = await loop.ConnectAsync(server.LocalEndPoint);
+
+            // Both before the server reads: the data and the FIN may reach it in one event.
+            await client.SendAsync("bye"u8.ToArray());
+            client.ShutdownSend();
+            var all = new MemoryStream();
+            byte[] buffer = new byte[16];
+            int n;
+            while ((n = await client.ReceiveAsync(buffer)) > 0)
+            {
+                all.Write(buffer, 0, n);
+            }
+
+            return all.ToArray();
+        });
+
+        Assert.Equal("bye"u8.ToArray(), reply);
+    }
+
+    [Fact]
     public void Client_NoServer_CountsEveryRequestAsAnError()
     {
         using var loop = new Loop();
