@@ -182,40 +182,7 @@ public sealed class NetResourceTests
             using StreamConnection accepted = await listener.AcceptAsync();
             await LoopNet.EchoAsync(accepted, token);
         });
-        byte[] message = new byte[64];
-        byte[] reply = new byte[64];
-
-        void RoundTrip()
-        {
-            ValueTask send = client.SendAsync(message);
-            Assert.True(send.IsCompletedSuccessfully);
-            send.GetAwaiter().GetResult();
-            int received = 0;
-            while (received < reply.Length)
-            {
-                ValueTask<int> receive = client.ReceiveAsync(reply.AsMemory(received));
-                while (!receive.IsCompleted)
-                {
-                    loop.RunOnce(Timeout.InfiniteTimeSpan);
-                }
-
-                received += receive.GetAwaiter().GetResult();
-            }
-        }
-
-        for (int i = 0; i < 200; i++)
-        {
-            RoundTrip();
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            RoundTrip();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
 
         client.ShutdownSend();
         loop.JoinAll([server], TimeSpan.FromSeconds(10));

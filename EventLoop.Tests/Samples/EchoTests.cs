@@ -2,6 +2,7 @@ using System.Net;
 using EventLoop.Net;
 using EventLoop.Samples.Echo;
 using EventLoop.Tests.Core;
+using EventLoop.Tests.Net;
 
 namespace EventLoop.Tests.Samples;
 
@@ -114,40 +115,7 @@ public sealed class EchoTests
         using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
         server.Start();
         using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
-        byte[] message = new byte[64];
-        byte[] reply = new byte[64];
-
-        void RoundTrip()
-        {
-            ValueTask send = client.SendAsync(message);
-            Assert.True(send.IsCompletedSuccessfully);
-            send.GetAwaiter().GetResult();
-            int received = 0;
-            while (received < reply.Length)
-            {
-                ValueTask<int> receive = client.ReceiveAsync(reply.AsMemory(received));
-                while (!receive.IsCompleted)
-                {
-                    loop.RunOnce(Timeout.InfiniteTimeSpan);
-                }
-
-                received += receive.GetAwaiter().GetResult();
-            }
-        }
-
-        for (int i = 0; i < 200; i++)
-        {
-            RoundTrip();
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            RoundTrip();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
     }
 
     [Fact]
