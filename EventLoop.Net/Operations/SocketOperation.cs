@@ -90,7 +90,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
 
         Socket.BeginWait(this, _direction);
-        if (cancellationToken.CanBeCanceled)
+        if (cancellationToken.CanBeCanceled && !IsOwnersKillToken(cancellationToken))
         {
             // The callback's state names this wait's version, so a late callback cannot cancel a
             // later wait; it is reused (no allocation per wait) once Unregister proves that no
@@ -175,6 +175,12 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
             _core.SetException(Socket.Loop, error);
         }
     }
+
+    // A greenlet's own token (StreamServer hands it to every handler, which passes it on to every
+    // receive) is cancelled only by Kill, and Kill aborts this wait anyway through its link to the
+    // greenlet: registering with the token would take its lock twice per wait for nothing.
+    private bool IsOwnersKillToken(CancellationToken cancellationToken) =>
+        WaitOwner is { } owner && owner.Token == cancellationToken;
 
     private void ReleaseRegistration()
     {

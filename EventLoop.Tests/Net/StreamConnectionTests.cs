@@ -280,6 +280,30 @@ public sealed class StreamConnectionTests
     }
 
     [Fact]
+    public void Kill_GreenletWaitingInReceiveWithItsOwnToken_ThrowsOperationCanceled()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+
+            // StreamServer's way: the body passes its greenlet's token to every operation.
+            Greenlet reader = loop.Spawn(async token => await accepted.ReceiveAsync(Memory<byte>.Empty, token));
+            await loop.Yield();
+            await loop.Yield();
+            Assert.False(reader.IsCompleted);
+            await reader.KillAsync();
+
+            Assert.IsAssignableFrom<OperationCanceledException>(reader.Exception);
+            await client.SendAsync("z"u8.ToArray());
+            Assert.Equal(1, await accepted.ReceiveAsync(new byte[8]));
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
     public void SendAsync_FourMiBUnderBackpressure_ArrivesIntact()
     {
         using Loop loop = LoopNet.Create();
