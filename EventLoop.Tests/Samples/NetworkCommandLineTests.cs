@@ -14,6 +14,16 @@ public sealed class NetworkCommandLineTests
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>A loopback listener on a port the kernel picks, so that a server bound there fails.</summary>
+    private static Socket ListenOnAnyPort(out string port)
+    {
+        var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupant.Listen();
+        port = ((IPEndPoint)occupant.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return occupant;
+    }
+
     [Theory]
     [InlineData("echo-server", "--port", "70000")]
     [InlineData("echo-server", "--buffer-size", "0")]
@@ -39,12 +49,9 @@ public sealed class NetworkCommandLineTests
     [InlineData("cache-server")]
     public void Run_ServerOnAPortInUse_SaysSoAndExitsNonZero(string command)
     {
-        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        occupant.Listen();
-        int port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
+        using Socket occupant = ListenOnAnyPort(out string port);
 
-        (int exit, _, string error) = Run(command, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        (int exit, _, string error) = Run(command, "--port", port);
 
         Assert.Equal(1, exit);
         Assert.Contains("already in use", error, StringComparison.Ordinal);
@@ -67,12 +74,9 @@ public sealed class NetworkCommandLineTests
     [InlineData("1048576")]
     public void Run_EchoServerBufferSizeInRange_IsAcceptedAndGoesOnToBind(string value)
     {
-        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        occupant.Listen();
-        int port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
+        using Socket occupant = ListenOnAnyPort(out string port);
 
-        (int exit, _, string error) = Run("echo-server", "--buffer-size", value, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        (int exit, _, string error) = Run("echo-server", "--buffer-size", value, "--port", port);
 
         // Past argument validation (exit code 2): the server tried to bind the occupied port.
         Assert.Equal(1, exit);
