@@ -7,14 +7,16 @@ namespace EventLoop.Net;
 
 // Design note: how a socket waits for readiness on the loop.
 //
-// Register once, edge-triggered, both directions. Every descriptor is added to the poller exactly
-// once, when it is wrapped, with Read | Write | EdgeTriggered (a listener only with Read), and
-// removed exactly once, just before it is closed. There is no epoll_ctl per operation: the
-// alternative, level-triggered interest that is switched on while an operation waits and off when
-// it completes (what selectors/asyncio do), costs two extra system calls for every receive that
-// has to wait, and a level-triggered Write interest left on by mistake spins the loop. With
-// EPOLLET the kernel reports a direction only when it *becomes* ready, so an idle, writable
-// connection costs nothing.
+// Register once, edge-triggered. Every descriptor is added to the poller exactly once, when it is
+// wrapped, with EdgeTriggered and the directions it is likely to wait for: Read | Write for
+// connecting and datagram sockets, Read only for listeners and accepted connections (most never
+// wait to send). A direction that must be waited for and is not registered yet is added with one
+// epoll_ctl(MOD) and then stays, so a connection pays at most one for its whole life. It is removed
+// exactly once, just before it is closed. There is no epoll_ctl per operation: the alternative,
+// level-triggered interest that is switched on while an operation waits and off when it completes
+// (what selectors/asyncio do), costs two extra system calls for every receive that has to wait,
+// and a level-triggered Write interest left on by mistake spins the loop. With EPOLLET the kernel
+// reports a direction only when it *becomes* ready, so an idle, writable connection costs nothing.
 //
 // Readiness is cached. Edge-triggered means "you were told once; remember it". Each direction
 // has a bit that starts set (optimistic: a new socket may well be ready) and is cleared only when a
@@ -36,10 +38,32 @@ namespace EventLoop.Net;
 // EAGAIN is a return code. SocketPal returns SocketError.WouldBlock; nothing on this path throws,
 // and exceptions are built only for real failures, at completion.
 //
+// A short read means drained, for zero-byte receives only. A receive that returns fewer bytes than
+// it asked for has emptied the socket's queue (TCP and Unix streams return all that is queued, up
+// to the length), and anything that arrives later raises a new edge. So a zero-byte receive (the
+// "wait until readable" of SslStream, HttpClient and the echo sample) that follows a short read
+// waits for that edge at once instead of peeking: the peek would almost always answer EAGAIN. That
+// is the third system call per message a hand-written server does not make. Two things keep it
+// safe:
+// - End of stream that arrived with the last data. The FIN raises its edge only once; when that
+//   edge was already reported (merged with the data's), no further edge comes, and a zero-byte
+//   receive waiting for one would hang (a test caught exactly that). epoll reports the peer's
+//   half-close as EPOLLRDHUP and errors as EPOLLERR/EPOLLHUP, which reach us as Read | Write; a
+//   socket registered for Read only therefore sees Write in an event only for those. Any event
+//   with Write (also an ordinary one once Write is registered: then we cannot tell) turns the
+//   shortcut off for good on that socket. The poll back end needs no such care: a waiting
+//   direction is re-armed level-triggered, so pending data or end of stream is reported at once.
+// - The contract "a receive with data already waiting completes without a poll round trip": a
+//   receive with a buffer ignores the hint and always tries the system call while the readiness
+//   bit is set. A zero-byte receive only waits, and data that came in after the short read has
+//   raised an edge that the next poll (zero timeout while work is ready) delivers.
+// TCP urgent data is the one known gap: a read stops short at the urgent mark, and a zero-byte
+// receive after it waits for the peer's next segment. Nothing here uses urgent data.
+//
 // The poll(2) back end. It has no edge-triggered mode, so it emulates one as one-shot: a direction
 // that is reported is disarmed until re-armed (loop.NativeEdgeTriggered is false). The socket tracks
 // which directions are armed and re-arms one with ModifyHandler when an operation must wait for it
-// and it is not armed. Under epoll, _armed never changes and ModifyHandler is never called.
+// and it is not armed. Under epoll a direction, once armed, stays armed.
 //
 // Errors and hang-ups arrive as Read | Write: both waiters retry their system call, which then
 // reports the actual condition (ECONNRESET, EOF, EPIPE) to the operation it belongs to.
@@ -63,6 +87,8 @@ internal sealed class LoopSocket : IReadinessHandler
     private int _token = -1;
     private bool _readReady = true;
     private bool _writeReady = true;
+    private bool _readDrained;
+    private bool _mayHaveHungUp;
     private SocketWait? _reader;
     private SocketWait? _writer;
     private bool _closed;
@@ -105,22 +131,43 @@ internal sealed class LoopSocket : IReadinessHandler
     /// <summary>True when an operation waits for <paramref name="direction"/>.</summary>
     public bool IsBusy(SocketDirection direction) => (direction == SocketDirection.Read ? _reader : _writer) is not null;
 
-    /// <summary>Records EAGAIN: the direction is not ready until its next edge (re-armed on the poll back end).</summary>
+    /// <summary>
+    /// True when the last stream receive came back short and no Read edge came since: a zero-byte
+    /// receive can wait for the next edge without a peek (see the design note).
+    /// </summary>
+    public bool IsDrained => _readDrained;
+
+    /// <summary>Records EAGAIN: the direction is not ready until its next edge (armed if it is not).</summary>
     public void OnWouldBlock(SocketDirection direction)
     {
-        PollEvents bit;
         if (direction == SocketDirection.Read)
         {
             _readReady = false;
-            bit = PollEvents.Read;
         }
         else
         {
             _writeReady = false;
-            bit = PollEvents.Write;
         }
 
-        if (!_nativeEdgeTriggered && (_armed & bit) == 0 && !_closed)
+        Arm(direction);
+    }
+
+    /// <summary>
+    /// Records a successful stream receive of <paramref name="received"/> bytes into a buffer of
+    /// <paramref name="requested"/>: a short one means the queue was drained, when that can be
+    /// trusted (see the design note).
+    /// </summary>
+    public void OnReceived(int received, int requested) =>
+        _readDrained = received > 0 && received < requested && (!_nativeEdgeTriggered || !_mayHaveHungUp);
+
+    /// <summary>
+    /// Makes sure the poller reports <paramref name="direction"/>: a wait that did not start with
+    /// EAGAIN (a zero-byte receive after a short read) must arm it itself.
+    /// </summary>
+    public void Arm(SocketDirection direction)
+    {
+        PollEvents bit = direction == SocketDirection.Read ? PollEvents.Read : PollEvents.Write;
+        if ((_armed & bit) == 0 && !_closed)
         {
             _armed |= bit;
             _loop.ModifyHandler(_token, Fd, _armed | PollEvents.EdgeTriggered);
@@ -190,10 +237,17 @@ internal sealed class LoopSocket : IReadinessHandler
             // The poll back end disarmed what it reported (IoEvents and PollEvents share bit values).
             _armed &= ~(PollEvents)(int)events;
         }
+        else if ((events & IoEvents.Write) != 0)
+        {
+            // A hang-up or an error (Write is not armed), or writability we cannot tell from one:
+            // either way short reads no longer prove that nothing is pending (see the design note).
+            _mayHaveHungUp = true;
+        }
 
         if ((events & IoEvents.Read) != 0)
         {
             _readReady = true;
+            _readDrained = false;
             if (_reader is { } reader && reader.TryComplete())
             {
                 // TryComplete may have let a cancellation or a Close clear the slot already.

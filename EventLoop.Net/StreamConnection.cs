@@ -27,9 +27,12 @@ public sealed class StreamConnection : IDisposable
     private LoopStream? _stream;
     private bool _disposed;
 
-    /// <summary>Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>.</summary>
+    /// <summary>
+    /// Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>. Registered for Read
+    /// only: Write is added if a send ever has to wait (see LoopSocket's design note).
+    /// </summary>
     internal StreamConnection(Loop loop, int fd, bool isUnix)
-        : this(new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write), isUnix)
+        : this(new LoopSocket(loop, fd, PollEvents.Read), isUnix)
     {
     }
 
@@ -147,7 +150,13 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        if (_socket.IsReady(SocketDirection.Read))
+        if (buffer.IsEmpty && _socket.IsDrained)
+        {
+            // The last receive came back short: the queue was drained, and whatever comes next
+            // raises an edge. Wait for it without a peek (see LoopSocket's design note).
+            _socket.Arm(SocketDirection.Read);
+        }
+        else if (_socket.IsReady(SocketDirection.Read))
         {
             SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
             if (error == SocketError.Success)
@@ -283,7 +292,7 @@ public sealed class StreamConnection : IDisposable
         DisposeCore();
     }
 
-    /// <summary>The raw receive of both the fast path and the waiting operation.</summary>
+    /// <summary>The raw receive of both the fast path and the waiting operation; records short reads on the socket.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static SocketError ReceiveCore(LoopSocket socket, Span<byte> buffer, out int received)
     {
@@ -294,7 +303,9 @@ public sealed class StreamConnection : IDisposable
             return SocketPal.Peek(socket.Fd);
         }
 
-        return SocketPal.Receive(socket.Fd, buffer, out received);
+        SocketError error = SocketPal.Receive(socket.Fd, buffer, out received);
+        socket.OnReceived(error == SocketError.Success ? received : 0, buffer.Length);
+        return error;
     }
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;

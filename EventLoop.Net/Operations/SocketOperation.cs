@@ -18,7 +18,9 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
 {
     private static readonly Action<object?, CancellationToken> s_onCancel = static (state, token) =>
     {
-        var (op, version) = ((SocketOperation<TResult>, short))state!;
+        var registered = (CancelRegistration)state!;
+        SocketOperation<TResult> op = registered.Operation;
+        short version = registered.Version;
         if (op.Socket.Loop.IsOwnerThread)
         {
             op.CancelFromToken(version, token);
@@ -34,6 +36,8 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
 
     private LoopValueTaskSourceCore<TResult> _core;
     private CancellationTokenRegistration _registration;
+    private CancelRegistration? _registered;
+    private CancelRegistration? _spareRegistration;
     private readonly SocketDirection _direction;
 
     protected SocketOperation(LoopSocket socket, SocketDirection direction)
@@ -86,9 +90,16 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
 
         Socket.BeginWait(this, _direction);
-        if (cancellationToken.CanBeCanceled)
+        if (cancellationToken.CanBeCanceled && !IsOwnersKillToken(cancellationToken))
         {
-            _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, version));
+            // The callback's state names this wait's version, so a late callback cannot cancel a
+            // later wait; it is reused (no allocation per wait) once Unregister proves that no
+            // callback holds it.
+            CancelRegistration registered = _spareRegistration ?? new CancelRegistration(this);
+            _spareRegistration = null;
+            registered.Version = version;
+            _registered = registered;
+            _registration = cancellationToken.UnsafeRegister(s_onCancel, registered);
         }
 
         return version;
@@ -153,8 +164,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
     {
         Detach();
         Socket.EndWait(this, _direction);
-        _registration.Unregister();
-        _registration = default;
+        ReleaseRegistration();
         OnFinished();
         if (error is null)
         {
@@ -164,6 +174,28 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         {
             _core.SetException(Socket.Loop, error);
         }
+    }
+
+    // A greenlet's own token (StreamServer hands it to every handler, which passes it on to every
+    // receive) is cancelled only by Kill, and Kill aborts this wait anyway through its link to the
+    // greenlet: registering with the token would take its lock twice per wait for nothing.
+    // (Reading Token creates the greenlet's token source, once, if its body never asked for it.)
+    private bool IsOwnersKillToken(CancellationToken cancellationToken) =>
+        WaitOwner is { } owner && owner.Token == cancellationToken;
+
+    private void ReleaseRegistration()
+    {
+        CancelRegistration? registered = _registered;
+        _registered = null;
+
+        // False when the callback ran, is running, or was never registered (it fired inside
+        // UnsafeRegister): its state may still be read, so it is not reused.
+        if (_registration.Unregister() && registered is not null)
+        {
+            _spareRegistration = registered;
+        }
+
+        _registration = default;
     }
 
     /// <summary>Hook for subclasses that hold resources while waiting (timers).</summary>
@@ -183,5 +215,13 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         Recycle();
         LoopValueTaskSourceCore<TResult>.ThrowIfError(error);
         return result!;
+    }
+
+    /// <summary>The state of a token registration: which operation, and which of its waits.</summary>
+    private sealed class CancelRegistration(SocketOperation<TResult> operation)
+    {
+        public SocketOperation<TResult> Operation { get; } = operation;
+
+        public short Version { get; set; }
     }
 }

@@ -8,16 +8,20 @@ namespace EventLoop.Samples.Echo;
 
 /// <summary>
 /// gevent's echo server: a <see cref="StreamServer"/> that runs one greenlet per connection,
-/// receiving up to 1024 bytes at a time and sending them straight back.
+/// receiving up to <see cref="DefaultBufferSize"/> bytes at a time (or the size it is given) and
+/// sending them straight back.
 /// </summary>
 /// <remarks>
 /// Benchmarked against a C epoll server, so the per-connection loop allocates nothing per message:
-/// one 1024-byte buffer per connection, and in quiet mode no formatting at all.
+/// a pooled buffer borrowed per message, and in quiet mode no formatting at all.
 /// </remarks>
 public static class EchoServer
 {
-    // gevent's example reads socket.recv(1024).
-    private const int BufferSize = 1024;
+    /// <summary>The default receive size: gevent's example reads <c>socket.recv(1024)</c>.</summary>
+    public const int DefaultBufferSize = 1024;
+
+    /// <summary>The largest receive size accepted (1 MiB).</summary>
+    public const int MaxBufferSize = 1024 * 1024;
 
     // A connect storm (10,000 clients at once) overflows a 512-entry accept queue; dropped SYNs
     // are retried by the clients only after a second. The kernel clamps this to somaxconn,
@@ -28,12 +32,18 @@ public static class EchoServer
     /// <param name="loop">The loop.</param>
     /// <param name="endpoint">Where to listen; port 0 picks one.</param>
     /// <param name="log">Where <c>recv: …</c> lines go; null (quiet) for none.</param>
+    /// <param name="bufferSize">The most bytes one receive takes (1 to <see cref="MaxBufferSize"/>).</param>
     /// <returns>The server; call <see cref="StreamServer.Start"/>.</returns>
-    public static StreamServer Create(Loop loop, EndPoint endpoint, TextWriter? log)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bufferSize"/> is out of range.</exception>
+    public static StreamServer Create(Loop loop, EndPoint endpoint, TextWriter? log, int bufferSize = DefaultBufferSize)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(endpoint);
-        return new StreamServer(loop, endpoint, log is null ? HandleQuietAsync : (connection, ct) => HandleLoggedAsync(connection, log, ct))
+        CheckBufferSize(bufferSize);
+        Func<StreamConnection, CancellationToken, Task> handler = log is null
+            ? (connection, ct) => HandleQuietAsync(connection, bufferSize, ct)
+            : (connection, ct) => HandleLoggedAsync(connection, log, bufferSize, ct);
+        return new StreamServer(loop, endpoint, handler)
         {
             Backlog = Backlog,
         };
@@ -43,22 +53,32 @@ public static class EchoServer
     /// <param name="connection">The accepted connection (closed by the server when this returns).</param>
     /// <param name="cancellationToken">Cancelled when the server stops.</param>
     /// <returns>Completes when the connection is done.</returns>
-    public static async Task HandleQuietAsync(StreamConnection connection, CancellationToken cancellationToken)
+    public static Task HandleQuietAsync(StreamConnection connection, CancellationToken cancellationToken) =>
+        HandleQuietAsync(connection, DefaultBufferSize, cancellationToken);
+
+    /// <summary>Echoes until the peer half-closes, then half-closes back, receiving up to <paramref name="bufferSize"/> bytes at a time. No output.</summary>
+    /// <param name="connection">The accepted connection (closed by the server when this returns).</param>
+    /// <param name="bufferSize">The most bytes one receive takes (1 to <see cref="MaxBufferSize"/>).</param>
+    /// <param name="cancellationToken">Cancelled when the server stops.</param>
+    /// <returns>Completes when the connection is done.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bufferSize"/> is out of range.</exception>
+    public static async Task HandleQuietAsync(StreamConnection connection, int bufferSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        CheckBufferSize(bufferSize);
         try
         {
             while (true)
             {
                 // Wait for data holding no buffer (a zero-byte receive), then borrow one for the
-                // echo: 10,000 idle connections cost no 10 MB of buffers. It costs no extra system
-                // call either: the peek that finds the socket empty replaces the receive that
-                // would have returned EAGAIN.
+                // echo: 10,000 idle connections cost no 10 MB of buffers. It costs no system call
+                // either: after a short read the wait trusts that the socket is drained and waits
+                // for the next edge, so a message costs one recv and one send, as in the C server.
                 await connection.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
                 try
                 {
-                    int received = await connection.ReceiveAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
+                    int received = await connection.ReceiveAsync(buffer.AsMemory(0, bufferSize), cancellationToken);
                     if (received == 0)
                     {
                         connection.ShutdownSend();
@@ -79,9 +99,9 @@ public static class EchoServer
         }
     }
 
-    private static async Task HandleLoggedAsync(StreamConnection connection, TextWriter log, CancellationToken cancellationToken)
+    private static async Task HandleLoggedAsync(StreamConnection connection, TextWriter log, int bufferSize, CancellationToken cancellationToken)
     {
-        byte[] buffer = new byte[BufferSize];
+        byte[] buffer = new byte[bufferSize];
         try
         {
             while (true)
@@ -100,6 +120,12 @@ public static class EchoServer
         catch (SocketException)
         {
         }
+    }
+
+    private static void CheckBufferSize(int bufferSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bufferSize, MaxBufferSize);
     }
 
     // Like Python's repr of bytes, minus the b'': control characters would garble the terminal.

@@ -81,6 +81,49 @@ internal static class LoopNet
     /// <summary>A fresh, unused Unix socket path in the temp directory.</summary>
     public static string TempSocketPath() => Path.Combine(Path.GetTempPath(), $"el-{Guid.NewGuid():N}.sock"[..20]);
 
+    /// <summary>
+    /// Drives 64-byte round trips from <paramref name="client"/> to an echoing peer on the same
+    /// loop (run here, one iteration at a time): 200 to warm up, then asserts that 1,000 more
+    /// allocate nothing on this thread, which is the loop's.
+    /// </summary>
+    public static void AssertWarmRoundTripsAllocateNothing(Loop loop, StreamConnection client)
+    {
+        byte[] message = new byte[64];
+        byte[] reply = new byte[64];
+
+        void RoundTrip()
+        {
+            ValueTask send = client.SendAsync(message);
+            Assert.True(send.IsCompletedSuccessfully);
+            send.GetAwaiter().GetResult();
+            int received = 0;
+            while (received < reply.Length)
+            {
+                ValueTask<int> receive = client.ReceiveAsync(reply.AsMemory(received));
+                while (!receive.IsCompleted)
+                {
+                    loop.RunOnce(Timeout.InfiniteTimeSpan);
+                }
+
+                received += receive.GetAwaiter().GetResult();
+            }
+        }
+
+        for (int i = 0; i < 200; i++)
+        {
+            RoundTrip();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            RoundTrip();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
     /// <summary>Asserts the loop holds no registrations (every socket was closed).</summary>
     public static void AssertNoRegistrations(Loop loop) => Assert.Equal(0, loop.Statistics.Registrations);
 }

@@ -280,6 +280,30 @@ public sealed class StreamConnectionTests
     }
 
     [Fact]
+    public void Kill_GreenletWaitingInReceiveWithItsOwnToken_ThrowsOperationCanceled()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+
+            // StreamServer's way: the body passes its greenlet's token to every operation.
+            Greenlet reader = loop.Spawn(async token => await accepted.ReceiveAsync(Memory<byte>.Empty, token));
+            await loop.Yield();
+            await loop.Yield();
+            Assert.False(reader.IsCompleted);
+            await reader.KillAsync();
+
+            Assert.IsAssignableFrom<OperationCanceledException>(reader.Exception);
+            await client.SendAsync("z"u8.ToArray());
+            Assert.Equal(1, await accepted.ReceiveAsync(new byte[8]));
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
     public void SendAsync_FourMiBUnderBackpressure_ArrivesIntact()
     {
         using Loop loop = LoopNet.Create();
@@ -435,6 +459,113 @@ public sealed class StreamConnectionTests
             Assert.Equal(0, await zero);
             Assert.Equal(0, await accepted.ReceiveAsync(new byte[8]));
         });
+    }
+
+    [Fact]
+    public void ReceiveAsync_EmptyBufferAfterShortRead_WaitsForTheNextEdgeWithoutPeeking()
+    {
+        using Loop loop = LoopNet.Create();
+        string path = LoopNet.TempSocketPath();
+        LoopNet.Run(loop, async () =>
+        {
+            // Unix domain sockets deliver inside send(2), so the data is queued when SendAsync returns.
+            using StreamListener listener = loop.Listen(new UnixDomainSocketEndPoint(path));
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            byte[] buffer = new byte[16];
+            await client.SendAsync("one"u8.ToArray());
+            Assert.Equal(3, await accepted.ReceiveAsync(buffer)); // short: the queue is drained
+
+            await client.SendAsync("two"u8.ToArray());
+            ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+
+            // No peek: the wait trusts the short read and completes on the edge "two" raised.
+            Assert.False(zero.IsCompleted);
+            Assert.Equal(0, await zero);
+            ValueTask<int> data = accepted.ReceiveAsync(buffer);
+            Assert.True(data.IsCompletedSuccessfully);
+            Assert.Equal(3, data.Result);
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReceiveAsync_EmptyBufferAfterShortRead_PeerClosedWithTheData_CompletesThenReceiveSeesEnd(bool unix)
+    {
+        using Loop loop = LoopNet.Create();
+        EndPoint endpoint = unix ? new UnixDomainSocketEndPoint(LoopNet.TempSocketPath()) : LoopNet.AnyPort;
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(endpoint);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            byte[] buffer = new byte[16];
+            ValueTask<int> first = accepted.ReceiveAsync(buffer);
+            Assert.False(first.IsCompleted);
+
+            // The data and the FIN go out together, so one event reports both and no edge follows.
+            await client.SendAsync("last"u8.ToArray());
+            client.ShutdownSend();
+            Assert.Equal(4, await first); // short
+
+            Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            Assert.Equal(0, await accepted.ReceiveAsync(buffer));
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void SendAsync_AcceptedSideUnderBackpressure_CompletesWhenPeerReads()
+    {
+        using Loop loop = LoopNet.Create();
+        byte[] payload = new byte[4 * 1024 * 1024];
+        new Random(7).NextBytes(payload);
+        byte[] received = LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+
+            // Accepted connections start registered for Read only: this wait must add Write.
+            ValueTask send = accepted.SendAsync(payload);
+            Assert.False(send.IsCompleted);
+            Greenlet<byte[]> reader = loop.Spawn(() => client.ReceiveToEndAsync());
+            await send;
+            accepted.ShutdownSend();
+            return await reader;
+        });
+
+        Assert.True(payload.AsSpan().SequenceEqual(received));
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void ReceiveAsync_EmptyBufferAfterShortRead_OnceASendWaited_StillSeesPeerClose()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            ValueTask send = accepted.SendAsync(new byte[4 * 1024 * 1024]);
+            Assert.False(send.IsCompleted); // Write is now registered too
+            Greenlet reader = loop.Spawn(() => client.ReceiveExactlyAsync(new byte[4 * 1024 * 1024]));
+            await send;
+            await reader;
+
+            byte[] buffer = new byte[16];
+            ValueTask<int> first = accepted.ReceiveAsync(buffer);
+            await client.SendAsync("last"u8.ToArray());
+            client.ShutdownSend();
+            Assert.Equal(4, await first);
+
+            Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            Assert.Equal(0, await accepted.ReceiveAsync(buffer));
+        });
+        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]

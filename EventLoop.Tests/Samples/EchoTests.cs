@@ -2,6 +2,7 @@ using System.Net;
 using EventLoop.Net;
 using EventLoop.Samples.Echo;
 using EventLoop.Tests.Core;
+using EventLoop.Tests.Net;
 
 namespace EventLoop.Tests.Samples;
 
@@ -49,6 +50,100 @@ public sealed class EchoTests
         });
 
         Assert.Contains("recv: hi\\n", log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Server_BufferSize_ReceivesInChunksOfThatSize()
+    {
+        using var loop = new Loop();
+        var log = new StringWriter();
+
+        loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log, bufferSize: 4);
+            server.Start();
+            EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 1, Connections = 1 }, TextWriter.Null);
+            Assert.True(stats.AllSucceeded, stats.FirstError);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+        });
+
+        // One 10-byte "hello girl" segment, read 4 bytes at a time.
+        Assert.Equal(["recv: hell", "recv: o gi", "recv: rl"], log.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(10)]
+    [InlineData(EchoServer.MaxBufferSize)]
+    public void Server_QuietWithBufferSize_EchoesEveryRequest(int bufferSize)
+    {
+        using var loop = new Loop();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null, bufferSize);
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 20, Connections = 3 }, TextWriter.Null);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
+
+        Assert.True(stats.AllSucceeded, stats.FirstError);
+        Assert.Equal(20, stats.Succeeded);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(EchoServer.MaxBufferSize + 1)]
+    public void Create_BufferSizeOutOfRange_Throws(int bufferSize)
+    {
+        using var loop = new Loop();
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => EchoServer.Create(loop, AnyPort, log: null, bufferSize));
+
+        Assert.Equal("bufferSize", error.ParamName);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void Server_QuietWarmRoundTrip_AllocatesNothing()
+    {
+        using var loop = new Loop();
+        using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+        server.Start();
+        using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
+        LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
+    }
+
+    [Fact]
+    public void Server_ClientSendsAndHalfClosesAtOnce_GetsTheEchoAndEndOfStream()
+    {
+        using var loop = new Loop();
+
+        byte[] reply = loop.Run(async () =>
+        {
+            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+            server.Start();
+            using StreamConnection client = await loop.ConnectAsync(server.LocalEndPoint);
+
+            // Both before the server reads: the data and the FIN may reach it in one event.
+            await client.SendAsync("bye"u8.ToArray());
+            client.ShutdownSend();
+            var all = new MemoryStream();
+            byte[] buffer = new byte[16];
+            int n;
+            while ((n = await client.ReceiveAsync(buffer)) > 0)
+            {
+                all.Write(buffer, 0, n);
+            }
+
+            return all.ToArray();
+        });
+
+        Assert.Equal("bye"u8.ToArray(), reply);
     }
 
     [Fact]

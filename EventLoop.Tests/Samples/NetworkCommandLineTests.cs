@@ -14,8 +14,21 @@ public sealed class NetworkCommandLineTests
         return (exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>A loopback listener on a port the kernel picks, so that a server bound there fails.</summary>
+    private static Socket ListenOnAnyPort(out string port)
+    {
+        var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupant.Listen();
+        port = ((IPEndPoint)occupant.LocalEndPoint!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return occupant;
+    }
+
     [Theory]
     [InlineData("echo-server", "--port", "70000")]
+    [InlineData("echo-server", "--buffer-size", "0")]
+    [InlineData("echo-server", "--buffer-size", "1048577")]
+    [InlineData("echo-server", "--buffer-size", "big")]
     [InlineData("echo-client", "--requests", "-5")]
     [InlineData("echo-client", "--connections", "0")]
     [InlineData("echo-client", "--port", "0")]
@@ -36,13 +49,36 @@ public sealed class NetworkCommandLineTests
     [InlineData("cache-server")]
     public void Run_ServerOnAPortInUse_SaysSoAndExitsNonZero(string command)
     {
-        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        occupant.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        occupant.Listen();
-        int port = ((IPEndPoint)occupant.LocalEndPoint!).Port;
+        using Socket occupant = ListenOnAnyPort(out string port);
 
-        (int exit, _, string error) = Run(command, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        (int exit, _, string error) = Run(command, "--port", port);
 
+        Assert.Equal(1, exit);
+        Assert.Contains("already in use", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0", "--buffer-size: 0 is out of range (1–1048576)")]
+    [InlineData("1048577", "--buffer-size: 1048577 is out of range (1–1048576)")]
+    public void Run_EchoServerBufferSizeOutOfRange_NamesTheOptionAndRange(string value, string expected)
+    {
+        (int exit, _, string error) = Run("echo-server", "--buffer-size", value);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("65536")]
+    [InlineData("1048576")]
+    public void Run_EchoServerBufferSizeInRange_IsAcceptedAndGoesOnToBind(string value)
+    {
+        using Socket occupant = ListenOnAnyPort(out string port);
+
+        (int exit, _, string error) = Run("echo-server", "--buffer-size", value, "--port", port);
+
+        // Past argument validation (exit code 2): the server tried to bind the occupied port.
         Assert.Equal(1, exit);
         Assert.Contains("already in use", error, StringComparison.Ordinal);
     }
