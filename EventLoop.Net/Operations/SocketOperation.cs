@@ -90,7 +90,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
 
         Socket.BeginWait(this, _direction);
-        if (cancellationToken.CanBeCanceled && !IsOwnersKillToken(cancellationToken))
+        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
             // The callback's state names this wait's version, so a late callback cannot cancel a
             // later wait; it is reused (no allocation per wait) once Unregister proves that no
@@ -176,12 +176,6 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
     }
 
-    // A greenlet's own token (StreamServer hands it to every handler, which passes it on to every
-    // receive) is cancelled only by Kill, and Kill aborts this wait anyway through its link to the
-    // greenlet: registering with the token would take its lock twice per wait for nothing.
-    // (Reading Token creates the greenlet's token source, once, if its body never asked for it.)
-    private bool IsOwnersKillToken(CancellationToken cancellationToken) =>
-        WaitOwner is { } owner && owner.Token == cancellationToken;
 
     private void ReleaseRegistration()
     {
