@@ -9,24 +9,11 @@ namespace EventLoop.Coroutines;
 /// or with <see cref="OperationCanceledException"/> when the token is cancelled or the greenlet
 /// is killed. A timer that fired in the timer phase beats a cancellation that came later.
 /// </summary>
-internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
+internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode, ITokenCancellable
 {
-    private static readonly Action<object?, CancellationToken> s_onCancel = static (s, token) =>
-    {
-        var (op, version) = ((SleepOperation, short))s!;
-        if (op._loop.IsOwnerThread)
-        {
-            op.CancelFromToken(version, token);
-        }
-        else
-        {
-            op._loop.Enqueue(static x => { var (o, v, t) = ((SleepOperation, short, CancellationToken))x!; o.CancelFromToken(v, t); }, (op, version, token), null);
-        }
-    };
-
     private readonly Loop _loop;
     private LoopValueTaskSourceCore<bool> _core;
-    private CancellationTokenRegistration _registration;
+    private TokenRegistration _registration;
     private int _heapIndex = -1;
     private long _sequence;
 
@@ -60,7 +47,7 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
 
         if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
-            _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, version));
+            _registration.Register(cancellationToken, this, version);
         }
 
         return new ValueTask(this, version);
@@ -76,7 +63,9 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
 
     void ITimerNode.OnDue(Loop loop) => Complete(null);
 
-    private void CancelFromToken(short version, CancellationToken token)
+    Loop ITokenCancellable.TokenLoop => _loop;
+
+    void ITokenCancellable.CancelFromToken(short version, CancellationToken token)
     {
         if (version == _core.Version && !_core.IsCompleted)
         {
@@ -97,8 +86,7 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode
             _loop.RemoveTimer(this);
         }
 
-        _registration.Unregister();
-        _registration = default;
+        _registration.Release();
         if (error is null)
         {
             _core.SetResult(_loop, true);

@@ -15,29 +15,12 @@ namespace EventLoop.Sync;
 /// take anything back, and nothing is lost. The node returns to its queue's pool in GetResult.
 /// </remarks>
 /// <typeparam name="T">The value the wait produces.</typeparam>
-internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSource
+internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSource, ITokenCancellable
 {
     private static readonly Action<object?> s_onTimer = static s => ((Waiter<T>)s!).OnTimeout();
-    private static readonly Action<object?, CancellationToken> s_onCancel = static (s, token) =>
-    {
-        var (waiter, version) = ((Waiter<T>, short))s!;
-        Loop loop = waiter._queue.Loop;
-        if (loop.IsOwnerThread)
-        {
-            waiter.CancelFromToken(version, token);
-        }
-        else
-        {
-            loop.Enqueue(
-                static x => { var (w, v, t) = ((Waiter<T>, short, CancellationToken))x!; w.CancelFromToken(v, t); },
-                (waiter, version, token),
-                null);
-        }
-    };
-
     private readonly WaitQueue<T> _queue;
     private LoopValueTaskSourceCore<T> _core;
-    private CancellationTokenRegistration _registration;
+    private TokenRegistration _registration;
     private TimerHandle? _timer;
     private bool _timeoutThrows;
     private T? _timeoutValue;
@@ -74,7 +57,7 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
 
         if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
-            _registration = cancellationToken.UnsafeRegister(s_onCancel, (this, _core.Version));
+            _registration.Register(cancellationToken, this, _core.Version);
         }
     }
 
@@ -106,14 +89,15 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
         _queue.Unlink(this);
         Detach();
         _timer?.Cancel();
-        _registration.Unregister();
-        _registration = default;
+        _registration.Release();
         Item = default;
         State = null;
         _timeoutValue = default;
     }
 
-    private void CancelFromToken(short version, CancellationToken token)
+    Loop ITokenCancellable.TokenLoop => _queue.Loop;
+
+    void ITokenCancellable.CancelFromToken(short version, CancellationToken token)
     {
         if (version == _core.Version && !_core.IsCompleted)
         {

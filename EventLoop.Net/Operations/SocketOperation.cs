@@ -14,30 +14,10 @@ namespace EventLoop.Net.Operations;
 /// Loop-thread only, except the token callback, which hops to the loop.
 /// </summary>
 /// <typeparam name="TResult">The result type.</typeparam>
-internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<TResult>
+internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<TResult>, ITokenCancellable
 {
-    private static readonly Action<object?, CancellationToken> s_onCancel = static (state, token) =>
-    {
-        var registered = (CancelRegistration)state!;
-        SocketOperation<TResult> op = registered.Operation;
-        short version = registered.Version;
-        if (op.Socket.Loop.IsOwnerThread)
-        {
-            op.CancelFromToken(version, token);
-        }
-        else
-        {
-            op.Socket.Loop.Enqueue(
-                static s => { var (o, v, t) = ((SocketOperation<TResult>, short, CancellationToken))s!; o.CancelFromToken(v, t); },
-                (op, version, token),
-                null);
-        }
-    };
-
     private LoopValueTaskSourceCore<TResult> _core;
-    private CancellationTokenRegistration _registration;
-    private CancelRegistration? _registered;
-    private CancelRegistration? _spareRegistration;
+    private TokenRegistration _registration;
     private readonly SocketDirection _direction;
 
     protected SocketOperation(LoopSocket socket, SocketDirection direction)
@@ -92,14 +72,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         Socket.BeginWait(this, _direction);
         if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
         {
-            // The callback's state names this wait's version, so a late callback cannot cancel a
-            // later wait; it is reused (no allocation per wait) once Unregister proves that no
-            // callback holds it.
-            CancelRegistration registered = _spareRegistration ?? new CancelRegistration(this);
-            _spareRegistration = null;
-            registered.Version = version;
-            _registered = registered;
-            _registration = cancellationToken.UnsafeRegister(s_onCancel, registered);
+            _registration.Register(cancellationToken, this, version);
         }
 
         return version;
@@ -152,7 +125,9 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
     /// <summary>True while the operation waits.</summary>
     protected bool IsPending => !_core.IsCompleted;
 
-    private void CancelFromToken(short version, CancellationToken token)
+    Loop ITokenCancellable.TokenLoop => Socket.Loop;
+
+    void ITokenCancellable.CancelFromToken(short version, CancellationToken token)
     {
         if (version == _core.Version && !_core.IsCompleted)
         {
@@ -164,7 +139,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
     {
         Detach();
         Socket.EndWait(this, _direction);
-        ReleaseRegistration();
+        _registration.Release();
         OnFinished();
         if (error is null)
         {
@@ -176,21 +151,6 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
     }
 
-
-    private void ReleaseRegistration()
-    {
-        CancelRegistration? registered = _registered;
-        _registered = null;
-
-        // False when the callback ran, is running, or was never registered (it fired inside
-        // UnsafeRegister): its state may still be read, so it is not reused.
-        if (_registration.Unregister() && registered is not null)
-        {
-            _spareRegistration = registered;
-        }
-
-        _registration = default;
-    }
 
     /// <summary>Hook for subclasses that hold resources while waiting (timers).</summary>
     protected virtual void OnFinished()
@@ -209,13 +169,5 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         Recycle();
         LoopValueTaskSourceCore<TResult>.ThrowIfError(error);
         return result!;
-    }
-
-    /// <summary>The state of a token registration: which operation, and which of its waits.</summary>
-    private sealed class CancelRegistration(SocketOperation<TResult> operation)
-    {
-        public SocketOperation<TResult> Operation { get; } = operation;
-
-        public short Version { get; set; }
     }
 }

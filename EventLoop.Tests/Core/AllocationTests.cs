@@ -81,6 +81,34 @@ public sealed class AllocationTests
         LoopAssert.NoLiveHandles(loop);
     }
 
+    [Fact]
+    public void SleepAndQueueGet_WithAForeignToken_AllocateNothingOnceWarm()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        using var cts = new CancellationTokenSource();
+        var queue = new LoopQueue<int>(loop);
+        long allocated = loop.Run(async () =>
+        {
+            long before = 0;
+            for (int i = -100; i < Operations; i++)
+            {
+                if (i == 0)
+                {
+                    before = GC.GetAllocatedBytesForCurrentThread(); // after 100 warm-up rounds
+                }
+
+                await loop.Sleep(TimeSpan.FromMilliseconds(1), cts.Token);
+                ValueTask<int> get = queue.GetAsync(cts.Token); // waits: the queue is empty
+                queue.TryPut(1);
+                await get;
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+
+        Assert.True(allocated < 1024, $"{allocated} bytes for {Operations} rounds");
+    }
+
     private static void Measure(Loop loop, Action round)
     {
         for (int i = 0; i < 10; i++)

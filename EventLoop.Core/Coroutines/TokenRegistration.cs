@@ -1,0 +1,67 @@
+namespace EventLoop.Coroutines;
+
+/// <summary>
+/// A pooled loop wait's registration on a <see cref="CancellationToken"/>. The callback's state
+/// names which wait it cancels (a late callback must not cancel a later wait of the same pooled
+/// object), and that state object is reused once <see cref="CancellationTokenRegistration.Unregister"/>
+/// proves no callback holds it: a warm wait with a token allocates nothing. The callback may run
+/// on any thread; it hops to the loop. A mutable struct: keep it in a field, never copy it.
+/// </summary>
+internal struct TokenRegistration
+{
+    private static readonly Action<object?, CancellationToken> s_onCancel = static (state, token) =>
+    {
+        var armed = (Armed)state!;
+        ITokenCancellable target = armed.Target;
+        short version = armed.Version;
+        Loop loop = target.TokenLoop;
+        if (loop.IsOwnerThread)
+        {
+            target.CancelFromToken(version, token);
+        }
+        else
+        {
+            loop.Enqueue(
+                static s => { var (t, v, c) = ((ITokenCancellable, short, CancellationToken))s!; t.CancelFromToken(v, c); },
+                (target, version, token),
+                null);
+        }
+    };
+
+    private CancellationTokenRegistration _registration;
+    private Armed? _armed;
+    private Armed? _spare;
+
+    /// <summary>Registers wait <paramref name="version"/> of <paramref name="target"/> on <paramref name="token"/>.</summary>
+    public void Register(CancellationToken token, ITokenCancellable target, short version)
+    {
+        Armed armed = _spare ?? new Armed(target);
+        _spare = null;
+        armed.Version = version;
+        _armed = armed;
+        _registration = token.UnsafeRegister(s_onCancel, armed);
+    }
+
+    /// <summary>Unregisters, if registered; idempotent.</summary>
+    public void Release()
+    {
+        Armed? armed = _armed;
+        _armed = null;
+
+        // False when the callback ran, is running, or ran inside UnsafeRegister (the token was
+        // already cancelled): its state may still be read, so it is not reused.
+        if (_registration.Unregister() && armed is not null)
+        {
+            _spare = armed;
+        }
+
+        _registration = default;
+    }
+
+    private sealed class Armed(ITokenCancellable target)
+    {
+        public ITokenCancellable Target { get; } = target;
+
+        public short Version { get; set; }
+    }
+}
