@@ -97,9 +97,8 @@ public class Greenlet
     internal void SetNameSource(IGreenletNameSource source) => GetExtras().Name = source;
 
     /// <summary>
-    /// True when <paramref name="token"/> is this greenlet's own kill token. A wait linked to the
-    /// greenlet need not register on it: <see cref="Kill"/> aborts the greenlet's waits anyway,
-    /// and skipping the registration saves the token's callback node per wait.
+    /// True when <paramref name="token"/> is this greenlet's own kill token (a wait linked to the
+    /// greenlet need not register on it: see <see cref="TokenRegistration.Register"/>).
     /// </summary>
     internal bool OwnsToken(CancellationToken token) => _extras?.Cts is { } cts && token == cts.Token;
 

@@ -45,10 +45,7 @@ internal sealed class SleepOperation : LoopWait, IValueTaskSource, ITimerNode, I
             _loop.ScheduleTimer(this, delay);
         }
 
-        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
-        {
-            _registration.Register(cancellationToken, this, version);
-        }
+        _registration.Register(cancellationToken, this, version);
 
         return new ValueTask(this, version);
     }

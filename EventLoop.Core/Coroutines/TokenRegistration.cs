@@ -32,10 +32,21 @@ internal struct TokenRegistration
     private Armed? _armed;
     private Armed? _spare;
 
-    /// <summary>Registers wait <paramref name="version"/> of <paramref name="target"/> on <paramref name="token"/>.</summary>
-    public void Register(CancellationToken token, ITokenCancellable target, short version)
+    /// <summary>
+    /// Registers wait <paramref name="version"/> of <paramref name="wait"/> on <paramref name="token"/>,
+    /// unless the token cannot be cancelled or is the kill token of the greenlet the wait is linked
+    /// to: <see cref="Greenlet.Kill"/> aborts that greenlet's waits anyway, and skipping the
+    /// registration saves the token's callback node per wait. Call after linking the wait.
+    /// </summary>
+    public void Register<TWait>(CancellationToken token, TWait wait, short version)
+        where TWait : LoopWait, ITokenCancellable
     {
-        Armed armed = _spare ?? new Armed(target);
+        if (!token.CanBeCanceled || wait.WaitOwner?.OwnsToken(token) == true)
+        {
+            return;
+        }
+
+        Armed armed = _spare ?? new Armed(wait);
         _spare = null;
         armed.Version = version;
         _armed = armed;

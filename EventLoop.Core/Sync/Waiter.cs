@@ -55,10 +55,7 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
             _queue.Loop.ScheduleTimer(_timer, delay);
         }
 
-        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
-        {
-            _registration.Register(cancellationToken, this, _core.Version);
-        }
+        _registration.Register(cancellationToken, this, _core.Version);
     }
 
     internal void Reset() => _core.Reset();

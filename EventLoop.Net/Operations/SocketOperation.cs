@@ -70,10 +70,7 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
         }
 
         Socket.BeginWait(this, _direction);
-        if (cancellationToken.CanBeCanceled && WaitOwner?.OwnsToken(cancellationToken) != true)
-        {
-            _registration.Register(cancellationToken, this, version);
-        }
+        _registration.Register(cancellationToken, this, version);
 
         return version;
     }
@@ -150,7 +147,6 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
             _core.SetException(Socket.Loop, error);
         }
     }
-
 
     /// <summary>Hook for subclasses that hold resources while waiting (timers).</summary>
     protected virtual void OnFinished()
