@@ -100,12 +100,12 @@ public sealed partial class Loop
             return TimeSpan.Zero;
         }
 
-        if (_timers.Count == 0)
+        if (!_timers.TryPeekDeadline(out long deadline))
         {
             return Timeout.InfiniteTimeSpan;
         }
 
-        long remaining = _timers.PeekDeadline() - ReadClock();
+        long remaining = deadline - ReadClock();
         return remaining <= 0 || _virtualClock is not null ? TimeSpan.Zero : TimeSpan.FromTicks(remaining);
     }
 

@@ -257,7 +257,7 @@ public sealed partial class Loop : IDisposable
     {
         // Loop waits (sleeps, timeouts) complete right here, which only queues their
         // continuations; user callbacks are queued to run with the other ready callbacks.
-        while (_timers.Count > 0 && _timers.PeekDeadline() <= _now)
+        while (_timers.TryPeekDeadline(out long deadline) && deadline <= _now)
         {
             _timers.Pop().OnDue(this);
         }
@@ -270,7 +270,7 @@ public sealed partial class Loop : IDisposable
             return 0;
         }
 
-        if (_timers.Count == 0)
+        if (!_timers.TryPeekDeadline(out long deadline))
         {
             return callerTimeoutMs;
         }
@@ -281,7 +281,7 @@ public sealed partial class Loop : IDisposable
         }
 
         // Round up to whole milliseconds: rounding down would wake before the deadline and spin.
-        long remaining = _timers.PeekDeadline() - _now;
+        long remaining = deadline - _now;
         long ms = remaining <= 0 ? 0 : (remaining + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond;
         int timerMs = (int)Math.Min(ms, int.MaxValue);
         return callerTimeoutMs < 0 ? timerMs : Math.Min(timerMs, callerTimeoutMs);
@@ -310,13 +310,12 @@ public sealed partial class Loop : IDisposable
             return false;
         }
 
-        if (_timers.Count == 0 || _timers.PeekDeadline() <= _now)
+        if (!_timers.TryPeekDeadline(out long target) || target <= _now)
         {
             return false;
         }
 
         // The jump replaces the sleep a real clock would take, so the caller's bound applies.
-        long target = _timers.PeekDeadline();
         if (callerTimeoutMs >= 0)
         {
             target = Math.Min(target, _now + (callerTimeoutMs * TimeSpan.TicksPerMillisecond));

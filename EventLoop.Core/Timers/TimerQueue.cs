@@ -39,6 +39,19 @@ internal sealed class TimerQueue
     /// <summary>The run's capacity in entries (for tests of its memory policy).</summary>
     internal int RunCapacity => _run.Length;
 
+    /// <summary>The earliest deadline (loop ticks), if any timer is scheduled.</summary>
+    public bool TryPeekDeadline(out long deadline)
+    {
+        if (Count == 0)
+        {
+            deadline = 0;
+            return false;
+        }
+
+        deadline = PeekDeadline();
+        return true;
+    }
+
     /// <summary>The earliest deadline (loop ticks); the queue must not be empty.</summary>
     public long PeekDeadline()
     {
