@@ -8,8 +8,9 @@ namespace EventLoop;
 /// later loop iteration, runs on the loop thread, and can be joined, awaited, linked and killed.
 /// </summary>
 /// <remarks>
-/// Members are loop-thread only except <see cref="Kill"/>, <see cref="KillAsync"/>, the
-/// read-only state properties, <see cref="Task"/> and awaiting, which work from any thread.
+/// Members are loop-thread only except <see cref="Kill"/>, <see cref="KillAsync"/>,
+/// <see cref="Link"/>, the read-only state properties, <see cref="Task"/> and awaiting, which
+/// work from any thread.
 /// </remarks>
 public class Greenlet
 {
@@ -181,24 +182,22 @@ public class Greenlet
     }
 
     /// <summary>
-    /// Calls <paramref name="callback"/> once, on the loop thread, when the greenlet completes;
-    /// at once when it already has. An exception it throws goes to the loop's handler.
-    /// Loop thread.
+    /// Calls <paramref name="callback"/> once, on the loop thread, when the greenlet completes.
+    /// On the loop thread a completed greenlet's callback runs at once; from another thread the
+    /// link is posted to the loop and the callback runs there. An exception it throws goes to
+    /// the loop's handler. Any thread.
     /// </summary>
     /// <param name="callback">The callback; receives this greenlet.</param>
+    /// <exception cref="ObjectDisposedException">The loop was disposed.</exception>
     public void Link(Action<Greenlet> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        Loop.VerifyAccess(nameof(Link));
-        var listener = new LinkListener(callback);
-        if (IsCompleted)
+        if (Loop.IsDisposed)
         {
-            Loop.InvokeListener(listener, this);
+            throw new ObjectDisposedException(nameof(EventLoop.Loop));
         }
-        else
-        {
-            AddListener(listener);
-        }
+
+        AddOrFireFromAnyThread(new LinkListener(callback));
     }
 
     /// <summary>Gets an awaiter; <c>await greenlet</c> rethrows the body's exception as it was thrown.</summary>
@@ -276,7 +275,7 @@ public class Greenlet
     {
         if (IsCompleted)
         {
-            listener.OnGreenletCompleted(this);
+            Loop.InvokeListener(listener, this);
         }
         else
         {
@@ -396,7 +395,7 @@ public class Greenlet
 
         _exception = error;
         _body = null;
-        _state = GreenletState.Completed;
+        PublishCompleted();
         Loop.OnGreenletCompleted(this);
 
         if (error is not null && !EndedByKill)
@@ -552,11 +551,30 @@ public class Greenlet
 
     private void CompleteTaskSource()
     {
-        object? source = _extras is { } extras ? Volatile.Read(ref extras.TaskSource) : null;
+        object? source = Volatile.Read(ref _extras) is { } extras ? Volatile.Read(ref extras.TaskSource) : null;
         if (source is not null)
         {
             CompleteTaskSource(source);
         }
+    }
+
+    /// <summary>
+    /// Marks the greenlet completed with a full fence. Side objects that other threads create
+    /// lazily (the extras, the Task's source) meet completion in a Dekker handshake: the creator
+    /// publishes its object with a compare-and-swap (a full fence) and then reads the state; the
+    /// completer stores the state and then reads whether the object exists. A volatile store is
+    /// only a release: the processor may still let the completer's later load of the object
+    /// overtake its store of the state (store-load reordering, allowed even on x86), so each side
+    /// could see the other's "not yet" and nobody would complete the Task. With a full fence on
+    /// both sides at least one of them sees the other, and completing the source twice is
+    /// harmless (TrySet*). What the state publishes (_exception, a Greenlet&lt;T&gt;'s value, the
+    /// kill flag) is written before it, so a thread that reads Completed also reads those.
+    /// </summary>
+    private void PublishCompleted()
+    {
+#pragma warning disable CS0420 // Interlocked on a volatile field is fine
+        Interlocked.Exchange(ref _state, GreenletState.Completed);
+#pragma warning restore CS0420
     }
 
     /// <summary>The side object, created on first use; any thread (the Task bridge may ask first).</summary>
