@@ -30,6 +30,7 @@ public sealed partial class Loop : IDisposable
     private readonly IPoller _poller;
     private readonly IWaker _waker;
     private readonly TimeProvider _clock;
+    private readonly TimeProvider _time;
     private readonly VirtualClock? _virtualClock;
     private readonly long _originTimestamp;
     private readonly LoopSynchronizationContext _context;
@@ -79,10 +80,12 @@ public sealed partial class Loop : IDisposable
         {
             _virtualClock = new VirtualClock(this, (_options.TimeProvider ?? TimeProvider.System).GetUtcNow());
             _clock = _virtualClock;
+            _time = _virtualClock;
         }
         else
         {
             _clock = _options.TimeProvider ?? TimeProvider.System;
+            _time = new LoopClock(this, _clock);
         }
 
         _originTimestamp = _clock.GetTimestamp();
@@ -98,11 +101,15 @@ public sealed partial class Loop : IDisposable
     public static Loop? Current => t_current;
 
     /// <summary>
-    /// The loop's clock. In <see cref="LoopOptions.VirtualTime"/> mode it is the virtual clock, and
-    /// timers created through it (<see cref="PeriodicTimer"/>, <see cref="CancellationTokenSource"/>,
-    /// <c>Task.Delay(…, loop.Time)</c>) are loop timers that fire on virtual time.
+    /// The loop's clock: in <see cref="LoopOptions.VirtualTime"/> mode the virtual clock, otherwise
+    /// the clock the loop reads (<see cref="LoopOptions.TimeProvider"/> or the system clock). In
+    /// both modes timers created through it are loop timers whose callbacks run on the loop
+    /// thread: <c>Task.Delay(d, loop.Time)</c>, <c>new CancellationTokenSource(d, loop.Time)</c>
+    /// and <c>new PeriodicTimer(period, loop.Time)</c> fire on the loop (on virtual time in
+    /// virtual mode). Any thread may read it; a timer created from another thread is armed on
+    /// the loop's next iteration.
     /// </summary>
-    public TimeProvider Time => _clock;
+    public TimeProvider Time => _time;
 
     /// <summary>Loop time: elapsed since the loop was created, as cached at the start of the current iteration.</summary>
     public TimeSpan Now => TimeSpan.FromTicks(_now);

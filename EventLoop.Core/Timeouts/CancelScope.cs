@@ -5,7 +5,7 @@ namespace EventLoop;
 /// <summary>
 /// A cancel scope of one greenlet, like trio's <c>CancelScope</c> or <c>gevent.Timeout</c>: while it
 /// is active (until <see cref="Dispose"/>), once it is cancelled — by its deadline
-/// (<see cref="Loop.FailAfter"/>, <see cref="Loop.MoveOnAfter(TimeSpan)"/>) or by <see cref="Cancel"/> —
+/// (<see cref="Loop.FailAfter"/>, <see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) or by <see cref="Cancel"/> —
 /// every loop wait of that greenlet (sleep, queue get, lock, socket wait: anything that is a loop wait)
 /// that is pending, or that starts later, throws: <see cref="LoopTimeoutException"/> for a deadline,
 /// <see cref="ScopeCancelledException"/> for <see cref="Cancel"/>. No token has to be passed by hand.
@@ -71,7 +71,12 @@ public sealed class CancelScope : IDisposable
     /// True once a helper (<see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) or <see cref="IsOwnError"/>
     /// caught this scope's error, like trio's <c>cancelled_caught</c>.
     /// </summary>
-    public bool CancelledCaught { get; private set; }
+    public bool CanceledCaught { get; private set; }
+
+    /// <summary>Obsolete spelling of <see cref="CanceledCaught"/>.</summary>
+    [Obsolete("Use CanceledCaught; this forwarder goes in the next release.")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public bool CancelledCaught => CanceledCaught;
 
     /// <summary>The greenlet the scope applies to.</summary>
     public Greenlet Greenlet => _greenlet;
@@ -103,7 +108,7 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>
     /// True when <paramref name="exception"/> is this scope's own error (not an outer scope's,
-    /// not a kill); marks <see cref="CancelledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
+    /// not a kill); marks <see cref="CanceledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
     /// </summary>
     /// <param name="exception">The exception caught.</param>
     /// <returns>True when this scope raised it.</returns>
@@ -117,7 +122,7 @@ public sealed class CancelScope : IDisposable
         };
         if (own)
         {
-            CancelledCaught = true;
+            CanceledCaught = true;
         }
 
         return own;

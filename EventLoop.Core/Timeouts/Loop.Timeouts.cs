@@ -1,59 +1,39 @@
+using System.ComponentModel;
+
 namespace EventLoop;
 
 public sealed partial class Loop
 {
     /// <summary>
-    /// Creates a token source that the loop cancels after <paramref name="delay"/> of loop time
-    /// (virtual time applies). The caller owns it: dispose it when done, which cancels the timer. Loop thread.
+    /// Opens a <see cref="CancelScope"/> for the current greenlet that expires after <paramref name="delay"/>
+    /// of loop time: its loop waits then throw <see cref="LoopTimeoutException"/> (a <see cref="TimeoutException"/>)
+    /// naming this scope, like <c>gevent.Timeout</c> or trio's <c>fail_after</c>.
+    /// Use as <c>using (loop.FailAfter(d)) { ... }</c>. Loop thread, inside a greenlet.
     /// </summary>
-    /// <param name="delay">Time until cancellation.</param>
-    /// <returns>The source.</returns>
-    public LoopTimeoutSource CreateTimeoutSource(TimeSpan delay) => new(this, delay);
-
-    /// <summary>
-    /// Returns a token the loop cancels after <paramref name="delay"/> of loop time. Nothing to
-    /// dispose: the loop owns the source and lets it go when it fires (until then the timer keeps
-    /// it alive). For long deadlines that are usually abandoned, prefer <see cref="CreateTimeoutSource"/>
-    /// and dispose it. Loop thread.
-    /// </summary>
-    /// <param name="delay">Time until cancellation.</param>
-    /// <returns>The token.</returns>
-    public CancellationToken CreateTimeoutToken(TimeSpan delay) => new LoopTimeoutSource(this, delay).Token;
-
-    /// <summary>
-    /// Opens a <see cref="CancelScope"/> for the current greenlet that expires after <paramref name="delay"/>:
-    /// its loop waits then throw <see cref="LoopTimeoutException"/> (a <see cref="TimeoutException"/>),
-    /// like <c>gevent.Timeout</c> or trio's <c>fail_after</c>. Use as <c>using (loop.FailAfter(d)) { ... }</c>. Loop thread.
-    /// </summary>
-    /// <param name="delay">Time until the deadline.</param>
+    /// <param name="delay">Time until the deadline; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
     /// <returns>The scope; dispose it to leave.</returns>
     /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
     public CancelScope FailAfter(TimeSpan delay) => new(this, delay);
 
-    /// <summary>
-    /// Opens a <see cref="CancelScope"/> like <see cref="FailAfter"/>, meant to be caught:
-    /// <c>using var scope = loop.MoveOnAfter(d); try { ... } catch (Exception ex) when (scope.IsOwnError(ex)) { }</c>.
-    /// <see cref="MoveOnAfter(TimeSpan, Func{Task})"/> does that for a body. Loop thread.
-    /// </summary>
-    /// <param name="delay">Time until the deadline.</param>
+    /// <summary>Opens a <see cref="CancelScope"/> without a deadline, to be canceled with <see cref="CancelScope.Cancel"/>. Loop thread, inside a greenlet.</summary>
     /// <returns>The scope; dispose it to leave.</returns>
-    public CancelScope MoveOnAfter(TimeSpan delay) => new(this, delay);
-
-    /// <summary>Opens a <see cref="CancelScope"/> without a deadline, to be cancelled with <see cref="CancelScope.Cancel"/>. Loop thread.</summary>
-    /// <returns>The scope; dispose it to leave.</returns>
+    /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
     public CancelScope OpenCancelScope() => new(this, null);
 
     /// <summary>
-    /// Runs <paramref name="body"/> in the current greenlet under a deadline, like trio's
-    /// <c>move_on_after</c>: when the deadline interrupts it, the timeout is swallowed. Loop thread.
+    /// Runs <paramref name="body"/> in the current greenlet under a deadline and moves on when it
+    /// passes, like trio's <c>move_on_after</c>: the body's loop waits are interrupted at the
+    /// deadline and the timeout is swallowed here. Any other exception, an outer scope's deadline
+    /// and a kill pass through. Loop thread, inside a greenlet.
     /// </summary>
     /// <param name="delay">Time until the deadline.</param>
     /// <param name="body">The work; its loop waits are interrupted at the deadline.</param>
     /// <returns>True when the body completed, false when the deadline interrupted it.</returns>
+    /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
     public async Task<bool> MoveOnAfter(TimeSpan delay, Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        using CancelScope scope = MoveOnAfter(delay);
+        using var scope = new CancelScope(this, delay);
         try
         {
             await body().ConfigureAwait(true);
@@ -65,14 +45,18 @@ public sealed partial class Loop
         }
     }
 
-    /// <summary>Like <see cref="MoveOnAfter(TimeSpan, Func{Task})"/>, passing the scope's token to the body.</summary>
+    /// <summary>
+    /// Like <see cref="MoveOnAfter(TimeSpan, Func{Task})"/>, passing the body a token canceled at
+    /// the deadline, for waits that are not loop waits.
+    /// </summary>
     /// <param name="delay">Time until the deadline.</param>
-    /// <param name="body">The work; receives a token cancelled at the deadline.</param>
+    /// <param name="body">The work; receives a token canceled at the deadline.</param>
     /// <returns>True when the body completed, false when the deadline interrupted it.</returns>
+    /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
     public async Task<bool> MoveOnAfter(TimeSpan delay, Func<CancellationToken, Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        using CancelScope scope = MoveOnAfter(delay);
+        using var scope = new CancelScope(this, delay);
         try
         {
             await body(scope.Token).ConfigureAwait(true);
@@ -84,78 +68,53 @@ public sealed partial class Loop
         }
     }
 
-    /// <summary>
-    /// Awaits <paramref name="task"/>, failing with <see cref="TimeoutException"/> when it has not
-    /// completed after <paramref name="delay"/> of loop time. The task itself keeps running (a
-    /// Task cannot be stopped from outside); to stop a greenlet's own work use <see cref="FailAfter"/>. Loop thread.
-    /// </summary>
+    /// <summary>Obsolete: use <c>new CancellationTokenSource(delay, loop.Time)</c>, which the loop's clock cancels on the loop thread.</summary>
+    /// <param name="delay">Time until cancellation.</param>
+    /// <returns>The source.</returns>
+    [Obsolete("Use new CancellationTokenSource(delay, loop.Time); this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public LoopTimeoutSource CreateTimeoutSource(TimeSpan delay) => new(this, delay);
+
+    /// <summary>Obsolete: use <c>new CancellationTokenSource(delay, loop.Time).Token</c>.</summary>
+    /// <param name="delay">Time until cancellation.</param>
+    /// <returns>The token.</returns>
+    [Obsolete("Use new CancellationTokenSource(delay, loop.Time).Token; this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public CancellationToken CreateTimeoutToken(TimeSpan delay) => new CancellationTokenSource(delay, Time).Token;
+
+    /// <summary>Obsolete: use <c>task.WaitAsync(delay, loop.Time)</c>, or a <see cref="FailAfter"/> scope to stop the work itself.</summary>
     /// <param name="task">The task.</param>
     /// <param name="delay">How long to wait.</param>
     /// <returns>A task that completes like <paramref name="task"/> or fails with <see cref="TimeoutException"/>.</returns>
-    public async Task WithTimeout(Task task, TimeSpan delay)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        if (!task.IsCompleted)
-        {
-            using LoopTimeoutSource cts = CreateTimeoutSource(delay);
-            try
-            {
-                await task.WaitAsync(cts.Token).ConfigureAwait(true);
-                return;
-            }
-            catch (OperationCanceledException) when (cts.TimedOut)
-            {
-                // A task that completed before the timer fired wins, even if its continuation
-                // had not run yet (it may hop through the thread pool while loop time moves on).
-                if (!task.IsCompleted)
-                {
-                    throw new TimeoutException($"The operation did not complete within {delay}.");
-                }
-            }
-        }
+    [Obsolete("Use task.WaitAsync(delay, loop.Time); this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task WithTimeout(Task task, TimeSpan delay) => (task ?? throw new ArgumentNullException(nameof(task))).WaitAsync(delay, Time);
 
-        await task.ConfigureAwait(true);
-    }
-
-    /// <summary>Like <see cref="WithTimeout(Task, TimeSpan)"/> for a task with a result.</summary>
+    /// <summary>Obsolete: use <c>task.WaitAsync(delay, loop.Time)</c>.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="task">The task.</param>
     /// <param name="delay">How long to wait.</param>
     /// <returns>The task's result.</returns>
-    public async Task<T> WithTimeout<T>(Task<T> task, TimeSpan delay)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        if (!task.IsCompleted)
-        {
-            using LoopTimeoutSource cts = CreateTimeoutSource(delay);
-            try
-            {
-                return await task.WaitAsync(cts.Token).ConfigureAwait(true);
-            }
-            catch (OperationCanceledException) when (cts.TimedOut)
-            {
-                if (!task.IsCompleted)
-                {
-                    throw new TimeoutException($"The operation did not complete within {delay}.");
-                }
-            }
-        }
+    [Obsolete("Use task.WaitAsync(delay, loop.Time); this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task<T> WithTimeout<T>(Task<T> task, TimeSpan delay) => (task ?? throw new ArgumentNullException(nameof(task))).WaitAsync(delay, Time);
 
-        return await task.ConfigureAwait(true);
-    }
-
-    /// <summary>Like <see cref="WithTimeout(Task, TimeSpan)"/> for a ValueTask (converted to a Task only when it is still pending).</summary>
+    /// <summary>Obsolete: use <c>task.AsTask().WaitAsync(delay, loop.Time)</c>.</summary>
     /// <param name="task">The ValueTask; awaited once.</param>
     /// <param name="delay">How long to wait.</param>
     /// <returns>A ValueTask that completes like <paramref name="task"/> or fails with <see cref="TimeoutException"/>.</returns>
+    [Obsolete("Use task.AsTask().WaitAsync(delay, loop.Time); this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public ValueTask WithTimeout(ValueTask task, TimeSpan delay) =>
-        task.IsCompleted ? task : new ValueTask(WithTimeout(task.AsTask(), delay));
+        task.IsCompleted ? task : new ValueTask(task.AsTask().WaitAsync(delay, Time));
 
-    /// <summary>Like <see cref="WithTimeout(Task, TimeSpan)"/> for a ValueTask with a result.</summary>
+    /// <summary>Obsolete: use <c>task.AsTask().WaitAsync(delay, loop.Time)</c>.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <param name="task">The ValueTask; awaited once.</param>
     /// <param name="delay">How long to wait.</param>
     /// <returns>The result.</returns>
+    [Obsolete("Use task.AsTask().WaitAsync(delay, loop.Time); this forwarder goes in the next release.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public ValueTask<T> WithTimeout<T>(ValueTask<T> task, TimeSpan delay) =>
-        task.IsCompleted ? task : new ValueTask<T>(WithTimeout(task.AsTask(), delay));
+        task.IsCompleted ? task : new ValueTask<T>(task.AsTask().WaitAsync(delay, Time));
 }

@@ -1,10 +1,12 @@
 namespace EventLoop;
 
 /// <summary>
-/// A <see cref="CancellationTokenSource"/> cancelled by a loop timer (so virtual time applies),
-/// from <see cref="Loop.CreateTimeoutSource"/>. Dispose it when the guarded work is over: that
-/// cancels the timer; cancellation callbacks run on the loop thread.
+/// Obsolete: <c>new CancellationTokenSource(delay, loop.Time)</c> is canceled by a loop timer
+/// in both clock modes. A <see cref="CancellationTokenSource"/> canceled by a loop timer, from
+/// <see cref="Loop.CreateTimeoutSource"/>.
 /// </summary>
+[Obsolete("Use new CancellationTokenSource(delay, loop.Time); this type goes in the next release.")]
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class LoopTimeoutSource : CancellationTokenSource
 {
     private readonly Loop _loop;

@@ -1,9 +1,11 @@
 namespace EventLoop.Timers;
 
 /// <summary>
-/// An <see cref="ITimer"/> backed by a loop timer, handed out by the loop's virtual clock.
-/// <see cref="Change"/> and <see cref="Dispose"/> may be called from any thread (CancellationTokenSource
-/// and Task.Delay do); the callback always runs on the loop thread.
+/// An <see cref="ITimer"/> backed by a loop timer, handed out by <see cref="Loop.Time"/> (the
+/// <see cref="LoopClock"/> or the <see cref="VirtualClock"/>). <see cref="Change"/> and
+/// <see cref="Dispose"/> may be called from any thread (CancellationTokenSource and Task.Delay
+/// do); the callback always runs on the loop thread. Once the loop is disposed the timer never
+/// fires and <see cref="Change"/> returns false, as a disposed .NET timer does.
 /// </summary>
 internal sealed class LoopTimer : ITimer
 {
@@ -24,7 +26,7 @@ internal sealed class LoopTimer : ITimer
 
     public bool Change(TimeSpan dueTime, TimeSpan period)
     {
-        if (_disposed)
+        if (_disposed || _loop.IsDisposed)
         {
             return false;
         }
@@ -32,13 +34,10 @@ internal sealed class LoopTimer : ITimer
         if (_loop.IsOwnerThread)
         {
             Apply(dueTime, period);
-        }
-        else
-        {
-            _loop.Post(() => Apply(dueTime, period));
+            return true;
         }
 
-        return true;
+        return TryPost(() => Apply(dueTime, period));
     }
 
     public void Dispose()
@@ -50,7 +49,7 @@ internal sealed class LoopTimer : ITimer
         }
         else
         {
-            _loop.Post(CancelHandle);
+            TryPost(CancelHandle);
         }
     }
 
@@ -58,6 +57,19 @@ internal sealed class LoopTimer : ITimer
     {
         Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private bool TryPost(Action action)
+    {
+        try
+        {
+            _loop.Post(action);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // the loop went away: its timers are gone with it
+        }
     }
 
     private void CancelHandle()
