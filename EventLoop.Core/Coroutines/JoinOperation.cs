@@ -3,10 +3,10 @@ using EventLoop.Sync;
 namespace EventLoop.Coroutines;
 
 /// <summary>
-/// One <see cref="Loop.JoinAll"/> / <see cref="Loop.JoinAllAsync"/>: the unfinished greenlets go
-/// into a <see cref="GreenletGroup"/> of its own, whose join does the counting, the fail-fast on
-/// the first failure and the loop-timer timeout; the result is the greenlets that finished, in
-/// input order. Loop thread, except <see cref="Task"/>.
+/// One <see cref="Loop.JoinAll"/> / <see cref="Loop.JoinAllAsync"/>: the unfinished greenlets are
+/// counted into a <see cref="GreenletGroup"/> of its own (a counting one: the array here is the
+/// list), whose join does the fail-fast on the first failure and the loop-timer timeout; the
+/// result is the greenlets that finished, in input order. Loop thread, except <see cref="Task"/>.
 /// </summary>
 internal sealed class JoinOperation
 {
@@ -18,7 +18,7 @@ internal sealed class JoinOperation
     public JoinOperation(Loop loop, Greenlet[] greenlets, bool raiseError)
     {
         _greenlets = greenlets;
-        _group = new GreenletGroup(loop);
+        _group = GreenletGroup.CreateCounting(loop);
         _raiseError = raiseError;
     }
 
@@ -29,7 +29,7 @@ internal sealed class JoinOperation
     public void Start(TimeSpan? timeout) => _ = RunAsync(timeout);
 
     /// <summary>Ends the join now with whatever finished (the loop was stopped).</summary>
-    public void Abandon() => _group.DiscardAll();
+    public void Abandon() => _group.ReleaseCounted(_greenlets);
 
     private async Task RunAsync(TimeSpan? timeout)
     {
@@ -37,13 +37,17 @@ internal sealed class JoinOperation
         {
             foreach (Greenlet greenlet in _greenlets)
             {
-                if (!greenlet.IsCompleted)
-                {
-                    _group.Add(greenlet);
-                }
-                else if (_raiseError && greenlet.Failed)
+                if (_raiseError && greenlet.Failed)
                 {
                     ExceptionHelper.ThrowIfNotNull(greenlet.Exception);
+                }
+            }
+
+            foreach (Greenlet greenlet in _greenlets)
+            {
+                if (!greenlet.IsCompleted)
+                {
+                    _group.AddCounted(greenlet);
                 }
             }
 
@@ -59,7 +63,7 @@ internal sealed class JoinOperation
             finally
             {
                 // Timed out or failed fast: long-lived greenlets must not keep a stale join's group.
-                _group.DiscardAll();
+                _group.ReleaseCounted(_greenlets);
             }
 
             var finished = new List<Greenlet>(_greenlets.Length);

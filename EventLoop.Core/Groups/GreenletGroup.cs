@@ -24,9 +24,14 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
 {
     private static readonly object s_raise = new();
 
+    // A counting group's (never added to): see CreateCounting.
+    private static readonly Dictionary<Greenlet, IGreenletListener?> s_noMembers = [];
+
     private readonly Loop _loop;
     private readonly int _limit;
-    private readonly Dictionary<Greenlet, IGreenletListener?> _members = [];
+    private readonly Dictionary<Greenlet, IGreenletListener?> _members;
+    private readonly bool _counting;
+    private int _counted;
     private readonly MemberListener _listener;
     private readonly WaitQueue<bool> _joiners;
     private WaitQueue<bool>? _slotWaiters;
@@ -47,11 +52,18 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     /// <param name="loop">The loop the greenlets run on.</param>
     /// <param name="limit">The most members at once; 0 for no limit.</param>
     private protected GreenletGroup(Loop loop, int limit)
+        : this(loop, limit, counting: false)
+    {
+    }
+
+    private GreenletGroup(Loop loop, int limit, bool counting)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         _loop = loop;
         _limit = limit;
+        _counting = counting;
+        _members = counting ? s_noMembers : new Dictionary<Greenlet, IGreenletListener?>(ByIdComparer.Instance);
         _listener = new MemberListener(this);
         _joiners = new WaitQueue<bool>(loop);
     }
@@ -60,13 +72,13 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public Loop Loop => _loop;
 
     /// <summary>Greenlets in the group (not finished yet).</summary>
-    public int Count => _members.Count;
+    public int Count => _members.Count + _counted;
 
     /// <summary>The most members at once; 0 when the group has no limit.</summary>
     public int Limit => _limit;
 
     /// <summary>Slots free now (<see cref="int.MaxValue"/> without a limit).</summary>
-    public int FreeCount => _limit == 0 ? int.MaxValue : Math.Max(0, _limit - _members.Count - _reserved);
+    public int FreeCount => _limit == 0 ? int.MaxValue : Math.Max(0, _limit - Count - _reserved);
 
     /// <summary>True when no slot is free (never without a limit).</summary>
     public bool IsFull => FreeCount == 0;
@@ -255,7 +267,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public ValueTask<bool> JoinAsync(TimeSpan? timeout = null, bool raiseError = false, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(JoinAsync));
-        return _members.Count == 0
+        return Count == 0
             ? new ValueTask<bool>(true)
             : _joiners.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false, state: raiseError ? s_raise : null);
     }
@@ -290,13 +302,39 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>Discards every member (a join that gives up): each is left running, its listener kept.</summary>
-    internal void DiscardAll()
+    /// <summary>
+    /// A group that counts its members instead of keeping them, for a caller that holds the list
+    /// itself (<see cref="Loop.JoinAll"/>: no hashing, nothing allocated per member). Only
+    /// <see cref="AddCounted"/>, <see cref="ReleaseCounted"/>, <see cref="Count"/> and
+    /// <see cref="JoinAsync"/> apply; the set operations see an empty group.
+    /// </summary>
+    internal static GreenletGroup CreateCounting(Loop loop) => new(loop, 0, counting: true);
+
+    /// <summary>Counts <paramref name="greenlet"/> in (a counting group; the caller checked it is unfinished).</summary>
+    internal void AddCounted(Greenlet greenlet)
     {
-        foreach (Greenlet greenlet in _members.Keys.ToArray())
+        greenlet.AddListener(_listener);
+        _counted++;
+    }
+
+    /// <summary>Stops counting <paramref name="greenlets"/> (a join that ends or gives up): each is left running.</summary>
+    internal void ReleaseCounted(Greenlet[] greenlets)
+    {
+        if (_counted == 0)
         {
-            Discard(greenlet);
+            return;
         }
+
+        foreach (Greenlet greenlet in greenlets)
+        {
+            if (!greenlet.IsCompleted)
+            {
+                greenlet.RemoveListener(_listener);
+            }
+        }
+
+        _counted = 0;
+        OnMemberLeft();
     }
 
     /// <summary>Adds without the full check (the caller made sure, or the member is already counted).</summary>
@@ -344,7 +382,17 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
 
     private void OnMemberCompleted(Greenlet greenlet)
     {
-        if (!_members.Remove(greenlet, out IGreenletListener? listener))
+        IGreenletListener? listener = null;
+        if (_counting)
+        {
+            if (_counted == 0)
+            {
+                return;
+            }
+
+            _counted--;
+        }
+        else if (!_members.Remove(greenlet, out listener))
         {
             return;
         }
@@ -388,7 +436,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
             }
         }
 
-        if (_members.Count == 0)
+        if (Count == 0)
         {
             _joiners.WakeAll(true);
         }
@@ -410,6 +458,16 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
 
     private ValueTask<bool> WaitForSlotAsync(CancellationToken cancellationToken) =>
         (_slotWaiters ??= new WaitQueue<bool>(_loop)).WaitAsync(cancellationToken);
+
+    /// <summary>Greenlets hashed by their id: no identity hash written into each object header.</summary>
+    private sealed class ByIdComparer : IEqualityComparer<Greenlet>
+    {
+        public static readonly ByIdComparer Instance = new();
+
+        public bool Equals(Greenlet? x, Greenlet? y) => ReferenceEquals(x, y);
+
+        public int GetHashCode(Greenlet obj) => obj.Id.GetHashCode();
+    }
 
     /// <summary>The group's one subscription on each member (kept private: nobody else may tell the group a member finished).</summary>
     private sealed class MemberListener(GreenletGroup group) : IGreenletListener
