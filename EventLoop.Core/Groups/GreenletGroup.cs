@@ -97,7 +97,15 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     /// </summary>
     /// <param name="greenlet">A greenlet of the same loop.</param>
     /// <exception cref="InvalidOperationException">The group is full (a new member only).</exception>
-    public void Add(Greenlet greenlet) => AddChecked(greenlet, null);
+    public void Add(Greenlet greenlet)
+    {
+        VerifyAddable(greenlet);
+        if (!greenlet.IsCompleted && !_members.ContainsKey(greenlet))
+        {
+            ThrowIfFull();
+            AddCore(greenlet, null);
+        }
+    }
 
     /// <summary>
     /// Adds a greenlet with a listener told, on the loop thread, when it completes (however it
@@ -113,13 +121,19 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public void Add(Greenlet greenlet, IGreenletListener listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        ArgumentNullException.ThrowIfNull(greenlet);
-        if (greenlet.IsCompleted || _members.ContainsKey(greenlet))
+        VerifyAddable(greenlet);
+        if (greenlet.IsCompleted)
         {
-            throw new ArgumentException("The greenlet has finished or is a member already.", nameof(greenlet));
+            throw new ArgumentException("The greenlet has finished.", nameof(greenlet));
         }
 
-        AddChecked(greenlet, listener);
+        ThrowIfFull();
+        if (!_members.TryAdd(greenlet, listener))
+        {
+            throw new ArgumentException("The greenlet is a member already.", nameof(greenlet));
+        }
+
+        greenlet.AddListener(_listener);
     }
 
     /// <summary>
@@ -349,7 +363,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         return greenlet;
     }
 
-    private void AddChecked(Greenlet greenlet, IGreenletListener? listener)
+    private void VerifyAddable(Greenlet greenlet)
     {
         ArgumentNullException.ThrowIfNull(greenlet);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(Add));
@@ -357,13 +371,6 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         {
             throw new ArgumentException("The greenlet belongs to another loop.", nameof(greenlet));
         }
-
-        if (!greenlet.IsCompleted && !_members.ContainsKey(greenlet))
-        {
-            ThrowIfFull();
-        }
-
-        AddCore(greenlet, listener);
     }
 
     private void BeforeSpawn()
