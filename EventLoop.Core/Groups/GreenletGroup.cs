@@ -15,8 +15,8 @@ namespace EventLoop;
 /// <remarks>
 /// When a member completes, in this order: it leaves the group; the listener it was added with
 /// (<see cref="Add(Greenlet, IGreenletListener)"/>) is told; joiners that asked for errors fail
-/// when it failed; a freed slot goes to the oldest waiting <c>SpawnAsync</c>; joiners wake once
-/// the group is empty. So a join never returns before the members' listeners ran.
+/// when it failed; a freed slot goes to the oldest waiting <c>SpawnAsync</c> and
+/// <see cref="WaitAvailableAsync"/> callers wake; joiners wake once the group is empty. So a join never returns before the members' listeners ran.
 /// The class is not sealed only so that a <see cref="GreenletPool"/> is a group; no member is
 /// virtual, and the behaviour is the same in every subclass.
 /// </remarks>
@@ -31,9 +31,9 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     private readonly int _limit;
     private readonly Dictionary<Greenlet, IGreenletListener?> _members;
     private readonly bool _counting;
-    private int _counted;
     private readonly MemberListener _listener;
     private readonly WaitQueue<bool> _joiners;
+    private int _counted;
     private WaitQueue<bool>? _slotWaiters;
     private WaitQueue<bool>? _availableWaiters;
 
