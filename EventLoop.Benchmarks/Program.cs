@@ -7,4 +7,10 @@ if (args.Length > 0 && args[0] == "sleepers")
     return;
 }
 
+if (args.Length > 0 && args[0] == "held")
+{
+    HeldConnectionsProbe.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3000);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(CoreBenchmarks).Assembly).Run(args);

@@ -229,7 +229,7 @@ public sealed partial class Loop
         }
     }
 
-    private static Greenlet[] ToArray(IEnumerable<Greenlet> greenlets)
+    private Greenlet[] ToArray(IEnumerable<Greenlet> greenlets)
     {
         ArgumentNullException.ThrowIfNull(greenlets);
         Greenlet[] list = greenlets.ToArray();
@@ -238,6 +238,11 @@ public sealed partial class Loop
             if (g is null)
             {
                 throw new ArgumentException("The sequence contains a null greenlet.", nameof(greenlets));
+            }
+
+            if (!ReferenceEquals(g.Loop, this))
+            {
+                throw new ArgumentException($"Greenlet {g.Id} belongs to another loop.", nameof(greenlets));
             }
         }
 

@@ -12,37 +12,119 @@ namespace EventLoop.Net;
 /// through the loop's unhandled-exception handler and affects only its own connection.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The handlers run in a <see cref="GreenletGroup"/> (<see cref="Group"/>): the server's own, or
+/// one passed to the constructor, like gevent's <c>StreamServer(..., spawn=Pool(n))</c>. Two limits
+/// apply, with different answers. A group with a limit (a <see cref="GreenletPool"/>) that is full
+/// makes the server stop accepting until a slot frees: new clients wait in the kernel's accept
+/// queue. <see cref="MaxConnections"/> reached makes the server accept the client, let
+/// <see cref="OnRejected"/> write to it, and close it at once (Redis's "max number of clients
+/// reached"): nobody waits in the backlog, and the server never runs out of descriptors, since
+/// <see cref="MaxConnections"/> defaults to <see cref="DefaultMaxConnections"/>.
+/// </para>
+/// <para>
 /// Loop-thread only, except <see cref="StopAsync"/>, <see cref="DisposeAsync"/> and
 /// <see cref="Dispose"/>, which may be called from any thread. Do not stop the server from inside one
 /// of its own handlers with a grace period: the stop would wait for the handler that waits for it.
+/// </para>
 /// </remarks>
 public sealed class StreamServer : IAsyncDisposable, IDisposable
 {
+    /// <summary>
+    /// Descriptors <see cref="DefaultMaxConnections"/> leaves free below the process's limit, as
+    /// Redis lowers <c>maxclients</c> to the limit minus 32: the listener, the loop's own
+    /// descriptors, logs, outgoing connections and rejections in flight.
+    /// </summary>
+    public const int ReservedDescriptors = 32;
+
+    // Rejections writing at once; beyond them a rejected client is closed without OnRejected, so a
+    // flood of clients that do not read cannot take more descriptors than the reserve holds.
+    private const int MaxRejectionsInFlight = ReservedDescriptors / 2;
+
     private readonly Loop _loop;
     private readonly EndPoint _endPoint;
     private readonly Func<StreamConnection, CancellationToken, Task> _handler;
-    private readonly HashSet<Greenlet> _handlers = [];
+    private readonly GreenletGroup _group;
+    private readonly GreenletPool _rejecting;
     private StreamListener? _listener;
     private Greenlet? _acceptor;
-    private TaskCompletionSource? _slotFreed;
+    private int _connections;
     private bool _stopping;
 
-    /// <summary>Creates a server; nothing is bound until <see cref="Start"/>.</summary>
+    /// <summary>Creates a server whose handlers run in a group of its own; nothing is bound until <see cref="Start"/>.</summary>
     /// <param name="loop">The loop the server and its handlers run on.</param>
     /// <param name="endpoint">An <see cref="IPEndPoint"/> (port 0 picks one) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
     /// <param name="handler">Serves one connection; its token is cancelled when the server kills it.</param>
     public StreamServer(Loop loop, EndPoint endpoint, Func<StreamConnection, CancellationToken, Task> handler)
+        : this(loop, endpoint, handler, new GreenletGroup(loop ?? throw new ArgumentNullException(nameof(loop))))
+    {
+    }
+
+    /// <summary>
+    /// Creates a server whose handlers run in <paramref name="group"/>, like gevent's
+    /// <c>spawn=Pool(n)</c>: a <see cref="GreenletPool"/>'s size bounds the handlers running at
+    /// once (the server stops accepting while it is full). <see cref="StopAsync"/> joins and kills
+    /// every greenlet of the group, as gevent's server does with its pool: give the server a
+    /// group of its own when other greenlets must outlive it.
+    /// </summary>
+    /// <param name="loop">The loop the server and its handlers run on.</param>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/> (port 0 picks one) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="handler">Serves one connection; its token is cancelled when the server kills it.</param>
+    /// <param name="group">The group the handlers run in; of the same loop.</param>
+    /// <exception cref="ArgumentException">The group belongs to another loop.</exception>
+    public StreamServer(Loop loop, EndPoint endpoint, Func<StreamConnection, CancellationToken, Task> handler, GreenletGroup group)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(handler);
+        ArgumentNullException.ThrowIfNull(group);
+        if (!ReferenceEquals(group.Loop, loop))
+        {
+            throw new ArgumentException("The group belongs to another loop.", nameof(group));
+        }
+
         _loop = loop;
         _endPoint = endpoint;
         _handler = handler;
+        _group = group;
+        _rejecting = new GreenletPool(loop, MaxRejectionsInFlight);
     }
 
-    /// <summary>The most connections served at once; at the limit, accepting pauses until one ends. 0 (default): unlimited.</summary>
-    public int MaxConnections { get; init; }
+    /// <summary>
+    /// The process's open-descriptor limit (<c>RLIMIT_NOFILE</c>, soft) minus
+    /// <see cref="ReservedDescriptors"/>, at least 1; <see cref="int.MaxValue"/> when the limit is
+    /// unlimited or cannot be read. Read anew on each call (the limit can change).
+    /// </summary>
+    public static int DefaultMaxConnections
+    {
+        get
+        {
+            if (SocketPal.GetOpenFileLimit(out ulong soft, out _) != SocketError.Success || soft >= int.MaxValue)
+            {
+                return int.MaxValue;
+            }
+
+            return (int)Math.Max(1, (long)soft - ReservedDescriptors);
+        }
+    }
+
+    /// <summary>
+    /// The most connections served at once; at the limit a new client is accepted, handed to
+    /// <see cref="OnRejected"/> when set, and closed at once. Defaults to
+    /// <see cref="DefaultMaxConnections"/> as it was when the server was created; 0: no limit.
+    /// </summary>
+    public int MaxConnections { get; init; } = DefaultMaxConnections;
+
+    /// <summary>
+    /// Writes to a client turned away at <see cref="MaxConnections"/> (say, Redis's
+    /// <c>-ERR max number of clients reached</c>) before the server closes it. It runs in a
+    /// greenlet, bounded by <see cref="RejectTimeout"/> (it is killed then), at most 16 at once
+    /// (beyond that a client is closed without it). Null (default): close at once.
+    /// </summary>
+    public Func<StreamConnection, Task>? OnRejected { get; init; }
+
+    /// <summary>How long <see cref="OnRejected"/> may take, so a client that does not read cannot hold it; 1 s by default.</summary>
+    public TimeSpan RejectTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Bind with <c>SO_REUSEPORT</c> (one server per loop on the same port). Off by default.</summary>
     public bool ReusePort { get; init; }
@@ -54,8 +136,14 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <exception cref="InvalidOperationException">The server was not started.</exception>
     public EndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("The server has not been started.");
 
-    /// <summary>The number of connections whose handler is still running.</summary>
-    public int ConnectionCount => _handlers.Count;
+    /// <summary>The group the handlers run in (the server's own unless one was passed).</summary>
+    public GreenletGroup Group => _group;
+
+    /// <summary>The number of this server's connections whose handler is still running.</summary>
+    public int ConnectionCount => _connections;
+
+    /// <summary>Clients turned away at <see cref="MaxConnections"/> since the server started.</summary>
+    public long RejectedCount { get; private set; }
 
     /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs).</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
@@ -68,6 +156,7 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(MaxConnections);
+        ArgumentOutOfRangeException.ThrowIfLessThan(RejectTimeout, TimeSpan.Zero);
         _listener = _loop.Listen(_endPoint, new ListenOptions { Backlog = Backlog, ReusePort = ReusePort });
         _acceptor = _loop.Spawn(AcceptLoopAsync);
         _acceptor.Name = $"StreamServer {_listener.LocalEndPoint}";
@@ -94,52 +183,42 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <returns>A task that completes once every handler has finished.</returns>
     public ValueTask DisposeAsync() => new(StopAsync(TimeSpan.Zero));
 
-    /// <summary>Stops accepting and kills running handlers without waiting for them. Any thread.</summary>
+    /// <summary>Stops accepting and kills running handlers without waiting for them. Any thread (posted unless on the loop thread).</summary>
     public void Dispose()
     {
-        if (!_loop.IsOwnerThread)
+        if (Loop.Current == _loop)
         {
-            if (!_loop.IsDisposed)
-            {
-                _loop.Post(static s => ((StreamServer)s!).DisposeCore(), this);
-            }
-
-            return;
+            DisposeCore();
         }
-
-        DisposeCore();
+        else if (!_loop.IsDisposed)
+        {
+            _loop.Post(static s => ((StreamServer)s!).DisposeCore(), this);
+        }
     }
 
     private void DisposeCore()
     {
         StopAccepting();
-        foreach (Greenlet handler in _handlers.ToArray())
-        {
-            handler.Kill();
-        }
+        _group.KillAll();
+        _rejecting.KillAll();
     }
 
     private async Task StopCoreAsync(TimeSpan grace)
     {
         StopAccepting();
-        if (_handlers.Count > 0 && grace > TimeSpan.Zero)
+        if (_group.Count > 0 && grace > TimeSpan.Zero)
         {
-            await _loop.JoinAllAsync(_handlers.ToArray(), grace).ConfigureAwait(true);
+            await _group.JoinAsync(grace).ConfigureAwait(true);
         }
 
-        Greenlet[] remaining = [.. _handlers];
-        foreach (Greenlet handler in remaining)
-        {
-            handler.Kill();
-        }
-
-        List<Greenlet> all = [.. remaining];
+        _group.KillAll();
+        _rejecting.KillAll();
+        await _group.JoinAsync().ConfigureAwait(true);
+        await _rejecting.JoinAsync().ConfigureAwait(true);
         if (_acceptor is not null)
         {
-            all.Add(_acceptor);
+            await _loop.JoinAllAsync([_acceptor]).ConfigureAwait(true);
         }
-
-        await _loop.JoinAllAsync(all).ConfigureAwait(true);
     }
 
     private void StopAccepting()
@@ -150,8 +229,8 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         }
 
         _stopping = true;
+        _acceptor?.Kill(); // it may wait for a slot rather than in accept
         _listener?.Dispose();
-        _slotFreed?.TrySetResult();
     }
 
     private async Task AcceptLoopAsync(CancellationToken cancellationToken)
@@ -159,12 +238,10 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         StreamListener listener = _listener!;
         while (!_stopping)
         {
-            if (MaxConnections > 0 && _handlers.Count >= MaxConnections)
+            if (_group.IsFull)
             {
-                // At the limit: leave connections in the kernel's queue until a handler ends.
-                _slotFreed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await _slotFreed.Task.ConfigureAwait(true);
-                _slotFreed = null;
+                // A full pool: leave new clients in the kernel's queue until a handler ends.
+                await WaitForSlotAsync(cancellationToken).ConfigureAwait(true);
                 continue;
             }
 
@@ -182,6 +259,26 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
                 return;
             }
 
+            if (MaxConnections > 0 && _connections >= MaxConnections)
+            {
+                Reject(connection);
+                continue;
+            }
+
+            if (_group.IsFull)
+            {
+                // Someone else filled a shared pool while this accept waited: hold the client until a slot frees.
+                try
+                {
+                    await WaitForSlotAsync(cancellationToken).ConfigureAwait(true);
+                }
+                catch
+                {
+                    connection.Dispose();
+                    throw;
+                }
+            }
+
             if (_stopping)
             {
                 connection.Dispose();
@@ -192,19 +289,36 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         }
     }
 
+    private async ValueTask WaitForSlotAsync(CancellationToken cancellationToken)
+    {
+        while (_group.IsFull)
+        {
+            await _group.WaitAvailableAsync(cancellationToken).ConfigureAwait(true);
+        }
+    }
+
     private void Serve(StreamConnection connection)
     {
         var served = new ServedConnection(this, connection);
         Greenlet greenlet = _loop.Spawn(served.Body);
         greenlet.SetNameSource(served);
-        _handlers.Add(greenlet);
-        greenlet.AddListener(served);
+        _connections++;
+        _group.Add(greenlet, served);
     }
 
-    private void OnHandlerDone(Greenlet greenlet)
+    private void Reject(StreamConnection connection)
     {
-        _handlers.Remove(greenlet);
-        _slotFreed?.TrySetResult();
+        RejectedCount++;
+        if (OnRejected is null || _rejecting.IsFull)
+        {
+            connection.Dispose();
+            return;
+        }
+
+        var rejected = new RejectedConnection(this, connection);
+        Greenlet greenlet = _loop.Spawn(rejected.Body);
+        rejected.Deadline = _loop.CallLater(RejectTimeout, greenlet.Kill);
+        _rejecting.Add(greenlet, rejected);
     }
 
     /// <summary>
@@ -221,9 +335,23 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         public void OnGreenletCompleted(Greenlet greenlet)
         {
             connection.Dispose();
-            server.OnHandlerDone(greenlet);
+            server._connections--;
         }
 
         public string GetGreenletName() => connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
+    }
+
+    /// <summary>A client turned away: <see cref="OnRejected"/> under a deadline, then the connection closes.</summary>
+    private sealed class RejectedConnection(StreamServer server, StreamConnection connection) : IGreenletListener
+    {
+        public TimerHandle? Deadline { get; set; }
+
+        public Task Body() => server.OnRejected!(connection);
+
+        public void OnGreenletCompleted(Greenlet greenlet)
+        {
+            Deadline?.Cancel();
+            connection.Dispose();
+        }
     }
 }

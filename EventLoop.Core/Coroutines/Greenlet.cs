@@ -95,7 +95,8 @@ public class Greenlet
     internal LoopSynchronizationContext Context => _context;
 
     /// <summary>Names the greenlet lazily: <paramref name="source"/> is asked on the first read of <see cref="Name"/>.</summary>
-    internal void SetNameSource(IGreenletNameSource source) => GetExtras().Name = source;
+    /// <param name="source">Supplies the name once.</param>
+    public void SetNameSource(IGreenletNameSource source) => GetExtras().Name = source ?? throw new ArgumentNullException(nameof(source));
 
     /// <summary>
     /// True when <paramref name="token"/> is this greenlet's own kill token (a wait linked to the

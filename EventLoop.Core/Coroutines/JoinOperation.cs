@@ -1,118 +1,85 @@
+using EventLoop.Sync;
+
 namespace EventLoop.Coroutines;
 
 /// <summary>
-/// One <see cref="Loop.JoinAll"/> / <see cref="Loop.JoinAllAsync"/>: counts the greenlets down,
-/// fails fast on the first failure when asked to, and gives up at a loop-timer timeout,
-/// returning the greenlets that finished, in input order. Loop thread.
+/// One <see cref="Loop.JoinAll"/> / <see cref="Loop.JoinAllAsync"/>: the unfinished greenlets are
+/// counted into a <see cref="GreenletGroup"/> of its own (a counting one: the array here is the
+/// list), whose join does the fail-fast on the first failure and the loop-timer timeout; the
+/// result is the greenlets that finished, in input order. Loop thread, except <see cref="Task"/>.
 /// </summary>
-internal sealed class JoinOperation : IGreenletListener
+internal sealed class JoinOperation
 {
-    private readonly Loop _loop;
     private readonly Greenlet[] _greenlets;
+    private readonly GreenletGroup _group;
     private readonly bool _raiseError;
     private readonly TaskCompletionSource<IReadOnlyList<Greenlet>> _completion = new();
-    private TimerHandle? _timer;
-    private int _remaining;
-    private bool _done;
 
     public JoinOperation(Loop loop, Greenlet[] greenlets, bool raiseError)
     {
-        _loop = loop;
         _greenlets = greenlets;
+        _group = GreenletGroup.CreateCounting(loop);
         _raiseError = raiseError;
     }
 
     public Task<IReadOnlyList<Greenlet>> Task => _completion.Task;
 
-    public bool IsCompleted => _done;
+    public bool IsCompleted => _completion.Task.IsCompleted;
 
-    public void Start(TimeSpan? timeout)
+    public void Start(TimeSpan? timeout) => _ = RunAsync(timeout);
+
+    /// <summary>Ends the join now with whatever finished (the loop was stopped).</summary>
+    public void Abandon() => _group.ReleaseCounted(_greenlets);
+
+    private async Task RunAsync(TimeSpan? timeout)
     {
-        foreach (Greenlet greenlet in _greenlets)
+        try
         {
-            if (greenlet.IsCompleted)
+            foreach (Greenlet greenlet in _greenlets)
             {
                 if (_raiseError && greenlet.Failed)
                 {
-                    Finish(greenlet.Exception);
-                    return;
+                    ExceptionHelper.ThrowIfNotNull(greenlet.Exception);
                 }
             }
-            else
+
+            foreach (Greenlet greenlet in _greenlets)
             {
-                _remaining++;
+                if (!greenlet.IsCompleted)
+                {
+                    _group.AddCounted(greenlet);
+                }
             }
-        }
 
-        if (_remaining == 0)
-        {
-            Finish(null);
-            return;
-        }
-
-        foreach (Greenlet greenlet in _greenlets)
-        {
-            if (!greenlet.IsCompleted)
+            if (timeout is { } t && t != Timeout.InfiniteTimeSpan && t < TimeSpan.Zero)
             {
-                greenlet.AddListener(this);
+                timeout = TimeSpan.Zero;
             }
-        }
 
-        if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
-        {
-            _timer = _loop.CallLater(t < TimeSpan.Zero ? TimeSpan.Zero : t, () => Finish(null));
-        }
-    }
-
-    public void OnGreenletCompleted(Greenlet greenlet)
-    {
-        if (_done)
-        {
-            return;
-        }
-
-        if (_raiseError && greenlet.Failed)
-        {
-            Finish(greenlet.Exception);
-        }
-        else if (--_remaining == 0)
-        {
-            Finish(null);
-        }
-    }
-
-    /// <summary>Ends the join now with whatever finished (the loop was stopped).</summary>
-    public void Abandon() => Finish(null);
-
-    private void Finish(Exception? error)
-    {
-        if (_done)
-        {
-            return;
-        }
-
-        _done = true;
-        _timer?.Cancel();
-        var finished = new List<Greenlet>(_greenlets.Length);
-        foreach (Greenlet greenlet in _greenlets)
-        {
-            if (greenlet.IsCompleted)
+            try
             {
-                finished.Add(greenlet);
+                await _group.JoinAsync(timeout, _raiseError).ConfigureAwait(true);
             }
-            else
+            finally
             {
-                greenlet.RemoveListener(this); // long-lived greenlets must not collect stale joins
+                // Timed out or failed fast: long-lived greenlets must not keep a stale join's group.
+                _group.ReleaseCounted(_greenlets);
             }
-        }
 
-        if (error is not null)
-        {
-            _completion.TrySetException(error);
-        }
-        else
-        {
+            var finished = new List<Greenlet>(_greenlets.Length);
+            foreach (Greenlet greenlet in _greenlets)
+            {
+                if (greenlet.IsCompleted)
+                {
+                    finished.Add(greenlet);
+                }
+            }
+
             _completion.TrySetResult(finished);
+        }
+        catch (Exception ex)
+        {
+            _completion.TrySetException(ex);
         }
     }
 }

@@ -5,101 +5,26 @@ namespace EventLoop;
 
 /// <summary>
 /// A <see cref="GreenletGroup"/> with at most <see cref="Size"/> members, like gevent's <c>Pool</c>:
-/// <see cref="SpawnAsync(Func{Task}, CancellationToken)"/> waits (FIFO) while the pool is full,
-/// <c>Spawn</c>/<see cref="GreenletGroup.Add"/> throw when it is full, and the map helpers keep at
-/// most <see cref="Size"/> items in flight. Loop-thread only.
+/// <see cref="GreenletGroup.SpawnAsync(Func{Task}, CancellationToken)"/> waits (FIFO) while the
+/// pool is full, <c>Spawn</c>/<c>Add</c> throw when it is full, and the map helpers keep at most
+/// <see cref="Size"/> items in flight. The limit and the waiting live in the group itself; a pool
+/// is a group whose limit is at least 1. Loop-thread only.
 /// </summary>
 public sealed class GreenletPool : GreenletGroup
 {
-    private readonly WaitQueue<bool> _slotWaiters;
-
-    // Slots handed to waiting spawners whose continuation has not run yet: they count as taken,
-    // so a spawn that arrives in between cannot steal them (FIFO, and a served waiter keeps its slot).
-    private int _reserved;
-
     /// <summary>Creates a pool.</summary>
     /// <param name="loop">The loop the greenlets run on.</param>
     /// <param name="size">The most greenlets running at once; at least 1.</param>
     public GreenletPool(Loop loop, int size)
-        : base(loop)
+        : base(loop, CheckSize(size))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        Size = size;
-        _slotWaiters = new WaitQueue<bool>(loop);
     }
 
-    /// <summary>The most greenlets running at once.</summary>
-    public int Size { get; }
-
-    /// <summary>Slots free now.</summary>
-    public int FreeCount => Math.Max(0, Size - Count - _reserved);
-
-    /// <summary>True when no slot is free.</summary>
-    public bool IsFull => FreeCount == 0;
-
-    /// <summary>Greenlets waiting in <c>SpawnAsync</c> for a slot.</summary>
-    public int WaitingCount => _slotWaiters.Count;
-
-    /// <inheritdoc />
-    /// <exception cref="InvalidOperationException">The pool is full.</exception>
-    public override void Add(Greenlet greenlet)
-    {
-        ArgumentNullException.ThrowIfNull(greenlet);
-        if (!Contains(greenlet) && !greenlet.IsCompleted)
-        {
-            ThrowIfFull();
-        }
-
-        base.Add(greenlet);
-    }
-
-    /// <summary>Spawns into the pool when a slot is free, without waiting. Loop thread.</summary>
-    /// <param name="body">The coroutine.</param>
-    /// <param name="greenlet">The greenlet spawned, or null.</param>
-    /// <returns>False when the pool is full.</returns>
-    public bool TrySpawn(Func<Task> body, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Greenlet? greenlet)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        Loop.VerifyAccess(nameof(TrySpawn));
-        if (IsFull)
-        {
-            greenlet = null;
-            return false;
-        }
-
-        greenlet = AddCore(Loop.Spawn(body));
-        return true;
-    }
+    /// <summary>The most greenlets running at once (the group's <see cref="GreenletGroup.Limit"/>).</summary>
+    public int Size => Limit;
 
     /// <summary>
-    /// Spawns into the pool, waiting in FIFO order while it is full. Completes synchronously
-    /// (no allocation beyond the greenlet) when a slot is free. Loop thread.
-    /// </summary>
-    /// <param name="body">The coroutine.</param>
-    /// <param name="cancellationToken">Cancels the wait for a slot (nothing is spawned then).</param>
-    /// <returns>The greenlet.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the caller killed while waiting.</exception>
-    public ValueTask<Greenlet> SpawnAsync(Func<Task> body, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        Loop.VerifyAccess(nameof(SpawnAsync));
-        return !IsFull ? new ValueTask<Greenlet>(AddCore(Loop.Spawn(body))) : SpawnWhenFreeAsync(body, cancellationToken);
-    }
-
-    /// <summary>Like <see cref="SpawnAsync(Func{Task}, CancellationToken)"/> for a body that produces a value.</summary>
-    /// <typeparam name="T">The value type.</typeparam>
-    /// <param name="body">The coroutine.</param>
-    /// <param name="cancellationToken">Cancels the wait for a slot.</param>
-    /// <returns>The greenlet.</returns>
-    public ValueTask<Greenlet<T>> SpawnAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        Loop.VerifyAccess(nameof(SpawnAsync));
-        return !IsFull ? new ValueTask<Greenlet<T>>(AddCore(Loop.Spawn(body))) : SpawnWhenFreeAsync(body, cancellationToken);
-    }
-
-    /// <summary>
-    /// Applies <paramref name="func"/> to every item with at most <see cref="FreeCount"/> (up to
+    /// Applies <paramref name="func"/> to every item with at most <see cref="GreenletGroup.FreeCount"/> (up to
     /// <see cref="Size"/>) calls in flight, in pool greenlets, and returns the results in input
     /// order. The first failure kills the other workers and is rethrown as thrown. Loop thread.
     /// </summary>
@@ -232,38 +157,6 @@ public sealed class GreenletPool : GreenletGroup
         }
     }
 
-    private protected override void BeforeSpawn()
-    {
-        base.BeforeSpawn();
-        ThrowIfFull();
-    }
-
-    private protected override void OnMemberLeft(Greenlet greenlet)
-    {
-        // Hand the freed slot to the oldest waiting spawner: it is reserved until it spawns.
-        if (!IsFull && _slotWaiters.First is not null)
-        {
-            _reserved++;
-            _slotWaiters.WakeFirst(true);
-        }
-
-        base.OnMemberLeft(greenlet);
-    }
-
-    private async ValueTask<Greenlet> SpawnWhenFreeAsync(Func<Task> body, CancellationToken cancellationToken)
-    {
-        await _slotWaiters.WaitAsync(cancellationToken).ConfigureAwait(true);
-        _reserved--;
-        return AddCore(Loop.Spawn(body));
-    }
-
-    private async ValueTask<Greenlet<T>> SpawnWhenFreeAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken)
-    {
-        await _slotWaiters.WaitAsync(cancellationToken).ConfigureAwait(true);
-        _reserved--;
-        return AddCore(Loop.Spawn(body));
-    }
-
     private async Task RunWorkersAsync(int itemCount, Func<Task> worker, CancellationToken cancellationToken)
     {
         if (itemCount == 0)
@@ -297,11 +190,9 @@ public sealed class GreenletPool : GreenletGroup
         }
     }
 
-    private void ThrowIfFull()
+    private static int CheckSize(int size)
     {
-        if (IsFull)
-        {
-            throw new InvalidOperationException($"The pool is full ({Size} greenlets); use SpawnAsync to wait for a slot.");
-        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        return size;
     }
 }

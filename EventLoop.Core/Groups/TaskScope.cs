@@ -9,7 +9,8 @@ namespace EventLoop;
 /// scope's body (the loop waits of the greenlet that opened the scope) is cancelled with
 /// <see cref="ScopeCancelledException"/>. Ending the scope waits for every child, then rethrows
 /// the failures: one as it was thrown, several as an <see cref="AggregateException"/>. Children
-/// that were killed are not failures. Loop-thread only.
+/// that were killed are not failures. The children are a <see cref="GreenletGroup"/>, the engine
+/// every set of greenlets uses; the scope adds the cancellation and the failures. Loop-thread only.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,16 +18,16 @@ namespace EventLoop;
 /// exception from the body kills the children too and is rethrown with theirs.
 /// </para>
 /// <para>
-/// <c>await using var scope = loop.OpenScope();</c> also works, but C# does not tell
+/// <c>await using var scope = loop.OpenTaskScope();</c> also works, but C# does not tell
 /// <see cref="DisposeAsync"/> that the body threw: write <c>catch { scope.Cancel(); throw; }</c>
 /// or the children are waited for, not killed. A child failure still interrupts the body's loop waits.
 /// </para>
 /// </remarks>
-public sealed class TaskScope : IAsyncDisposable, IGreenletListener
+public sealed class TaskScope : IAsyncDisposable
 {
     private readonly Loop _loop;
-    private readonly HashSet<Greenlet> _children = [];
-    private readonly LoopEvent _allDone;
+    private readonly GreenletGroup _children;
+    private readonly ChildListener _childListener;
     private readonly CancelScope? _bodyScope;
     private TaskCompletionSource? _allDoneTask;
     private List<Exception>? _failures;
@@ -35,7 +36,8 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
     private TaskScope(Loop loop)
     {
         _loop = loop;
-        _allDone = new LoopEvent(loop, initialState: true);
+        _children = new GreenletGroup(loop);
+        _childListener = new ChildListener(this);
         if (loop.CurrentGreenlet is not null)
         {
             _bodyScope = new CancelScope(loop, null);
@@ -48,7 +50,7 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
     /// <summary>True once a child failed or <see cref="Cancel"/> was called.</summary>
     public bool IsCancelled { get; private set; }
 
-    /// <summary>Opens a scope; see <see cref="Loop.OpenScope"/>. Loop thread.</summary>
+    /// <summary>Opens a scope; see <see cref="Loop.OpenTaskScope"/>. Loop thread.</summary>
     /// <param name="loop">The loop.</param>
     /// <returns>The scope; <c>await using</c> it.</returns>
     public static TaskScope Create(Loop loop)
@@ -126,7 +128,7 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
         _bodyScope?.Dispose(); // its cancellation was for the body, not for this wait
         try
         {
-            await _allDone.WaitAsync().ConfigureAwait(true);
+            await _children.JoinAsync().ConfigureAwait(true);
         }
         catch
         {
@@ -146,21 +148,16 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
         ExceptionHelper.ThrowFailures(_failures);
     }
 
-    void IGreenletListener.OnGreenletCompleted(Greenlet greenlet)
+    /// <summary>A child completed (the group has removed it already, and wakes its joiners after this).</summary>
+    private void OnChildCompleted(Greenlet child)
     {
-        if (!_children.Remove(greenlet))
+        if (child.Failed)
         {
-            return;
-        }
-
-        if (greenlet.Failed)
-        {
-            Fail(greenlet.Exception!);
+            Fail(child.Exception!);
         }
 
         if (_children.Count == 0)
         {
-            _allDone.Set();
             _allDoneTask?.TrySetResult();
         }
     }
@@ -174,10 +171,7 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
     private void CancelAll()
     {
         IsCancelled = true;
-        foreach (Greenlet child in _children.ToArray())
-        {
-            child.Kill();
-        }
+        _children.KillAll();
 
         if (_bodyScope is not null && !_closed)
         {
@@ -206,12 +200,16 @@ public sealed class TaskScope : IAsyncDisposable, IGreenletListener
             greenlet.Kill(); // a cancelled scope starts nothing new
         }
 
-        if (!greenlet.IsCompleted && _children.Add(greenlet))
+        if (!greenlet.IsCompleted)
         {
-            greenlet.AddListener(this);
-            _allDone.Clear();
+            _children.Add(greenlet, _childListener);
         }
 
         return greenlet;
+    }
+
+    private sealed class ChildListener(TaskScope scope) : IGreenletListener
+    {
+        public void OnGreenletCompleted(Greenlet greenlet) => scope.OnChildCompleted(greenlet);
     }
 }

@@ -113,7 +113,7 @@ public sealed class TaskScopeTests
         loop.Run(async () =>
         {
             int done = 0;
-            await using (TaskScope scope = loop.OpenScope())
+            await using (TaskScope scope = loop.OpenTaskScope())
             {
                 _ = scope.Spawn(async () =>
                 {
@@ -128,7 +128,7 @@ public sealed class TaskScopeTests
             TaskScope? ended = null;
             var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
             {
-                await using TaskScope scope = loop.OpenScope();
+                await using TaskScope scope = loop.OpenTaskScope();
                 ended = scope;
                 _ = scope.Spawn(async () =>
                 {
@@ -151,13 +151,35 @@ public sealed class TaskScopeTests
             Greenlet? child = null;
             Greenlet parent = loop.Spawn(async () =>
             {
-                await using TaskScope scope = loop.OpenScope();
+                await using TaskScope scope = loop.OpenTaskScope();
                 child = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
             });
             await loop.Sleep(TimeSpan.FromSeconds(1));
             await parent.KillAsync();
             Assert.IsAssignableFrom<OperationCanceledException>(parent.Exception);
             Assert.True(child!.IsCompleted);
+        });
+    }
+
+    [Fact]
+    public void OpenScope_ObsoleteName_OpensATaskScope()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            int done = 0;
+#pragma warning disable CS0618 // the former name is kept one release as a forwarder
+            await using (TaskScope scope = loop.OpenScope())
+#pragma warning restore CS0618
+            {
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    done++;
+                });
+            }
+
+            Assert.Equal(1, done);
         });
     }
 }

@@ -117,17 +117,15 @@ public sealed class StreamServerTests
     }
 
     [Fact]
-    public void MaxConnections_AtLimit_AcceptingPausesAndResumes()
+    public void Pool_Full_AcceptingPausesAndResumes()
     {
         using Loop loop = LoopNet.Create();
         LoopNet.Run(loop, async () =>
         {
             int maxSeen = 0;
-            await using var server = new StreamServer(loop, LoopNet.AnyPort, async (c, ct) =>
-            {
-                await LoopNet.EchoAsync(c, ct);
-            })
-            { MaxConnections = 2 };
+            var pool = new GreenletPool(loop, 2);
+            await using var server = new StreamServer(loop, LoopNet.AnyPort, (c, ct) => LoopNet.EchoAsync(c, ct), pool);
+            Assert.Same(pool, server.Group);
             server.Start();
             var clients = new List<StreamConnection>();
             for (int i = 0; i < 3; i++)
@@ -152,6 +150,7 @@ public sealed class StreamServerTests
 
             Assert.False(third.IsCompleted);
             Assert.Equal(2, maxSeen);
+            Assert.Equal(0, server.RejectedCount);
 
             clients[0].Dispose(); // a slot frees up: the third is accepted and echoed
             Assert.Equal(1, await third);
@@ -160,6 +159,40 @@ public sealed class StreamServerTests
                 c.Dispose();
             }
         });
+    }
+
+    [Fact]
+    public void SharedGroup_StopAsync_KillsTheGroup_ConnectionCountIsTheServers()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            var group = new GreenletGroup(loop);
+            Greenlet other = group.Spawn(() => loop.Sleep(Timeout.InfiniteTimeSpan).AsTask());
+            var server = new StreamServer(loop, LoopNet.AnyPort, (c, ct) => loop.Sleep(Timeout.InfiniteTimeSpan, ct).AsTask(), group);
+            server.Start();
+            using StreamConnection client = await loop.ConnectAsync(server.LocalEndPoint);
+            while (server.ConnectionCount < 1)
+            {
+                await loop.Yield();
+            }
+
+            Assert.Equal(2, group.Count);
+            await server.StopAsync(TimeSpan.Zero);
+
+            Assert.Equal(0, server.ConnectionCount);
+            Assert.Empty(group);
+            Assert.True(other.IsKilled);
+            Assert.Equal(0, await client.ReceiveAsync(new byte[1]));
+        });
+    }
+
+    [Fact]
+    public void Constructor_GroupOfAnotherLoop_Throws()
+    {
+        using Loop loop = LoopNet.Create();
+        using Loop other = LoopNet.Create();
+        Assert.Throws<ArgumentException>(() => new StreamServer(loop, LoopNet.AnyPort, (c, ct) => Task.CompletedTask, new GreenletGroup(other)));
     }
 
     [Fact]
