@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Net;
 using EventLoop.Samples.Http;
 
@@ -9,23 +10,13 @@ internal static class FetchCommand
 {
     public static Command Create(TextWriter output)
     {
+        // System.CommandLine 2.0 has no converter for Uri: an Argument<Uri[]> without this parser
+        // binds every token to null and reports no error.
         var urls = new Argument<Uri[]>("url")
         {
             Description = "URLs to GET concurrently; none fetches three pages from a local server started on the loop",
             Arity = ArgumentArity.ZeroOrMore,
-            Validators =
-            {
-                result =>
-                {
-                    foreach (var token in result.Tokens)
-                    {
-                        if (!Uri.TryCreate(token.Value, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
-                        {
-                            result.AddError($"'{token.Value}' is not an absolute http(s) URL");
-                        }
-                    }
-                },
-            },
+            CustomParser = ParseUrls,
         };
         var command = new Command("fetch", "Concurrent GETs, one greenlet per URL, on the loop's sockets") { urls };
         command.SetAction(parseResult =>
@@ -52,5 +43,24 @@ internal static class FetchCommand
             return ok ? 0 : CommandErrors.Failure;
         });
         return command;
+    }
+
+    /// <summary>Absolute http(s) URLs, one per token; each token that is not one becomes a parse error.</summary>
+    private static Uri[] ParseUrls(ArgumentResult result)
+    {
+        var parsed = new List<Uri>(result.Tokens.Count);
+        foreach (Token token in result.Tokens)
+        {
+            if (Uri.TryCreate(token.Value, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https")
+            {
+                parsed.Add(uri);
+            }
+            else
+            {
+                result.AddError($"'{token.Value}' is not an absolute http(s) URL");
+            }
+        }
+
+        return [.. parsed];
     }
 }
