@@ -8,7 +8,7 @@ namespace EventLoop.Samples.Commands;
 /// <summary><c>fetch</c>: gevent's concurrent downloads, through an HttpClient whose sockets are the loop's.</summary>
 internal static class FetchCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         // System.CommandLine 2.0 has no converter for Uri: an Argument<Uri[]> without this parser
         // binds every token to null and reports no error.
@@ -18,31 +18,40 @@ internal static class FetchCommand
             Arity = ArgumentArity.ZeroOrMore,
             CustomParser = ParseUrls,
         };
-        var command = new Command("fetch", "Concurrent GETs, one greenlet per URL, on the loop's sockets") { urls };
+        var command = new Command("fetch", "Concurrent GETs of the URLs given (none: of a local server's pages), one greenlet per URL, on the loop's sockets") { urls };
         command.SetAction(parseResult =>
         {
             Uri[] targets = parseResult.GetValue(urls) ?? [];
-            using var loop = new Loop();
-            bool ok = loop.Run(async () =>
+            return CommandLoop.Run(error, async loop =>
             {
+                bool ok;
                 if (targets.Length > 0)
                 {
                     IReadOnlyList<FetchResult> results = await Fetcher.FetchAllAsync(loop, targets, output, TimeSpan.FromSeconds(30));
-                    return results.All(r => r.Succeeded);
+                    ok = results.All(r => r.Succeeded);
+                }
+                else
+                {
+                    ok = await FetchFromOwnServerAsync(loop, output);
                 }
 
-                MiniHttpSite site = MiniHttpSite.CreateDefault();
-                await using var server = new MiniHttpServer(loop, new IPEndPoint(IPAddress.Loopback, 0), site);
-                server.Start();
-                output.WriteLine($"serving {site.Paths.Count()} pages on {server.BaseUri}");
-                Uri[] local = site.Paths.Select(p => new Uri(server.BaseUri, p)).ToArray();
-                IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, local, output, TimeSpan.FromSeconds(30));
-                await server.StopAsync(TimeSpan.FromSeconds(1));
-                return fetched.All(r => r.Succeeded);
+                return ok ? 0 : CommandErrors.Failure;
             });
-            return ok ? 0 : CommandErrors.Failure;
         });
         return command;
+    }
+
+    private static async Task<bool> FetchFromOwnServerAsync(Loop loop, TextWriter output)
+    {
+
+        MiniHttpSite site = MiniHttpSite.CreateDefault();
+        await using var server = new MiniHttpServer(loop, new IPEndPoint(IPAddress.Loopback, 0), site);
+        server.Start();
+        output.WriteLine($"serving {site.Paths.Count()} pages on {server.BaseUri}");
+        Uri[] local = site.Paths.Select(p => new Uri(server.BaseUri, p)).ToArray();
+        IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, local, output, TimeSpan.FromSeconds(30));
+        await server.StopAsync(TimeSpan.FromSeconds(1));
+        return fetched.All(r => r.Succeeded);
     }
 
     /// <summary>Absolute http(s) URLs, one per token; each token that is not one becomes a parse error.</summary>
