@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-
 namespace EventLoop.Tests.Samples.CommandLine;
 
 /// <summary>The commands that end by themselves, run as processes with the README's arguments.</summary>
@@ -29,14 +25,7 @@ public sealed class ClientCommandLineTests
     [Fact]
     public void EchoClient_NoServerOnLocalhost_OneErrorLineAndExit1()
     {
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
-
-        (int exit, string output, string error) = SampleProcess.Run("echo-client", "--host", "localhost", "--port", port.ToString(CultureInfo.InvariantCulture), "--requests", "3", "--quiet");
+        (int exit, string output, string error) = SampleProcess.Run("echo-client", "--host", "localhost", "--port", LoopbackPort.Unused(), "--requests", "3", "--quiet");
 
         Assert.Equal(1, exit);
         Assert.Contains("requests: 3, errors: 3", output, StringComparison.Ordinal);

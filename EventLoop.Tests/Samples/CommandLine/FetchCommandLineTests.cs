@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace EventLoop.Tests.Samples.CommandLine;
 
@@ -25,13 +23,6 @@ public sealed class FetchCommandLineTests
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", error, StringComparison.Ordinal);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     [Fact]
@@ -70,7 +61,7 @@ public sealed class FetchCommandLineTests
     [Fact]
     public void Fetch_RefusedConnection_OneFailedLineAndExit1()
     {
-        string url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreeLoopbackPort()}/");
+        string url = $"http://127.0.0.1:{LoopbackPort.Unused()}/";
 
         (int exit, string output, string error) = SampleProcess.Run("fetch", url);
 
@@ -120,7 +111,7 @@ public sealed class FetchCommandLineTests
         using var server = LoopbackHttpServer.Serving(Pages);
         string good = server.Url("/a");
         string missing = server.Url("/missing");
-        string refused = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreeLoopbackPort()}/");
+        string refused = $"http://127.0.0.1:{LoopbackPort.Unused()}/";
 
         (int exit, string output, string error) = SampleProcess.Run("fetch", good, missing, refused);
 
