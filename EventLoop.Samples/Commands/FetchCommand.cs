@@ -43,7 +43,6 @@ internal static class FetchCommand
 
     private static async Task<bool> FetchFromOwnServerAsync(Loop loop, TextWriter output)
     {
-
         MiniHttpSite site = MiniHttpSite.CreateDefault();
         await using var server = new MiniHttpServer(loop, new IPEndPoint(IPAddress.Loopback, 0), site);
         server.Start();
