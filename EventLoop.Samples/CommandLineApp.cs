@@ -13,15 +13,17 @@ public static partial class CommandLineApp
     public static RootCommand Build(TextWriter output, TextWriter error)
     {
         var root = new RootCommand("EventLoop samples: the classic gevent/selectors demos, a Redis-protocol cache server, and 'demo', which runs them all on loopback");
-        root.Subcommands.Add(SyncVsAsyncCommand.Create(output));
+        root.Subcommands.Add(SyncVsAsyncCommand.Create(output, error));
         root.Subcommands.Add(SelectorsEchoCommand.Create(output, error));
         AddNetworkCommands(root, output, error);
+        RootHelpAction.Install(root);
         return root;
     }
 
     /// <summary>
-    /// Parses and runs. Bad arguments print one line to <paramref name="error"/> and return 2;
-    /// <c>--help</c> prints help and returns 0.
+    /// Parses and runs. Bad arguments, or an unknown <c>EVENTLOOP_POLLER</c>, print one line to
+    /// <paramref name="error"/> and return 2; <c>--help</c> prints help and returns 0; a command that
+    /// fails prints one line and returns 1. No stack trace is printed.
     /// </summary>
     /// <param name="args">The arguments.</param>
     /// <param name="output">Standard output.</param>
@@ -32,6 +34,12 @@ public static partial class CommandLineApp
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
+        if (!PollerVariable.IsValid(Environment.GetEnvironmentVariable(PollerVariable.Name), out string? pollerError))
+        {
+            error.WriteLine(pollerError);
+            return CommandErrors.Usage;
+        }
+
         RootCommand root = Build(output, error);
         ParseResult parseResult = root.Parse(args);
         if (parseResult.Errors.Count > 0 && parseResult.Action is not { ClearsParseErrors: true })
@@ -42,8 +50,18 @@ public static partial class CommandLineApp
             return CommandErrors.Usage;
         }
 
-        var configuration = new InvocationConfiguration { Output = output, Error = error };
-        return parseResult.Invoke(configuration);
+        // Commands run their loops through CommandLoop, which reports failures in one line; this
+        // catches what escapes a command that does not, instead of System.CommandLine's stack trace.
+        var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parseResult.Invoke(configuration);
+        }
+        catch (Exception ex)
+        {
+            error.WriteLine($"error: {ErrorText.DescribeUnexpected(ex)}");
+            return CommandErrors.Failure;
+        }
     }
 
     // Sub-commands that need EventLoop.Net; implemented in CommandLineApp.Network.cs.

@@ -6,7 +6,7 @@ namespace EventLoop.Samples.Commands;
 /// <summary><c>demo</c>: every sample on loopback, then one summary table; exit 0 only if all succeeded.</summary>
 internal static class DemoCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var defaults = new DemoSettings();
         Option<int> requests = CommonOptions.Ranged("--requests", "Echo requests", defaults.EchoRequests, 1, 1_000_000);
@@ -23,9 +23,11 @@ internal static class DemoCommand
                 EchoRequests = parseResult.GetValue(requests),
                 EchoConnections = parseResult.GetValue(connections),
             };
-            using var loop = new Loop();
-            IReadOnlyList<DemoResult> results = loop.Run(() => DemoRunner.RunAllAsync(loop, output, settings));
-            return DemoSummary.AllSucceeded(results) ? 0 : CommandErrors.Failure;
+            return CommandLoop.Run(error, async loop =>
+            {
+                IReadOnlyList<DemoResult> results = await DemoRunner.RunAllAsync(loop, output, settings);
+                return DemoSummary.AllSucceeded(results) ? 0 : CommandErrors.Failure;
+            });
         });
         return command;
     }

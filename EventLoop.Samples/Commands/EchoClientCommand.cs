@@ -59,31 +59,38 @@ internal static class EchoClientCommand
                 }
                 : null;
 
-            using var loop = new Loop();
-            EchoStats stats = loop.Run(() => EchoClient.RunAsync(loop, new EchoClientOptions
+            return CommandLoop.Run(error, async loop =>
             {
-                EndPoint = endpoint,
-                Requests = total,
-                Connections = count,
-                Quiet = isQuiet,
-            }, output, progress));
-            if (showProgress)
-            {
-                output.Write("\r\x1b[K");
-            }
-
-            if (isQuiet)
-            {
-                output.WriteLine(stats.ToString());
-            }
-
-            if (stats.FirstError is not null)
-            {
-                error.WriteLine($"{stats.Errors} request(s) failed; first: {stats.FirstError}");
-            }
-
-            return stats.AllSucceeded ? 0 : CommandErrors.Failure;
+                EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions
+                {
+                    EndPoint = endpoint,
+                    Requests = total,
+                    Connections = count,
+                    Quiet = isQuiet,
+                }, output, progress);
+                return Report(stats, output, error, isQuiet, showProgress);
+            });
         });
         return command;
+    }
+
+    private static int Report(EchoStats stats, TextWriter output, TextWriter error, bool isQuiet, bool showProgress)
+    {
+        if (showProgress)
+        {
+            output.Write("\r\x1b[K");
+        }
+
+        if (isQuiet)
+        {
+            output.WriteLine(stats.ToString());
+        }
+
+        if (stats.FirstError is not null)
+        {
+            error.WriteLine($"{stats.Errors} request(s) failed; first: {stats.FirstError}");
+        }
+
+        return stats.AllSucceeded ? 0 : CommandErrors.Failure;
     }
 }

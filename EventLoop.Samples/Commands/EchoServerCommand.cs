@@ -27,9 +27,7 @@ internal static class EchoServerCommand
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             bool isQuiet = parseResult.GetValue(quiet);
             int size = parseResult.GetValue(bufferSize);
-            using var loop = new Loop();
-
-            return loop.Run(async () =>
+            return CommandLoop.Run(error, async loop =>
             {
                 await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output, size);
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", server.Start, () => server.LocalEndPoint, server.StopAsync);

@@ -20,31 +20,29 @@ internal static class SelectorsEchoCommand
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
-            using var loop = new Loop();
-            SelectorsEchoServer server;
-            try
+            return CommandLoop.Run(error, async loop =>
             {
-                server = new SelectorsEchoServer(loop, endpoint, output);
-            }
-            catch (SocketException ex)
-            {
-                return CommandErrors.ReportBindFailure(error, endpoint, ex);
-            }
-
-            using (server)
-            {
-                var stopped = new TaskCompletionSource();
-                using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
-                loop.Run(async () =>
+                SelectorsEchoServer server;
+                try
                 {
+                    server = new SelectorsEchoServer(loop, endpoint, output);
+                }
+                catch (SocketException ex)
+                {
+                    return CommandErrors.ReportBindFailure(error, endpoint, ex);
+                }
+
+                using (server)
+                {
+                    var stopped = new TaskCompletionSource();
+                    using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
                     server.Start();
                     output.WriteLine($"listening on {server.LocalEndPoint} (Ctrl+C to stop)");
                     await stopped.Task;
-                    server.Dispose();
-                });
-            }
+                }
 
-            return 0;
+                return 0;
+            });
         });
         return command;
     }

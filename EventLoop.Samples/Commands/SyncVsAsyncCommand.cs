@@ -6,7 +6,7 @@ namespace EventLoop.Samples.Commands;
 /// <summary><c>sync-vs-async</c>: gevent's blocking-versus-greenlets introduction.</summary>
 internal static class SyncVsAsyncCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var duration = new Option<double>("--task-seconds")
         {
@@ -30,9 +30,11 @@ internal static class SyncVsAsyncCommand
         command.SetAction(parseResult =>
         {
             TimeSpan each = TimeSpan.FromSeconds(parseResult.GetValue(duration));
-            using var loop = new Loop();
-            loop.Run(() => SyncVsAsyncDemo.RunAsync(loop, output, each));
-            return 0;
+            return CommandLoop.Run(error, async loop =>
+            {
+                await SyncVsAsyncDemo.RunAsync(loop, output, each);
+                return 0;
+            });
         });
         return command;
     }

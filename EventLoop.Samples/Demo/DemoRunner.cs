@@ -35,6 +35,7 @@ public static class DemoRunner
         {
             ("sync-vs-async: blocking sleeps, then greenlets", () => RunSyncVsAsyncAsync(loop, output, settings.TaskDuration)),
             ("fetch: concurrent GETs against the loop's own HTTP server", () => RunFetchAsync(loop, output)),
+            ("fetch URL...: the command as a user types it, against the demo's HTTP server", () => RunFetchCommandAsync(loop, output)),
             ("echo: StreamServer and the echo client in one process", () => RunEchoAsync(loop, output, settings.EchoRequests, settings.EchoConnections)),
             ("selectors-echo: per-descriptor callbacks", () => RunSelectorsAsync(loop, output, settings.SelectorsClients, settings.SelectorsMessages)),
             ("cache: SET / GET / PEXPIRE over RESP", () => RunCacheAsync(loop, output, settings.CacheTtl)),
@@ -83,6 +84,47 @@ public static class DemoRunner
             return (good == urls.Length, good == urls.Length
                 ? $"{urls.Length} pages, {bytes} bytes"
                 : $"{good} of {urls.Length} pages correct{(error is null ? string.Empty : ": " + error)}");
+        });
+
+    /// <summary>
+    /// Starts the mini HTTP server on this loop and runs the command line <c>fetch URL…</c> against
+    /// it, as a user would type it: the arguments go through the parser and the command runs its
+    /// own loop, on another thread, while this loop serves. One URL names the host
+    /// <c>localhost</c>, so the connection is resolved through <c>ConnectAsync(DnsEndPoint)</c>.
+    /// </summary>
+    /// <param name="loop">The running loop.</param>
+    /// <param name="output">Where the command's output is copied once it has exited.</param>
+    /// <returns>The part's result: exit code 0, nothing on standard error, and every page received with its exact size.</returns>
+    public static Task<DemoResult> RunFetchCommandAsync(Loop loop, TextWriter output) =>
+        MeasureAsync("fetch URL...", async () =>
+        {
+            MiniHttpSite site = MiniHttpSite.CreateDefault();
+            await using var server = new MiniHttpServer(loop, AnyLoopbackPort, site);
+            server.Start();
+            int port = ((IPEndPoint)server.LocalEndPoint).Port;
+            string[] urls = [.. site.Paths.Select(path => new Uri(server.BaseUri, path).ToString()), Invariant($"http://localhost:{port}/")];
+            output.WriteLine($"$ EventLoop.Samples fetch {string.Join(' ', urls)}");
+            var commandOutput = new StringWriter();
+            var commandError = new StringWriter();
+
+            // The command blocks its thread running its own loop; this loop must keep serving meanwhile.
+            int exit = await Task.Factory.StartNew(
+                () => CommandLineApp.Run(["fetch", .. urls], commandOutput, commandError),
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            output.Write(commandOutput.ToString());
+            output.Write(commandError.ToString());
+
+            string printed = commandOutput.ToString();
+            string[] missing = [.. urls.Where(url => !site.TryGetPage(new Uri(url).AbsolutePath, out byte[] body)
+                || !printed.Contains($"GET: {url}", StringComparison.Ordinal)
+                || !printed.Contains($"{body.Length} bytes received from {url}", StringComparison.Ordinal))];
+            bool ok = exit == 0 && missing.Length == 0 && commandError.ToString().Length == 0;
+            return (ok, ok
+                ? $"exit 0, {urls.Length} URLs fetched (one by host name)"
+                : $"exit {exit}; " + (missing.Length > 0 ? $"no correct reply for {string.Join(' ', missing)}" : $"stderr: {commandError.ToString().Trim()}"));
         });
 
     /// <summary>Runs the echo server and the echo client on the same loop.</summary>

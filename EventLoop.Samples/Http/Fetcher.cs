@@ -13,7 +13,7 @@ public static class Fetcher
     /// <param name="urls">The URLs.</param>
     /// <param name="output">Where the lines go.</param>
     /// <param name="timeout">Per-request timeout.</param>
-    /// <returns>One result per URL, in input order; failures are reported, not thrown.</returns>
+    /// <returns>One result per URL, in input order; a URL's failure, whatever its cause, is printed and returned, not thrown.</returns>
     public static async Task<IReadOnlyList<FetchResult>> FetchAllAsync(Loop loop, IReadOnlyList<Uri> urls, TextWriter output, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(loop);
@@ -24,19 +24,22 @@ public static class Fetcher
         for (int i = 0; i < urls.Count; i++)
         {
             Uri url = urls[i];
-            greenlets[i] = loop.Spawn(async () =>
+            greenlets[i] = loop.Spawn(async killed =>
             {
                 output.WriteLine($"GET: {url}");
                 try
                 {
-                    byte[] body = await client.GetByteArrayAsync(url);
+                    byte[] body = await client.GetByteArrayAsync(url, killed);
                     output.WriteLine($"{body.Length} bytes received from {url}");
                     return new FetchResult(url, body.Length, null);
                 }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                catch (Exception ex) when (!killed.IsCancellationRequested)
                 {
-                    output.WriteLine($"failed: {url}: {ex.Message}");
-                    return new FetchResult(url, 0, ex.Message);
+                    // Every failure of one URL (refused, unknown host, reset, timeout, a bad
+                    // status) is that URL's result; only a kill ends the greenlet with an exception.
+                    string reason = ErrorText.Describe(ex);
+                    output.WriteLine($"failed: {url}: {reason}");
+                    return new FetchResult(url, 0, reason);
                 }
             });
         }

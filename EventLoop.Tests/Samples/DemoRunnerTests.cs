@@ -36,6 +36,17 @@ public sealed class DemoRunnerTests
     }
 
     [Fact]
+    public void FetchCommand_UrlsOfItsOwnServerOneByHostName_ExitsZeroAndReceivesEveryPage()
+    {
+        DemoResult result = RunPart(DemoRunner.RunFetchCommandAsync, out string output);
+
+        Assert.True(result.Succeeded, result.Detail);
+        Assert.Equal("fetch URL...", result.Part);
+        Assert.Equal(4, output.Split('\n').Count(l => l.Contains("bytes received from", StringComparison.Ordinal)));
+        Assert.Contains("bytes received from http://localhost:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Echo_SmallRun_Succeeds()
     {
         DemoResult result = RunPart((loop, output) => DemoRunner.RunEchoAsync(loop, output, requests: 200, connections: 20), out _);
@@ -78,9 +89,9 @@ public sealed class DemoRunnerTests
 
         IReadOnlyList<DemoResult> results = loop.Run(() => DemoRunner.RunAllAsync(loop, output, settings));
 
-        Assert.Equal(["sync-vs-async", "fetch", "echo", "selectors-echo", "cache"], results.Select(r => r.Part));
+        Assert.Equal(["sync-vs-async", "fetch", "fetch URL...", "echo", "selectors-echo", "cache"], results.Select(r => r.Part));
         Assert.All(results, r => Assert.True(r.Succeeded, $"{r.Part}: {r.Detail}"));
-        Assert.EndsWith("all 5 parts succeeded" + Environment.NewLine, output.ToString().Replace("\n", Environment.NewLine, StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.EndsWith("all 6 parts succeeded" + Environment.NewLine, output.ToString().Replace("\n", Environment.NewLine, StringComparison.Ordinal), StringComparison.Ordinal);
         LoopAssert.NoLiveHandles(loop);
     }
 }

@@ -95,14 +95,7 @@ public sealed class NetworkCommandLineTests
     [Fact]
     public void Run_EchoClientWithoutServer_ReportsErrorsAndExitsNonZero()
     {
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
-
-        (int exit, string output, string error) = Run("echo-client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--requests", "4", "--quiet");
+        (int exit, string output, string error) = Run("echo-client", "--port", LoopbackPort.Unused(), "--requests", "4", "--quiet");
 
         Assert.Equal(1, exit);
         Assert.Contains("requests: 4, errors: 4", output, StringComparison.Ordinal);

@@ -59,6 +59,24 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Run_RootHelp_ShowsNoArgumentAsRequired()
+    {
+        (_, string output, _) = Run("--help");
+
+        string fetch = Assert.Single(output.Split('\n'), l => l.TrimStart().StartsWith("fetch ", StringComparison.Ordinal));
+        Assert.DoesNotContain("<url>", fetch, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_FetchHelp_ShowsTheUrlsAsOptional()
+    {
+        (int exit, string output, _) = Run("fetch", "--help");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("fetch [<url>...]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Run_SyncVsAsync_PrintsBothHalvesAndExits0()
     {
         (int exit, string output, _) = Run("sync-vs-async", "--task-seconds", "0.001");
