@@ -147,7 +147,8 @@ public sealed partial class Loop : IDisposable
 
     /// <summary>
     /// Spawns <paramref name="main"/> as a greenlet and runs the loop until it completes;
-    /// rethrows its exception as it was thrown. Other greenlets stay as they are.
+    /// rethrows its exception as it was thrown (and, since the caller receives it, does not also
+    /// report it to the unhandled-exception handler). Other greenlets stay as they are.
     /// </summary>
     /// <param name="main">The main coroutine.</param>
     /// <exception cref="InvalidOperationException">The loop is already running, or <see cref="Stop"/> was called before main completed.</exception>
@@ -156,6 +157,7 @@ public sealed partial class Loop : IDisposable
         ArgumentNullException.ThrowIfNull(main);
         Greenlet greenlet = Spawn(main);
         greenlet.Name = "main";
+        greenlet.MarkFailureRaisedByRunner();
         RunUntilCompleted(greenlet);
         greenlet.ThrowIfFailed();
     }
@@ -169,6 +171,7 @@ public sealed partial class Loop : IDisposable
         ArgumentNullException.ThrowIfNull(main);
         Greenlet<T> greenlet = Spawn(main);
         greenlet.Name = "main";
+        greenlet.MarkFailureRaisedByRunner();
         RunUntilCompleted(greenlet);
         return greenlet.GetResultOrThrow();
     }

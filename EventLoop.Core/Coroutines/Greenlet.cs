@@ -22,6 +22,7 @@ public class Greenlet
     private object? _body; // the body delegate until it starts, then the Task it returned
     private volatile int _state; // GreenletState
     private bool _killRequested;
+    private bool _failureRaisedByRunner; // Loop.Run(main) rethrows it: not reported as well
     private Exception? _exception;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private LoopWait? _waits;
@@ -93,6 +94,12 @@ public class Greenlet
     public Task Task => TaskFromSource(EnsureTaskSource());
 
     internal LoopSynchronizationContext Context => _context;
+
+    /// <summary>
+    /// Marks the greenlet as one whose failure its runner rethrows (<see cref="Loop.Run(Func{Task})"/>'s
+    /// main): the caller receives the exception, so the loop does not report it a second time.
+    /// </summary>
+    internal void MarkFailureRaisedByRunner() => _failureRaisedByRunner = true;
 
     /// <summary>Names the greenlet lazily: <paramref name="source"/> is asked on the first read of <see cref="Name"/>.</summary>
     /// <param name="source">Supplies the name once.</param>
@@ -399,7 +406,7 @@ public class Greenlet
         PublishCompleted();
         Loop.OnGreenletCompleted(this);
 
-        if (error is not null && !EndedByKill)
+        if (error is not null && !EndedByKill && !_failureRaisedByRunner)
         {
             Loop.ReportGreenletFailure(this, error);
         }

@@ -369,4 +369,21 @@ public sealed class GreenletTests
         Assert.Same(g, inside);
         Assert.Null(Greenlet.Current);
     }
+
+    [Fact]
+    public void RunMain_Fails_IsRethrownOnce_NotAlsoReported_WhileAFailedChildIsReported()
+    {
+        var reported = new List<string>();
+        using var loop = new Loop(new LoopOptions { VirtualTime = true, UnhandledException = ex => reported.Add(ex.Message) });
+        var thrown = new InvalidOperationException("main failed");
+        var caught = Assert.Throws<InvalidOperationException>(() => loop.Run(async () =>
+        {
+            Greenlet child = loop.Spawn(() => throw new FormatException("child failed"));
+            await loop.JoinAllAsync([child]);
+            throw thrown;
+        }));
+
+        Assert.Same(thrown, caught);
+        Assert.Equal(["child failed"], reported);
+    }
 }
