@@ -1,3 +1,5 @@
+using EventLoop.Internal;
+
 namespace EventLoop.Coroutines;
 
 /// <summary>
@@ -8,8 +10,7 @@ namespace EventLoop.Coroutines;
 /// </summary>
 internal abstract class LoopWait
 {
-    internal LoopWait? WaitPrev;
-    internal LoopWait? WaitNext;
+    internal IntrusiveLinks<LoopWait> OwnerLinks;
     internal Greenlet? WaitOwner;
 
     /// <summary>Completes the wait with <paramref name="error"/> unless it already completed.</summary>
@@ -35,4 +36,10 @@ internal abstract class LoopWait
 
     /// <summary>Unlinks this wait from its greenlet; idempotent.</summary>
     internal void Detach() => WaitOwner?.DetachWait(this);
+
+    /// <summary>Finds a wait's links in its greenlet's list of waits.</summary>
+    internal struct OwnerList : ILinksAccessor<LoopWait>
+    {
+        public static ref IntrusiveLinks<LoopWait> Of(LoopWait node) => ref node.OwnerLinks;
+    }
 }

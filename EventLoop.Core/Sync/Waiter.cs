@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Sources;
 using EventLoop.Coroutines;
+using EventLoop.Internal;
 
 namespace EventLoop.Sync;
 
@@ -25,10 +26,8 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
     private bool _timeoutThrows;
     private T? _timeoutValue;
 
-    // Intrusive FIFO links; Linked tells a node in the list from a free one.
-    internal Waiter<T>? Prev;
-    internal Waiter<T>? Next;
-    internal bool Linked;
+    // Links in the queue's FIFO list; unlinked while the node is free.
+    internal IntrusiveLinks<Waiter<T>> QueueLinks;
 
     /// <summary>What a putter carries (queue puts), handed over when it is served.</summary>
     internal T? Item;
@@ -37,6 +36,9 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
     internal object? State;
 
     public Waiter(WaitQueue<T> queue) => _queue = queue;
+
+    /// <summary>The waiter queued after this one, or null.</summary>
+    internal Waiter<T>? Next => _queue.NextOf(this);
 
     internal short Version => _core.Version;
 
@@ -136,4 +138,10 @@ internal sealed class Waiter<T> : LoopWait, IValueTaskSource<T>, IValueTaskSourc
     }
 
     void IValueTaskSource.GetResult(short token) => GetResult(token);
+
+    /// <summary>Finds a waiter's links in its queue's list.</summary>
+    internal struct QueueList : ILinksAccessor<Waiter<T>>
+    {
+        public static ref IntrusiveLinks<Waiter<T>> Of(Waiter<T> node) => ref node.QueueLinks;
+    }
 }
