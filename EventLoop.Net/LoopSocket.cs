@@ -89,8 +89,8 @@ internal sealed class LoopSocket : IReadinessHandler
     private bool _writeReady = true;
     private bool _readDrained;
     private bool _mayHaveHungUp;
-    private SocketWait? _reader;
-    private SocketWait? _writer;
+    private ISocketWait? _reader;
+    private ISocketWait? _writer;
     private bool _closed;
 
     /// <summary>Wraps and registers <paramref name="fd"/>; on failure the descriptor is closed.</summary>
@@ -175,7 +175,7 @@ internal sealed class LoopSocket : IReadinessHandler
     }
 
     /// <summary>Parks <paramref name="wait"/> until <paramref name="direction"/> becomes ready.</summary>
-    public void BeginWait(SocketWait wait, SocketDirection direction)
+    public void BeginWait(ISocketWait wait, SocketDirection direction)
     {
         Debug.Assert(!_closed, "waiting on a closed socket");
         if (direction == SocketDirection.Read)
@@ -191,7 +191,7 @@ internal sealed class LoopSocket : IReadinessHandler
     }
 
     /// <summary>Removes <paramref name="wait"/> if it is the one waiting for <paramref name="direction"/> (cancellation).</summary>
-    public void EndWait(SocketWait wait, SocketDirection direction)
+    public void EndWait(ISocketWait wait, SocketDirection direction)
     {
         if (direction == SocketDirection.Read)
         {
@@ -272,11 +272,11 @@ internal sealed class LoopSocket : IReadinessHandler
 
     private void AbortWaiters(string objectName)
     {
-        SocketWait? reader = _reader;
-        SocketWait? writer = _writer;
+        ISocketWait? reader = _reader;
+        ISocketWait? writer = _writer;
         _reader = null;
         _writer = null;
-        reader?.Abort(new ObjectDisposedException(objectName));
-        writer?.Abort(new ObjectDisposedException(objectName));
+        reader?.TrySetException(new ObjectDisposedException(objectName));
+        writer?.TrySetException(new ObjectDisposedException(objectName));
     }
 }

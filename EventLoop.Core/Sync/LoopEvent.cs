@@ -59,7 +59,7 @@ public sealed class LoopEvent
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>True when the event was set, false when the timeout passed first.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
-    /// <exception cref="TimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
+    /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopEvent) + "." + nameof(WaitAsync));

@@ -50,7 +50,7 @@ public sealed class LoopLock : ILoopReleasable
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A releaser that unlocks when disposed.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
-    /// <exception cref="TimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
+    /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
     public ValueTask<LoopReleaser> AcquireAsync(CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopLock) + "." + nameof(AcquireAsync));

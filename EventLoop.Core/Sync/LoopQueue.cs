@@ -117,7 +117,7 @@ public class LoopQueue<T> : IAsyncEnumerable<T>
     /// <param name="timeout">How long to wait at most; null waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The item.</returns>
-    /// <exception cref="TimeoutException">No item came within the timeout.</exception>
+    /// <exception cref="LoopTimeoutException">No item came within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
     public ValueTask<T> GetAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GetAsync));

@@ -78,7 +78,7 @@ public sealed class LoopResult<T>
     /// <param name="timeout">How long to wait at most (loop time); null waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="TimeoutException">The timeout passed first.</exception>
+    /// <exception cref="LoopTimeoutException">The timeout passed first (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
     public ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {

@@ -63,14 +63,14 @@ public class LoopSemaphore : ILoopReleasable
     /// <param name="cancellationToken">Cancels the wait (no permit is taken then).</param>
     /// <returns>A releaser that gives the permit back when disposed.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
-    /// <exception cref="TimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
+    /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
     public ValueTask<LoopReleaser> AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
 
     /// <summary>Like <see cref="AcquireAsync(CancellationToken)"/>, giving up after <paramref name="timeout"/> (loop time).</summary>
     /// <param name="timeout">How long to wait at most; null waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A releaser that gives the permit back when disposed.</returns>
-    /// <exception cref="TimeoutException">No permit came within the timeout.</exception>
+    /// <exception cref="LoopTimeoutException">No permit came within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
     public ValueTask<LoopReleaser> AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(AcquireAsync));

@@ -74,24 +74,18 @@ internal sealed class WaitQueue<T>(Loop loop)
         if (timeout == TimeSpan.Zero)
         {
             immediate = timeoutThrows
-                ? ValueTask.FromException<T>(new TimeoutException("The wait timed out."))
+                ? ValueTask.FromException<T>(new LoopTimeoutException("The wait timed out."))
                 : new ValueTask<T>(timeoutValue!);
             return null!;
         }
 
         Waiter<T> waiter = _pool.TryPop(out Waiter<T>? pooled) ? pooled : new Waiter<T>(this);
-        Exception? abort = waiter.AttachToCurrentGreenlet(Loop);
-        if (abort is not null)
+        if (waiter.Start(cancellationToken, timeout, timeoutThrows, timeoutValue))
         {
-            Return(waiter);
-            immediate = ValueTask.FromException<T>(abort);
-            return null!;
+            waiter.Item = item;
+            waiter.State = state;
         }
 
-        waiter.Item = item;
-        waiter.State = state;
-        Link(waiter);
-        waiter.Arm(cancellationToken, timeout, timeoutThrows, timeoutValue);
         return waiter;
     }
 
@@ -143,7 +137,7 @@ internal sealed class WaitQueue<T>(Loop loop)
         }
     }
 
-    private void Link(Waiter<T> waiter)
+    internal void Link(Waiter<T> waiter)
     {
         _waiters.AddLast(waiter);
         Count++;
