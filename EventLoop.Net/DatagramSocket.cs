@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -37,7 +36,7 @@ public sealed class DatagramSocket : IDisposable
 
         SocketPal.GetLocalEndPoint(fd, out EndPoint? local);
         LocalEndPoint = local ?? endPoint;
-        _socket = new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write);
+        _socket = new LoopSocket(loop, fd, IoEvents.Read | IoEvents.Write);
         _cachedReceive = new ReceiveFromOperation(this, _socket);
         _cachedSend = new SendToOperation(this, _socket);
     }

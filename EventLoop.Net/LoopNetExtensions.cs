@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -152,7 +151,7 @@ public static class LoopNetExtensions
         }
 
         // Registered only now: epoll reports an unconnected TCP socket as hung up.
-        var socket = new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write);
+        var socket = new LoopSocket(loop, fd, IoEvents.Read | IoEvents.Write);
         try
         {
             await new ConnectOperation(socket, endpoint).Start(cancellationToken).ConfigureAwait(true);

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -32,7 +31,7 @@ public sealed class StreamConnection : IDisposable
     /// only: Write is added if a send ever has to wait (see LoopSocket's design note).
     /// </summary>
     internal StreamConnection(Loop loop, int fd, bool isUnix)
-        : this(new LoopSocket(loop, fd, PollEvents.Read), isUnix)
+        : this(new LoopSocket(loop, fd, IoEvents.Read), isUnix)
     {
     }
 

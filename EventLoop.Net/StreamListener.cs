@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -72,7 +71,7 @@ public sealed class StreamListener : IDisposable
             throw;
         }
 
-        _socket = new LoopSocket(loop, fd, PollEvents.Read);
+        _socket = new LoopSocket(loop, fd, IoEvents.Read);
         _backoffTimer = new TimerHandle(loop) { Callback = s_onBackoffTimer, State = this, Direct = true };
         _cachedAccept = new AcceptOperation(this, _socket);
     }
