@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using EventLoop.Coroutines;
 using EventLoop.Net.Internal;
 
 namespace EventLoop.Net;
@@ -97,7 +96,7 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <summary>Stops accepting and kills running handlers without waiting for them. Any thread.</summary>
     public void Dispose()
     {
-        if (!_loop.IsOwnerThread)
+        if (!_loop.CheckAccess())
         {
             if (!_loop.IsDisposed)
             {
@@ -196,9 +195,9 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     {
         var served = new ServedConnection(this, connection);
         Greenlet greenlet = _loop.Spawn(served.Body);
-        greenlet.SetNameSource(served);
+        greenlet.Name = served.Name;
         _handlers.Add(greenlet);
-        greenlet.AddListener(served);
+        greenlet.Link(served.OnGreenletCompleted);
     }
 
     private void OnHandlerDone(Greenlet greenlet)
@@ -208,13 +207,12 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// One accepted connection: the greenlet's body, the listener that closes the connection when
-    /// the greenlet ends (however it ends: returned, threw, killed before it started), and its
-    /// name (the peer, formatted only when someone reads it). One small object plus the body
-    /// delegate per connection, where a wrapping async method cost a state machine, an await
-    /// continuation and a link listener (≈ 260 bytes) for each of 10,000 held connections.
+    /// One accepted connection: the greenlet's body, the link callback that closes the connection
+    /// when the greenlet ends (however it ends: returned, threw, killed before it started), and
+    /// its name (the peer). Built on Core's public API only: <see cref="Greenlet.Link"/> and
+    /// <see cref="Greenlet.Name"/>.
     /// </summary>
-    private sealed class ServedConnection(StreamServer server, StreamConnection connection) : IGreenletListener, IGreenletNameSource
+    private sealed class ServedConnection(StreamServer server, StreamConnection connection)
     {
         public Task Body(CancellationToken cancellationToken) => server._handler(connection, cancellationToken);
 
@@ -224,6 +222,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
             server.OnHandlerDone(greenlet);
         }
 
-        public string GetGreenletName() => connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
+        public string Name => connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
     }
 }
