@@ -129,7 +129,7 @@ public sealed class DatagramSocket : IDisposable
             return;
         }
 
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             try
             {
@@ -183,7 +183,7 @@ public sealed class DatagramSocket : IDisposable
     private void ThrowIfUnusable(SocketDirection direction)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException("DatagramSocket operations run on the loop thread.");
         }

@@ -37,7 +37,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot listen on a {endpoint.GetType().Name}; use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endpoint));
         }
 
-        loop.VerifyAccess(nameof(Listen));
+        loop.VerifyAccess();
         return new StreamListener(loop, endpoint, options);
     }
 
@@ -85,7 +85,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot bind a datagram socket to a {endpoint.GetType().Name}.", nameof(endpoint));
         }
 
-        loop.VerifyAccess(nameof(BindDatagram));
+        loop.VerifyAccess();
         return new DatagramSocket(loop, endpoint);
     }
 

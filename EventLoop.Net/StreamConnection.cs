@@ -271,7 +271,7 @@ public sealed class StreamConnection : IDisposable
         }
 
         Loop loop = _socket.Loop;
-        if (!loop.IsOwnerThread)
+        if (!loop.CheckAccess())
         {
             if (!loop.IsDisposed)
             {
@@ -325,7 +325,7 @@ public sealed class StreamConnection : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfUnusable(SocketDirection direction)
     {
-        if (_disposed || _socket.IsClosed || _socket.IsBusy(direction) || !_socket.Loop.IsOwnerThread)
+        if (_disposed || _socket.IsClosed || _socket.IsBusy(direction) || !_socket.Loop.CheckAccess())
         {
             ThrowUnusable(direction);
         }
@@ -335,7 +335,7 @@ public sealed class StreamConnection : IDisposable
     private void ThrowUnusable(SocketDirection direction)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException(
                 "StreamConnection operations run on the loop thread; use AsStream() to call from other threads.");

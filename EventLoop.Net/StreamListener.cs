@@ -22,12 +22,12 @@ public sealed class StreamListener : IDisposable
 {
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromMilliseconds(500);
-    private static readonly Action<object?> s_onBackoffTimer = static s => ((StreamListener)s!).OnBackoffTimer();
 
     private readonly LoopSocket _socket;
     private readonly bool _isUnix;
     private readonly string? _unixPath;
-    private readonly TimerHandle _backoffTimer;
+    private readonly Action _onBackoffTimer;
+    private TimerHandle? _backoffTimer;
     private AcceptOperation? _cachedAccept;
     private AcceptOperation? _lastAccept;
     private TimeSpan _backoff = s_initialBackoff;
@@ -72,7 +72,7 @@ public sealed class StreamListener : IDisposable
         }
 
         _socket = new LoopSocket(loop, fd, IoEvents.Read);
-        _backoffTimer = new TimerHandle(loop) { Callback = s_onBackoffTimer, State = this, Direct = true };
+        _onBackoffTimer = OnBackoffTimer;
         _cachedAccept = new AcceptOperation(this, _socket);
     }
 
@@ -95,7 +95,7 @@ public sealed class StreamListener : IDisposable
     public ValueTask<StreamConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException("AcceptAsync must be called on the loop thread.");
         }
@@ -147,7 +147,7 @@ public sealed class StreamListener : IDisposable
         }
 
         Loop loop = _socket.Loop;
-        if (!loop.IsOwnerThread)
+        if (!loop.CheckAccess())
         {
             try
             {
@@ -212,8 +212,8 @@ public sealed class StreamListener : IDisposable
     private void StartBackoff()
     {
         _backingOff = true;
-        _backoffTimer.Reset();
-        _socket.Loop.ScheduleTimer(_backoffTimer, _backoff);
+        // A new timer per back-off: it only runs while descriptors are exhausted, off the hot path.
+        _backoffTimer = _socket.Loop.CallLater(_backoff, _onBackoffTimer);
         _backoff = _backoff * 2 > s_maxBackoff ? s_maxBackoff : _backoff * 2;
     }
 
@@ -234,7 +234,7 @@ public sealed class StreamListener : IDisposable
         }
 
         _disposed = true;
-        _backoffTimer.Cancel();
+        _backoffTimer?.Cancel();
         _socket.Close(nameof(StreamListener));
         DeleteUnixPath();
     }
