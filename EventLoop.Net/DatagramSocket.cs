@@ -10,6 +10,14 @@ namespace EventLoop.Net;
 /// <see cref="LoopNetExtensions.BindDatagram"/>. One receive and one send may be in flight at a time.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
 /// </summary>
+/// <remarks>
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
+/// </remarks>
 public sealed class DatagramSocket : IDisposable
 {
     private readonly LoopSocket _socket;

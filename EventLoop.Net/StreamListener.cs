@@ -17,6 +17,12 @@ namespace EventLoop.Net;
 /// every client that arrives while the process is at its limit into a reset, which clients retry
 /// anyway; waiting serves them.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
 /// </remarks>
 public sealed class StreamListener : IDisposable
 {
@@ -91,7 +97,7 @@ public sealed class StreamListener : IDisposable
     /// <exception cref="ObjectDisposedException">The listener was disposed (also completes an accept in flight).</exception>
     /// <exception cref="InvalidOperationException">Another accept is in flight, or not called on the loop thread.</exception>
     /// <exception cref="SocketException">The kernel reported an unexpected failure.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the awaiting greenlet was killed.</exception>
     public ValueTask<StreamConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);

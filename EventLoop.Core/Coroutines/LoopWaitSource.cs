@@ -62,7 +62,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <param name="cancellationToken">Cancels the wait; the running greenlet's kill token needs no registration.</param>
     /// <returns>
     /// True when the wait is pending: arm what will complete it now. False when it has already
-    /// completed (the greenlet was killed, its scope's deadline passed, or the token is cancelled):
+    /// completed (the greenlet was killed, its scope's deadline passed, or the token is canceled):
     /// arm nothing. Either way hand out a ValueTask over this source and <see cref="Version"/>.
     /// </returns>
     /// <exception cref="InvalidOperationException">A wait of this source is still pending.</exception>

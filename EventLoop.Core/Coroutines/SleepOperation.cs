@@ -5,7 +5,7 @@ namespace EventLoop.Coroutines;
 /// <summary>
 /// A pooled <see cref="Loop.Sleep"/> that is its own timer: one object per concurrent sleep, reused
 /// after its result is taken, so a warm loop sleeps without allocating. Completes when the timer fires,
-/// or with <see cref="OperationCanceledException"/> when the token is cancelled or the greenlet
+/// or with <see cref="OperationCanceledException"/> when the token is canceled or the greenlet
 /// is killed. A timer that fired in the timer phase beats a cancellation that came later.
 /// </summary>
 internal sealed class SleepOperation : LoopWaitSource<bool>, ITimerNode

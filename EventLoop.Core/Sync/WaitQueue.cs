@@ -4,7 +4,7 @@ namespace EventLoop.Sync;
 
 /// <summary>
 /// The FIFO list of greenlets waiting on one primitive, plus the pool of free waiter nodes that
-/// makes a warm wait allocation-free. Intrusive doubly linked list: a cancelled waiter unlinks
+/// makes a warm wait allocation-free. Intrusive doubly linked list: a canceled waiter unlinks
 /// itself in O(1), so waits that are abandoned never pile up. Loop-thread only.
 /// </summary>
 /// <typeparam name="T">The value a wait produces.</typeparam>

@@ -9,7 +9,7 @@ namespace EventLoop.Sync;
 /// </summary>
 /// <remarks>
 /// A waiter leaves its list the moment it completes, whichever way: handed a value by the
-/// primitive, cancelled by its token, aborted, or timed out. Only the first completion counts,
+/// primitive, canceled by its token, aborted, or timed out. Only the first completion counts,
 /// so a value handed over beats a cancellation that arrives later: the primitive never has to
 /// take anything back, and nothing is lost. The node returns to its queue's pool in GetResult.
 /// </remarks>

@@ -45,7 +45,7 @@ internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISoc
     /// greenlet and to <paramref name="cancellationToken"/> and waits for readiness. The caller
     /// wraps the returned version in a ValueTask.
     /// </summary>
-    /// <returns>The token for the ValueTask; the operation may already be complete (killed greenlet, cancelled token).</returns>
+    /// <returns>The token for the ValueTask; the operation may already be complete (killed greenlet, canceled token).</returns>
     protected short Suspend(CancellationToken cancellationToken)
     {
         if (Begin(cancellationToken))
