@@ -41,19 +41,8 @@ public sealed partial class Loop
     /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
     public IoRegistration Register(SafeHandle handle, IoEvents events, Action<IoRegistration, IoEvents> callback)
     {
-        ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(callback);
-        VerifyAccess(nameof(Register));
-        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
-        }
-
-        if (handle.IsClosed || handle.IsInvalid)
-        {
-            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
-        }
-
+        VerifyDescriptorArguments(handle, events, nameof(Register));
         return new IoRegistration(this, handle, events, callback);
     }
 
@@ -72,19 +61,8 @@ public sealed partial class Loop
     /// <exception cref="InvalidOperationException">Called off the loop thread, or the descriptor is already registered with this loop.</exception>
     public ReadinessWatch Watch(SafeHandle handle, IoEvents events, IReadinessHandler handler)
     {
-        ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(handler);
-        VerifyAccess(nameof(Watch));
-        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be armed.");
-        }
-
-        if (handle.IsClosed || handle.IsInvalid)
-        {
-            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
-        }
-
+        VerifyDescriptorArguments(handle, events, nameof(Watch));
         return new ReadinessWatch(this, handle, events, handler);
     }
 
@@ -144,6 +122,21 @@ public sealed partial class Loop
         if (!_pollerClosed && !(fdClosed && _poller.Kind == PollerKind.Epoll))
         {
             _poller.Remove(fd);
+        }
+    }
+
+    private void VerifyDescriptorArguments(SafeHandle handle, IoEvents events, string member)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        VerifyAccess(member);
+        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
+        }
+
+        if (handle.IsClosed || handle.IsInvalid)
+        {
+            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
         }
     }
 
