@@ -137,21 +137,14 @@ public sealed class DatagramSocket : IDisposable
             return;
         }
 
-        if (!_socket.Loop.CheckAccess())
+        try
         {
-            try
-            {
-                _socket.Loop.Post(static s => ((DatagramSocket)s!).DisposeCore(), this);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The loop closed every socket when it was disposed.
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((DatagramSocket)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            // Off the loop thread after the loop was disposed: it closed every socket then.
+        }
     }
 
     /// <summary>One recvfrom; reuses the previous sender's EndPoint when the address is the same.</summary>

@@ -276,25 +276,14 @@ public sealed class StreamConnection : IDisposable
             return;
         }
 
-        Loop loop = _socket.Loop;
-        if (!loop.CheckAccess())
+        try
         {
-            if (!loop.IsDisposed)
-            {
-                try
-                {
-                    loop.Post(static s => ((StreamConnection)s!).DisposeCore(), this);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The loop closed every socket when it was disposed.
-                }
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((StreamConnection)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            // Off the loop thread after the loop was disposed: it closed every socket then.
+        }
     }
 
     /// <summary>The raw receive of both the fast path and the waiting operation; records short reads on the socket.</summary>

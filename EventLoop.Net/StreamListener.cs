@@ -152,22 +152,14 @@ public sealed class StreamListener : IDisposable
             return;
         }
 
-        Loop loop = _socket.Loop;
-        if (!loop.CheckAccess())
+        try
         {
-            try
-            {
-                loop.Post(static s => ((StreamListener)s!).DisposeCore(), this);
-            }
-            catch (ObjectDisposedException)
-            {
-                DeleteUnixPath(); // the loop closed the descriptor when it was disposed
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((StreamListener)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            DeleteUnixPath(); // off the loop thread after the loop was disposed: it closed the descriptor
+        }
     }
 
     /// <summary>

@@ -40,7 +40,6 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
 {
     private LoopValueTaskSourceCore<TResult> _core;
     private TokenRegistration _registration;
-    private bool _pending;
 
     /// <summary>Creates a source whose waits run on <paramref name="loop"/>.</summary>
     /// <param name="loop">The loop the waits belong to.</param>
@@ -53,7 +52,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     public short Version => _core.Version;
 
     /// <summary>True between a <see cref="Begin"/> that returned true and the wait's completion.</summary>
-    public bool IsPending => _pending;
+    public bool IsPending => _core.IsPending;
 
     /// <summary>
     /// Starts a new wait: invalidates the previous wait's <see cref="Version"/>, links the wait to the
@@ -69,7 +68,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     protected bool Begin(CancellationToken cancellationToken)
     {
         Debug.Assert(Loop.CheckAccess(), "Begin off the loop thread");
-        if (_pending)
+        if (_core.IsPending)
         {
             ThrowHelper.ThrowInvalidOperation("A wait of this source is already pending.");
         }
@@ -89,11 +88,11 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
             return false;
         }
 
-        _pending = true;
+        _core.IsPending = true;
 
-        // Last: a token cancelled by another thread meanwhile runs the callback right here.
+        // Last: a token canceled by another thread meanwhile runs the callback right here.
         _registration.Register(cancellationToken, this, _core.Version);
-        return _pending;
+        return _core.IsPending;
     }
 
     /// <summary>Completes the pending wait with <paramref name="result"/>. Loop thread.</summary>
@@ -101,7 +100,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <returns>False when no wait was pending (it completed already): nothing changed.</returns>
     public bool TrySetResult(TResult result)
     {
-        if (!_pending)
+        if (!_core.IsPending)
         {
             return false;
         }
@@ -117,7 +116,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     public bool TrySetException(Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        if (!_pending)
+        if (!_core.IsPending)
         {
             return false;
         }
@@ -158,7 +157,7 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
 
     private void Settle()
     {
-        _pending = false;
+        _core.IsPending = false;
         Detach();
         _registration.Release();
         OnCompleting();

@@ -40,29 +40,15 @@ internal struct IntrusiveList<T, TLinks>
     /// <summary>Appends <paramref name="node"/>, which must not be linked.</summary>
     public void AddLast(T node)
     {
-        ref IntrusiveLinks<T> links = ref TLinks.Of(node);
-        Debug.Assert(links.Next is null, "node already linked");
         T? head = _head;
-        if (head is null)
-        {
-            links.Prev = node;
-            links.Next = node;
-            _head = node;
-            return;
-        }
-
-        ref IntrusiveLinks<T> headLinks = ref TLinks.Of(head);
-        T tail = headLinks.Prev!;
-        links.Prev = tail;
-        links.Next = head;
-        TLinks.Of(tail).Next = node;
-        headLinks.Prev = node;
+        LinkBefore(node, head);
+        _head = head ?? node;
     }
 
     /// <summary>Prepends <paramref name="node"/>, which must not be linked.</summary>
     public void AddFirst(T node)
     {
-        AddLast(node);
+        LinkBefore(node, _head);
         _head = node;
     }
 
@@ -106,5 +92,27 @@ internal struct IntrusiveList<T, TLinks>
         }
 
         return first;
+    }
+
+    // Links node between the tail and head (alone, it links to itself): the tail of the circle,
+    // which is also the place before the head.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LinkBefore(T node, T? head)
+    {
+        ref IntrusiveLinks<T> links = ref TLinks.Of(node);
+        Debug.Assert(links.Next is null, "node already linked");
+        if (head is null)
+        {
+            links.Prev = node;
+            links.Next = node;
+            return;
+        }
+
+        ref IntrusiveLinks<T> headLinks = ref TLinks.Of(head);
+        T tail = headLinks.Prev!;
+        links.Prev = tail;
+        links.Next = head;
+        TLinks.Of(tail).Next = node;
+        headLinks.Prev = node;
     }
 }
