@@ -74,6 +74,22 @@ public sealed class IntrusiveListTests
         Assert.Equal([8, 7], Walk(list));
     }
 
+    [Fact]
+    public void MixedAddsAndRemoves_KeepOrderAndAppendAfterTheRealTail()
+    {
+        var list = default(IntrusiveList<Node, Node.Links>);
+        Node[] nodes = [new(0), new(1), new(2), new(3)];
+        list.AddLast(nodes[1]);
+        list.AddFirst(nodes[0]);
+        list.AddLast(nodes[2]);
+        list.Remove(nodes[2]); // the tail: the head must learn the new tail
+        list.AddLast(nodes[3]);
+        list.Remove(nodes[0]); // the head: the next node inherits the tail pointer
+        list.AddLast(nodes[2]);
+
+        Assert.Equal([1, 3, 2], Walk(list));
+    }
+
     private static List<int> Walk(IntrusiveList<Node, Node.Links> list)
     {
         var values = new List<int>();
