@@ -18,7 +18,7 @@ public sealed partial class Loop
         }
     };
 
-    private Greenlet? _liveHead;
+    private IntrusiveList<Greenlet, Greenlet.LiveList> _live;
     private int _liveCount;
 
     /// <summary>
@@ -139,41 +139,17 @@ public sealed partial class Loop
 
     private void AddLive(Greenlet greenlet)
     {
-        greenlet.LiveNext = _liveHead;
-        greenlet.LivePrev = null;
-        if (_liveHead is not null)
-        {
-            _liveHead.LivePrev = greenlet;
-        }
-
-        _liveHead = greenlet;
+        _live.AddFirst(greenlet);
         _liveCount++;
     }
 
     internal void OnGreenletCompleted(Greenlet greenlet)
     {
-        bool linked = greenlet.LivePrev is not null || ReferenceEquals(_liveHead, greenlet);
-        if (!linked)
+        if (!_live.Remove(greenlet))
         {
             return; // killed before a remote spawn reached the loop
         }
 
-        if (greenlet.LivePrev is not null)
-        {
-            greenlet.LivePrev.LiveNext = greenlet.LiveNext;
-        }
-        else
-        {
-            _liveHead = greenlet.LiveNext;
-        }
-
-        if (greenlet.LiveNext is not null)
-        {
-            greenlet.LiveNext.LivePrev = greenlet.LivePrev;
-        }
-
-        greenlet.LivePrev = null;
-        greenlet.LiveNext = null;
         _liveCount--;
     }
 
@@ -191,7 +167,7 @@ public sealed partial class Loop
 
     private void KillLiveGreenlets()
     {
-        if (_liveHead is null && !_inbox.HasItems)
+        if (_live.IsEmpty && !_inbox.HasItems)
         {
             return;
         }
@@ -201,14 +177,14 @@ public sealed partial class Loop
         {
             DrainInbox(); // remote spawns become live greenlets, so they are killed too
             KillAll();
-            for (int i = 0; i < DisposeUnwindIterations && _liveHead is not null; i++)
+            for (int i = 0; i < DisposeUnwindIterations && !_live.IsEmpty; i++)
             {
                 RunIteration(0);
                 KillAll();
             }
 
             // Whatever still has not finished waits on something outside the loop: complete it.
-            while (_liveHead is { } stuck)
+            while (_live.First is { } stuck)
             {
                 stuck.Complete(new OperationCanceledException($"Greenlet {stuck.Name} was killed when its loop was disposed."));
             }
@@ -221,9 +197,9 @@ public sealed partial class Loop
 
     private void KillAll()
     {
-        for (Greenlet? g = _liveHead; g is not null;)
+        for (Greenlet? g = _live.First; g is not null;)
         {
-            Greenlet? next = g.LiveNext;
+            Greenlet? next = _live.NextOf(g);
             g.KillCore();
             g = next;
         }

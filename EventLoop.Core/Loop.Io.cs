@@ -11,7 +11,7 @@ public sealed partial class Loop
     // Token of the wake-up descriptor; registration tokens are slot indexes (>= 0).
     private const int WakerToken = -1;
 
-    private IReadinessHandler?[] _handlers = new IReadinessHandler?[64];
+    private IPollTarget?[] _handlers = new IPollTarget?[64];
     private readonly Stack<int> _freeTokens = new();
     private int _nextToken;
     private int _registrationCount;
@@ -41,20 +41,29 @@ public sealed partial class Loop
     /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
     public IoRegistration Register(SafeHandle handle, IoEvents events, Action<IoRegistration, IoEvents> callback)
     {
-        ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(callback);
-        VerifyAccess(nameof(Register));
-        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
-        }
-
-        if (handle.IsClosed || handle.IsInvalid)
-        {
-            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
-        }
-
+        VerifyDescriptorArguments(handle, events, nameof(Register));
         return new IoRegistration(this, handle, events, callback);
+    }
+
+    /// <summary>
+    /// Watches <paramref name="handle"/>'s descriptor for a driver: readiness of the armed
+    /// directions is reported to <paramref name="handler"/> inside the poll phase, edge-triggered
+    /// and armed per direction (see <see cref="ReadinessWatch"/> for the rule a driver follows).
+    /// The building block of EventLoop.Net's sockets, open to any driver. Loop thread.
+    /// </summary>
+    /// <param name="handle">The descriptor's handle, non-blocking; it must stay open while watched.</param>
+    /// <param name="events">The directions armed at once (Read, Write, both, or None).</param>
+    /// <param name="handler">Told about readiness and about the loop's disposal.</param>
+    /// <returns>The watch; dispose it before closing the descriptor.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has other flags.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed, or the loop was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Called off the loop thread, or the descriptor is already registered with this loop.</exception>
+    public ReadinessWatch Watch(SafeHandle handle, IoEvents events, IReadinessHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        VerifyDescriptorArguments(handle, events, nameof(Watch));
+        return new ReadinessWatch(this, handle, events, handler);
     }
 
     /// <summary>
@@ -68,7 +77,7 @@ public sealed partial class Loop
     internal bool NativeEdgeTriggered => _poller.NativeEdgeTriggered;
 
     /// <summary>Registers <paramref name="fd"/> with the poller; returns its token. Loop thread.</summary>
-    internal int AddHandler(int fd, PollEvents events, IReadinessHandler handler)
+    internal int AddHandler(int fd, PollEvents events, IPollTarget handler)
     {
         VerifyAccess(nameof(Register));
         int token = _freeTokens.TryPop(out int free) ? free : _nextToken++;
@@ -116,6 +125,21 @@ public sealed partial class Loop
         }
     }
 
+    private void VerifyDescriptorArguments(SafeHandle handle, IoEvents events, string member)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        VerifyAccess(member);
+        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
+        }
+
+        if (handle.IsClosed || handle.IsInvalid)
+        {
+            ThrowHelper.ThrowObjectDisposed(handle.GetType().Name);
+        }
+    }
+
     private void DispatchIoEvents(int count)
     {
         int ioEvents = 0;
@@ -130,7 +154,7 @@ public sealed partial class Loop
 
             ioEvents++;
             // Re-check the slot: an earlier handler in this batch may have unregistered it.
-            IReadinessHandler? handler = (uint)ready.Token < (uint)_handlers.Length ? _handlers[ready.Token] : null;
+            IPollTarget? handler = (uint)ready.Token < (uint)_handlers.Length ? _handlers[ready.Token] : null;
             handler?.OnReady(ready.Events);
         }
 
@@ -139,8 +163,8 @@ public sealed partial class Loop
 
     private void ReleaseHandlers()
     {
-        IReadinessHandler?[] handlers = (IReadinessHandler?[])_handlers.Clone();
-        foreach (IReadinessHandler? handler in handlers)
+        IPollTarget?[] handlers = (IPollTarget?[])_handlers.Clone();
+        foreach (IPollTarget? handler in handlers)
         {
             if (handler is null)
             {

@@ -39,6 +39,33 @@ public sealed partial class Loop
     }
 
     /// <summary>
+    /// Runs <paramref name="callback"/>(<paramref name="state"/>) now when the calling thread may
+    /// touch the loop (<see cref="CheckAccess"/>), otherwise queues it like <see cref="Post(Action)"/>
+    /// (FIFO, with a wake-up). Any thread. The way a driver hands work to the loop from a
+    /// token callback, a thread-pool continuation or a foreign thread without paying a queue
+    /// hop when it is already there.
+    /// </summary>
+    /// <param name="callback">The callback; run inline, an exception it throws reaches the caller; posted, it goes to the unhandled-exception handler.</param>
+    /// <param name="state">Its argument.</param>
+    /// <exception cref="ObjectDisposedException">The loop was disposed and the call is not on the loop thread.</exception>
+    public void RunOrPost(Action<object?> callback, object? state)
+    {
+        if (callback is null)
+        {
+            ThrowHelper.ThrowArgumentNull(nameof(callback));
+        }
+
+        if (IsOwnerThread)
+        {
+            callback(state);
+            return;
+        }
+
+        ThrowIfDisposed();
+        EnqueueRemote(callback, state, null);
+    }
+
+    /// <summary>
     /// Queues work attributed to <paramref name="owner"/>. On the owner thread it goes straight
     /// into the run queue (no lock, no allocation); from other threads into the inbox, with a
     /// wake-up. Work for a disposed loop is dropped: thread-pool continuations must not crash.

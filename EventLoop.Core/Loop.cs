@@ -482,6 +482,32 @@ public sealed partial class Loop : IDisposable
         }
     }
 
+    /// <summary>
+    /// True on the thread running the loop or, while nobody runs it, on the thread that owns it
+    /// (the one that created it or last ran it): the threads allowed to touch loop state. Any thread.
+    /// </summary>
+    /// <returns>True when the calling thread may use the loop's loop-thread-only members.</returns>
+    public bool CheckAccess() => IsOwnerThread;
+
+    /// <summary>
+    /// Throws unless the calling thread may use the loop's loop-thread-only members (see
+    /// <see cref="CheckAccess"/>). Any thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>
+    /// <exception cref="ObjectDisposedException">The loop was disposed.</exception>
+    public void VerifyAccess()
+    {
+        if (!IsOwnerThread)
+        {
+            ThrowHelper.ThrowWrongThread(nameof(VerifyAccess));
+        }
+
+        if (_disposed)
+        {
+            ThrowHelper.ThrowObjectDisposed(nameof(Loop));
+        }
+    }
+
     /// <summary>The greenlet whose step runs right now (loop thread), or null.</summary>
     internal Greenlet? CurrentGreenlet => _currentOwner;
 

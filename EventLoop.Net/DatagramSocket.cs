@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -11,6 +10,14 @@ namespace EventLoop.Net;
 /// <see cref="LoopNetExtensions.BindDatagram"/>. One receive and one send may be in flight at a time.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
 /// </summary>
+/// <remarks>
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
+/// </remarks>
 public sealed class DatagramSocket : IDisposable
 {
     private readonly LoopSocket _socket;
@@ -37,7 +44,7 @@ public sealed class DatagramSocket : IDisposable
 
         SocketPal.GetLocalEndPoint(fd, out EndPoint? local);
         LocalEndPoint = local ?? endPoint;
-        _socket = new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write);
+        _socket = new LoopSocket(loop, fd, IoEvents.Read | IoEvents.Write);
         _cachedReceive = new ReceiveFromOperation(this, _socket);
         _cachedSend = new SendToOperation(this, _socket);
     }
@@ -130,21 +137,14 @@ public sealed class DatagramSocket : IDisposable
             return;
         }
 
-        if (!_socket.Loop.IsOwnerThread)
+        try
         {
-            try
-            {
-                _socket.Loop.Post(static s => ((DatagramSocket)s!).DisposeCore(), this);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The loop closed every socket when it was disposed.
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((DatagramSocket)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            // Off the loop thread after the loop was disposed: it closed every socket then.
+        }
     }
 
     /// <summary>One recvfrom; reuses the previous sender's EndPoint when the address is the same.</summary>
@@ -184,7 +184,7 @@ public sealed class DatagramSocket : IDisposable
     private void ThrowIfUnusable(SocketDirection direction)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException("DatagramSocket operations run on the loop thread.");
         }

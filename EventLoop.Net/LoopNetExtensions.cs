@@ -2,11 +2,18 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
 /// <summary>Networking on a <see cref="Loop"/>: listen, connect and bind datagram sockets whose I/O runs on the loop's own poller.</summary>
+/// <remarks>
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
+/// </remarks>
 public static class LoopNetExtensions
 {
     /// <summary>Listens for stream connections on <paramref name="endpoint"/>. Loop thread (or before the loop runs).</summary>
@@ -38,7 +45,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot listen on a {endpoint.GetType().Name}; use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endpoint));
         }
 
-        loop.VerifyAccess(nameof(Listen));
+        loop.VerifyAccess();
         return new StreamListener(loop, endpoint, options);
     }
 
@@ -53,7 +60,7 @@ public static class LoopNetExtensions
     /// <returns>The connection (TCP connections have <c>TCP_NODELAY</c> set).</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
     /// <exception cref="SocketException">The connection failed (ConnectionRefused, TimedOut, HostNotFound...).</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the awaiting greenlet was killed.</exception>
     public static Task<StreamConnection> ConnectAsync(this Loop loop, EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(loop);
@@ -86,7 +93,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot bind a datagram socket to a {endpoint.GetType().Name}.", nameof(endpoint));
         }
 
-        loop.VerifyAccess(nameof(BindDatagram));
+        loop.VerifyAccess();
         return new DatagramSocket(loop, endpoint);
     }
 
@@ -152,7 +159,7 @@ public static class LoopNetExtensions
         }
 
         // Registered only now: epoll reports an unconnected TCP socket as hung up.
-        var socket = new LoopSocket(loop, fd, PollEvents.Read | PollEvents.Write);
+        var socket = new LoopSocket(loop, fd, IoEvents.Read | IoEvents.Write);
         try
         {
             await new ConnectOperation(socket, endpoint).Start(cancellationToken).ConfigureAwait(true);

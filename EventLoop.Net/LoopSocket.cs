@@ -1,14 +1,12 @@
 using System.Diagnostics;
-using EventLoop.Io;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
 // Design note: how a socket waits for readiness on the loop.
 //
-// Register once, edge-triggered. Every descriptor is added to the poller exactly once, when it is
-// wrapped, with EdgeTriggered and the directions it is likely to wait for: Read | Write for
+// Watch once, edge-triggered. Every descriptor gets one ReadinessWatch (Core's public driver API) when it is
+// wrapped, armed for the directions it is likely to wait for: Read | Write for
 // connecting and datagram sockets, Read only for listeners and accepted connections (most never
 // wait to send). A direction that must be waited for and is not registered yet is added with one
 // epoll_ctl(MOD) and then stays, so a connection pays at most one for its whole life. It is removed
@@ -61,9 +59,9 @@ namespace EventLoop.Net;
 // receive after it waits for the peer's next segment. Nothing here uses urgent data.
 //
 // The poll(2) back end. It has no edge-triggered mode, so it emulates one as one-shot: a direction
-// that is reported is disarmed until re-armed (loop.NativeEdgeTriggered is false). The socket tracks
-// which directions are armed and re-arms one with ModifyHandler when an operation must wait for it
-// and it is not armed. Under epoll a direction, once armed, stays armed.
+// that is reported is disarmed until re-armed (ReadinessWatch.StaysArmed is false). The watch tracks
+// which directions are armed, and Arm re-arms one when an operation must wait for it and it is not
+// armed. Under epoll a direction, once armed, stays armed.
 //
 // Errors and hang-ups arrive as Read | Write: both waiters retry their system call, which then
 // reports the actual condition (ECONNRESET, EOF, EPIPE) to the operation it belongs to.
@@ -82,31 +80,28 @@ internal sealed class LoopSocket : IReadinessHandler
 {
     private readonly Loop _loop;
     private readonly SocketHandle _handle;
+    private readonly ReadinessWatch _watch = null!;
     private readonly bool _nativeEdgeTriggered;
-    private PollEvents _armed;
-    private int _token = -1;
     private bool _readReady = true;
     private bool _writeReady = true;
     private bool _readDrained;
     private bool _mayHaveHungUp;
-    private SocketWait? _reader;
-    private SocketWait? _writer;
+    private ISocketWait? _reader;
+    private ISocketWait? _writer;
     private bool _closed;
 
     /// <summary>Wraps and registers <paramref name="fd"/>; on failure the descriptor is closed.</summary>
     /// <param name="loop">The loop whose poller watches the descriptor.</param>
     /// <param name="fd">A non-blocking socket this object now owns.</param>
     /// <param name="interest">Read, or Read | Write.</param>
-    public LoopSocket(Loop loop, int fd, PollEvents interest)
+    public LoopSocket(Loop loop, int fd, IoEvents interest)
     {
         _loop = loop;
         _handle = new SocketHandle(fd);
         Fd = fd;
-        _nativeEdgeTriggered = loop.NativeEdgeTriggered;
-        _armed = interest;
         try
         {
-            _token = loop.AddHandler(fd, interest | PollEvents.EdgeTriggered, this);
+            _watch = loop.Watch(_handle, interest, this);
         }
         catch
         {
@@ -114,6 +109,8 @@ internal sealed class LoopSocket : IReadinessHandler
             _handle.Dispose();
             throw;
         }
+
+        _nativeEdgeTriggered = _watch.StaysArmed;
     }
 
     /// <summary>The descriptor (still the old number once closed: check <see cref="IsClosed"/>).</summary>
@@ -166,16 +163,14 @@ internal sealed class LoopSocket : IReadinessHandler
     /// </summary>
     public void Arm(SocketDirection direction)
     {
-        PollEvents bit = direction == SocketDirection.Read ? PollEvents.Read : PollEvents.Write;
-        if ((_armed & bit) == 0 && !_closed)
+        if (!_closed)
         {
-            _armed |= bit;
-            _loop.ModifyHandler(_token, Fd, _armed | PollEvents.EdgeTriggered);
+            _watch.Arm(direction == SocketDirection.Read ? IoEvents.Read : IoEvents.Write);
         }
     }
 
     /// <summary>Parks <paramref name="wait"/> until <paramref name="direction"/> becomes ready.</summary>
-    public void BeginWait(SocketWait wait, SocketDirection direction)
+    public void BeginWait(ISocketWait wait, SocketDirection direction)
     {
         Debug.Assert(!_closed, "waiting on a closed socket");
         if (direction == SocketDirection.Read)
@@ -191,7 +186,7 @@ internal sealed class LoopSocket : IReadinessHandler
     }
 
     /// <summary>Removes <paramref name="wait"/> if it is the one waiting for <paramref name="direction"/> (cancellation).</summary>
-    public void EndWait(SocketWait wait, SocketDirection direction)
+    public void EndWait(ISocketWait wait, SocketDirection direction)
     {
         if (direction == SocketDirection.Read)
         {
@@ -220,24 +215,18 @@ internal sealed class LoopSocket : IReadinessHandler
 
         _closed = true;
         AbortWaiters(objectName);
-        _loop.RemoveHandler(_token, Fd);
-        _token = -1;
+        _watch.Dispose();
         _handle.Dispose();
     }
 
-    void IReadinessHandler.OnReady(IoEvents events)
+    void IReadinessHandler.OnReady(ReadinessWatch watch, IoEvents events)
     {
         if (_closed)
         {
             return;
         }
 
-        if (!_nativeEdgeTriggered)
-        {
-            // The poll back end disarmed what it reported (IoEvents and PollEvents share bit values).
-            _armed &= ~(PollEvents)(int)events;
-        }
-        else if ((events & IoEvents.Write) != 0)
+        if (_nativeEdgeTriggered && (events & IoEvents.Write) != 0)
         {
             // A hang-up or an error (Write is not armed), or writability we cannot tell from one:
             // either way short reads no longer prove that nothing is pending (see the design note).
@@ -268,15 +257,15 @@ internal sealed class LoopSocket : IReadinessHandler
         }
     }
 
-    void IReadinessHandler.OnLoopDisposed() => Close("Loop");
+    void IReadinessHandler.OnLoopDisposed(ReadinessWatch watch) => Close("Loop");
 
     private void AbortWaiters(string objectName)
     {
-        SocketWait? reader = _reader;
-        SocketWait? writer = _writer;
+        ISocketWait? reader = _reader;
+        ISocketWait? writer = _writer;
         _reader = null;
         _writer = null;
-        reader?.Abort(new ObjectDisposedException(objectName));
-        writer?.Abort(new ObjectDisposedException(objectName));
+        reader?.TrySetException(new ObjectDisposedException(objectName));
+        writer?.TrySetException(new ObjectDisposedException(objectName));
     }
 }

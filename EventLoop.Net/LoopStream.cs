@@ -34,7 +34,7 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.IsOwnerThread)
+        if (_connection.Loop.CheckAccess())
         {
             return _connection.ReceiveAsync(buffer, cancellationToken);
         }
@@ -51,7 +51,7 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.IsOwnerThread)
+        if (_connection.Loop.CheckAccess())
         {
             return _connection.SendAsync(buffer, cancellationToken);
         }
@@ -129,7 +129,7 @@ internal sealed class LoopStream : Stream
 
     private void ThrowIfLoopThread()
     {
-        if (_connection.Loop.IsOwnerThread)
+        if (_connection.Loop.CheckAccess())
         {
             throw new NotSupportedException(
                 "Synchronous socket I/O would block the loop thread; use ReadAsync/WriteAsync.");

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -15,6 +14,12 @@ namespace EventLoop.Net;
 /// <remarks>
 /// Loop-thread only, except <see cref="Dispose"/> (any thread) and the <see cref="Stream"/> from
 /// <see cref="AsStream"/>, whose asynchronous methods may be called from any thread.
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
 /// </remarks>
 public sealed class StreamConnection : IDisposable
 {
@@ -32,7 +37,7 @@ public sealed class StreamConnection : IDisposable
     /// only: Write is added if a send ever has to wait (see LoopSocket's design note).
     /// </summary>
     internal StreamConnection(Loop loop, int fd, bool isUnix)
-        : this(new LoopSocket(loop, fd, PollEvents.Read), isUnix)
+        : this(new LoopSocket(loop, fd, IoEvents.Read), isUnix)
     {
     }
 
@@ -141,7 +146,7 @@ public sealed class StreamConnection : IDisposable
     /// <exception cref="ObjectDisposedException">The connection was disposed (also completes a receive in flight).</exception>
     /// <exception cref="InvalidOperationException">Another receive is in flight.</exception>
     /// <exception cref="SocketException">The connection failed, e.g. <see cref="SocketError.ConnectionReset"/>.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the awaiting greenlet was killed.</exception>
     public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfUnusable(SocketDirection.Read);
@@ -184,14 +189,14 @@ public sealed class StreamConnection : IDisposable
     /// </summary>
     /// <param name="buffer">The data; must stay unchanged until the operation completes.</param>
     /// <param name="cancellationToken">
-    /// Cancels the wait. A send cancelled part-way leaves an unknown prefix sent, so the stream
+    /// Cancels the wait. A send canceled part-way leaves an unknown prefix sent, so the stream
     /// should then be closed.
     /// </param>
     /// <returns>A task that completes once every byte is with the kernel.</returns>
     /// <exception cref="ObjectDisposedException">The connection was disposed (also completes a send in flight).</exception>
     /// <exception cref="InvalidOperationException">Another send is in flight.</exception>
     /// <exception cref="SocketException">The connection failed (<see cref="SocketError.ConnectionReset"/>, <see cref="SocketError.Shutdown"/>...).</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the awaiting greenlet was killed.</exception>
     public ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ThrowIfUnusable(SocketDirection.Write);
@@ -271,25 +276,14 @@ public sealed class StreamConnection : IDisposable
             return;
         }
 
-        Loop loop = _socket.Loop;
-        if (!loop.IsOwnerThread)
+        try
         {
-            if (!loop.IsDisposed)
-            {
-                try
-                {
-                    loop.Post(static s => ((StreamConnection)s!).DisposeCore(), this);
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The loop closed every socket when it was disposed.
-                }
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((StreamConnection)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            // Off the loop thread after the loop was disposed: it closed every socket then.
+        }
     }
 
     /// <summary>The raw receive of both the fast path and the waiting operation; records short reads on the socket.</summary>
@@ -326,7 +320,7 @@ public sealed class StreamConnection : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfUnusable(SocketDirection direction)
     {
-        if (_disposed || _socket.IsClosed || _socket.IsBusy(direction) || !_socket.Loop.IsOwnerThread)
+        if (_disposed || _socket.IsClosed || _socket.IsBusy(direction) || !_socket.Loop.CheckAccess())
         {
             ThrowUnusable(direction);
         }
@@ -336,7 +330,7 @@ public sealed class StreamConnection : IDisposable
     private void ThrowUnusable(SocketDirection direction)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException(
                 "StreamConnection operations run on the loop thread; use AsStream() to call from other threads.");

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
-using EventLoop.Polling;
 
 namespace EventLoop.Net;
 
@@ -18,17 +17,23 @@ namespace EventLoop.Net;
 /// every client that arrives while the process is at its limit into a reset, which clients retry
 /// anyway; waiting serves them.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
+/// Return types follow one rule: a socket operation on a pooled source that often completes
+/// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
+/// <see cref="ValueTask"/> or <see cref="ValueTask{TResult}"/>, so a warm one allocates nothing;
+/// await it once, or call <c>AsTask()</c>. A composite operation that allocates anyway and may be
+/// awaited many times or from other threads (<c>ConnectAsync</c>: resolution, several attempts;
+/// <c>StreamServer.StopAsync</c>) returns <see cref="Task"/>.
 /// </remarks>
 public sealed class StreamListener : IDisposable
 {
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromMilliseconds(500);
-    private static readonly Action<object?> s_onBackoffTimer = static s => ((StreamListener)s!).OnBackoffTimer();
 
     private readonly LoopSocket _socket;
     private readonly bool _isUnix;
     private readonly string? _unixPath;
-    private readonly TimerHandle _backoffTimer;
+    private readonly Action _onBackoffTimer;
+    private TimerHandle? _backoffTimer;
     private AcceptOperation? _cachedAccept;
     private AcceptOperation? _lastAccept;
     private TimeSpan _backoff = s_initialBackoff;
@@ -72,8 +77,8 @@ public sealed class StreamListener : IDisposable
             throw;
         }
 
-        _socket = new LoopSocket(loop, fd, PollEvents.Read);
-        _backoffTimer = new TimerHandle(loop) { Callback = s_onBackoffTimer, State = this, Direct = true };
+        _socket = new LoopSocket(loop, fd, IoEvents.Read);
+        _onBackoffTimer = OnBackoffTimer;
         _cachedAccept = new AcceptOperation(this, _socket);
     }
 
@@ -92,11 +97,11 @@ public sealed class StreamListener : IDisposable
     /// <exception cref="ObjectDisposedException">The listener was disposed (also completes an accept in flight).</exception>
     /// <exception cref="InvalidOperationException">Another accept is in flight, or not called on the loop thread.</exception>
     /// <exception cref="SocketException">The kernel reported an unexpected failure.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the awaiting greenlet was killed.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the awaiting greenlet was killed.</exception>
     public ValueTask<StreamConnection> AcceptAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-        if (!_socket.Loop.IsOwnerThread)
+        if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException("AcceptAsync must be called on the loop thread.");
         }
@@ -147,22 +152,14 @@ public sealed class StreamListener : IDisposable
             return;
         }
 
-        Loop loop = _socket.Loop;
-        if (!loop.IsOwnerThread)
+        try
         {
-            try
-            {
-                loop.Post(static s => ((StreamListener)s!).DisposeCore(), this);
-            }
-            catch (ObjectDisposedException)
-            {
-                DeleteUnixPath(); // the loop closed the descriptor when it was disposed
-            }
-
-            return;
+            _socket.Loop.RunOrPost(static s => ((StreamListener)s!).DisposeCore(), this);
         }
-
-        DisposeCore();
+        catch (ObjectDisposedException)
+        {
+            DeleteUnixPath(); // off the loop thread after the loop was disposed: it closed the descriptor
+        }
     }
 
     /// <summary>
@@ -213,8 +210,8 @@ public sealed class StreamListener : IDisposable
     private void StartBackoff()
     {
         _backingOff = true;
-        _backoffTimer.Reset();
-        _socket.Loop.ScheduleTimer(_backoffTimer, _backoff);
+        // A new timer per back-off: it only runs while descriptors are exhausted, off the hot path.
+        _backoffTimer = _socket.Loop.CallLater(_backoff, _onBackoffTimer);
         _backoff = _backoff * 2 > s_maxBackoff ? s_maxBackoff : _backoff * 2;
     }
 
@@ -235,7 +232,7 @@ public sealed class StreamListener : IDisposable
         }
 
         _disposed = true;
-        _backoffTimer.Cancel();
+        _backoffTimer?.Cancel();
         _socket.Close(nameof(StreamListener));
         DeleteUnixPath();
     }

@@ -186,7 +186,7 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <summary>Stops accepting and kills running handlers without waiting for them. Any thread (posted unless on the loop thread).</summary>
     public void Dispose()
     {
-        if (Loop.Current == _loop)
+        if (_loop.CheckAccess())
         {
             DisposeCore();
         }

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using EventLoop.Coroutines;
+using EventLoop.Internal;
 
 namespace EventLoop;
 
@@ -25,12 +26,11 @@ public class Greenlet
     private bool _failureRaisedByRunner; // Loop.Run(main) rethrows it: not reported as well
     private Exception? _exception;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
-    private LoopWait? _waits;
+    private IntrusiveList<LoopWait, LoopWait.OwnerList> _waits;
     private Extras? _extras;
 
     // The loop's intrusive list of live greenlets (Dispose kills them).
-    internal Greenlet? LivePrev;
-    internal Greenlet? LiveNext;
+    internal IntrusiveLinks<Greenlet> LiveLinks;
 
     internal Greenlet(Loop loop, object body)
     {
@@ -465,50 +465,32 @@ public class Greenlet
     internal void AttachWait(LoopWait wait)
     {
         wait.WaitOwner = this;
-        wait.WaitPrev = null;
-        wait.WaitNext = _waits;
-        if (_waits is not null)
-        {
-            _waits.WaitPrev = wait;
-        }
-
-        _waits = wait;
+        _waits.AddFirst(wait);
     }
 
     internal void DetachWait(LoopWait wait)
     {
-        if (!ReferenceEquals(wait.WaitOwner, this))
+        if (ReferenceEquals(wait.WaitOwner, this))
         {
-            return;
+            _waits.Remove(wait);
+            wait.WaitOwner = null;
         }
-
-        if (wait.WaitPrev is not null)
-        {
-            wait.WaitPrev.WaitNext = wait.WaitNext;
-        }
-        else
-        {
-            _waits = wait.WaitNext;
-        }
-
-        if (wait.WaitNext is not null)
-        {
-            wait.WaitNext.WaitPrev = wait.WaitPrev;
-        }
-
-        wait.WaitPrev = null;
-        wait.WaitNext = null;
-        wait.WaitOwner = null;
     }
 
     /// <summary>Aborts every loop wait this greenlet is suspended in. Loop thread.</summary>
     internal void AbortWaits(Exception error)
     {
-        while (_waits is { } wait)
+        while (_waits.First is { } wait)
         {
             DetachWait(wait);
             wait.Abort(error);
         }
+    }
+
+    /// <summary>Finds a greenlet's links in its loop's list of live greenlets.</summary>
+    internal struct LiveList : ILinksAccessor<Greenlet>
+    {
+        public static ref IntrusiveLinks<Greenlet> Of(Greenlet node) => ref node.LiveLinks;
     }
 
     // ---- Task bridge (any thread) ----

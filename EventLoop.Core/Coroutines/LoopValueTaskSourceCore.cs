@@ -22,17 +22,26 @@ internal struct LoopValueTaskSourceCore<TResult>
     private TResult? _result;
     private Exception? _error;
     private bool _completed;
+    private bool _pending; // beside _completed: fits the padding, the owner stays its size
     private short _version;
 
     public readonly short Version => _version;
 
     public readonly bool IsCompleted => _completed;
 
+    /// <summary>True while the owner's wait is started and not completed (kept here for the owner).</summary>
+    public bool IsPending
+    {
+        readonly get => _pending;
+        set => _pending = value;
+    }
+
     /// <summary>Starts a new operation; invalidates tokens of the previous one.</summary>
     public void Reset()
     {
         _version++;
         _completed = false;
+        _pending = false;
         _result = default;
         _error = null;
         _continuation = null;

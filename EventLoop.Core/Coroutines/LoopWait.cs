@@ -1,24 +1,33 @@
-namespace EventLoop.Coroutines;
+using EventLoop.Internal;
+
+namespace EventLoop;
 
 /// <summary>
-/// A loop wait (sleep, socket receive, queue get...) that a greenlet is suspended in. While it
-/// is pending it is linked into its greenlet's intrusive list of waits, so killing the greenlet
-/// (or a timeout scope) can abort it even when the body never passed a token on. Linking costs
-/// no allocation. Loop-thread only.
+/// What every loop wait has in common, whatever it produces: the loop it belongs to and its link
+/// into the list of waits of the greenlet suspended in it, through which <see cref="Greenlet.Kill"/>
+/// and cancel scopes abort it. Derive from <see cref="LoopWaitSource{TResult}"/>, not from this class.
 /// </summary>
-internal abstract class LoopWait
+public abstract class LoopWait
 {
-    internal LoopWait? WaitPrev;
-    internal LoopWait? WaitNext;
+    internal IntrusiveLinks<LoopWait> OwnerLinks;
     internal Greenlet? WaitOwner;
+
+    private protected LoopWait(Loop loop)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        Loop = loop;
+    }
+
+    /// <summary>The loop the wait runs on; its continuation resumes there.</summary>
+    public Loop Loop { get; }
 
     /// <summary>Completes the wait with <paramref name="error"/> unless it already completed.</summary>
     internal abstract void Abort(Exception error);
 
     /// <summary>Links this wait to the greenlet running now, if any; returns that greenlet's pending abort, if any.</summary>
-    internal Exception? AttachToCurrentGreenlet(Loop loop)
+    internal Exception? AttachToCurrentGreenlet()
     {
-        Greenlet? owner = loop.CurrentGreenlet;
+        Greenlet? owner = Loop.CurrentGreenlet;
         if (owner is null)
         {
             return null;
@@ -35,4 +44,10 @@ internal abstract class LoopWait
 
     /// <summary>Unlinks this wait from its greenlet; idempotent.</summary>
     internal void Detach() => WaitOwner?.DetachWait(this);
+
+    /// <summary>Finds a wait's links in its greenlet's list of waits.</summary>
+    internal struct OwnerList : ILinksAccessor<LoopWait>
+    {
+        public static ref IntrusiveLinks<LoopWait> Of(LoopWait node) => ref node.OwnerLinks;
+    }
 }

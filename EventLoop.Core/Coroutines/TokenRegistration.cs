@@ -34,7 +34,7 @@ internal struct TokenRegistration
 
     /// <summary>
     /// Registers wait <paramref name="version"/> of <paramref name="wait"/> on <paramref name="token"/>,
-    /// unless the token cannot be cancelled or is the kill token of the greenlet the wait is linked
+    /// unless the token cannot be canceled or is the kill token of the greenlet the wait is linked
     /// to: <see cref="Greenlet.Kill"/> aborts that greenlet's waits anyway, and skipping the
     /// registration saves the token's callback node per wait. Call after linking the wait.
     /// </summary>

@@ -12,7 +12,7 @@ namespace EventLoop;
 /// no stale event. Dispose the registration before closing the descriptor (as with
 /// <c>selectors</c>: unregister, then close). Loop-thread only.
 /// </summary>
-public sealed class IoRegistration : IReadinessHandler, IDisposable
+public sealed class IoRegistration : IPollTarget, IDisposable
 {
     private static readonly Action<object?> s_dispatch = static s => ((IoRegistration)s!).Dispatch();
 
@@ -100,7 +100,7 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
         Release();
     }
 
-    void IReadinessHandler.OnReady(IoEvents events)
+    void IPollTarget.OnReady(IoEvents events)
     {
         if (_disposed)
         {
@@ -122,7 +122,7 @@ public sealed class IoRegistration : IReadinessHandler, IDisposable
         }
     }
 
-    void IReadinessHandler.OnLoopDisposed() => Release();
+    void IPollTarget.OnLoopDisposed() => Release();
 
     private void Release()
     {

@@ -1,13 +1,17 @@
+using System.Diagnostics.CodeAnalysis;
+using EventLoop.Sync;
+
 namespace EventLoop;
 
 /// <summary>
-/// A FIFO <see cref="LoopQueue{T}"/> that counts unfinished items, like gevent's <c>JoinableQueue</c>:
-/// every accepted item adds one, <see cref="TaskDone"/> takes one away, and <see cref="JoinAsync"/>
-/// waits until the count is zero. Loop-thread only.
+/// A FIFO queue that counts unfinished items, like gevent's <c>JoinableQueue</c>: every accepted
+/// item adds one, <see cref="TaskDone"/> takes one away, and <see cref="JoinAsync"/> waits until
+/// the count is zero. Otherwise it behaves as <see cref="LoopQueue{T}"/>. Loop-thread only.
 /// </summary>
 /// <typeparam name="T">The item type.</typeparam>
-public sealed class JoinableLoopQueue<T> : LoopQueue<T>
+public sealed class JoinableLoopQueue<T> : IAsyncEnumerable<T>
 {
+    private readonly QueueCore<T> _core;
     private readonly LoopEvent _allDone;
     private int _unfinished;
 
@@ -15,8 +19,8 @@ public sealed class JoinableLoopQueue<T> : LoopQueue<T>
     /// <param name="loop">The loop whose greenlets use it.</param>
     /// <param name="capacity">The most items it holds; null for no bound.</param>
     public JoinableLoopQueue(Loop loop, int? capacity = null)
-        : base(loop, capacity)
     {
+        _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Fifo(), OnItemAccepted);
         _allDone = new LoopEvent(loop, initialState: true);
     }
 
@@ -27,7 +31,7 @@ public sealed class JoinableLoopQueue<T> : LoopQueue<T>
     /// <exception cref="InvalidOperationException">Called more times than items were put.</exception>
     public void TaskDone()
     {
-        Loop.VerifyAccess(nameof(TaskDone));
+        _core.Loop.VerifyAccess(nameof(TaskDone));
         if (_unfinished == 0)
         {
             throw new InvalidOperationException("TaskDone was called more times than items were put.");
@@ -46,7 +50,45 @@ public sealed class JoinableLoopQueue<T> : LoopQueue<T>
     public ValueTask<bool> JoinAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         _allDone.WaitAsync(timeout, cancellationToken);
 
-    private protected override void OnItemAccepted()
+    /// <inheritdoc cref="LoopQueue{T}.Count"/>
+    public int Count => _core.Count;
+
+    /// <inheritdoc cref="LoopQueue{T}.Capacity"/>
+    public int Capacity => _core.Capacity;
+
+    /// <inheritdoc cref="LoopQueue{T}.IsCompleted"/>
+    public bool IsCompleted => _core.IsCompleted;
+
+    /// <inheritdoc cref="LoopQueue{T}.WaitingGetters"/>
+    public int WaitingGetters => _core.WaitingGetters;
+
+    /// <inheritdoc cref="LoopQueue{T}.WaitingPutters"/>
+    public int WaitingPutters => _core.WaitingPutters;
+
+    internal int PooledWaiterCount => _core.PooledWaiterCount;
+
+    /// <inheritdoc cref="LoopQueue{T}.TryPut"/>
+    public bool TryPut(T item) => _core.TryPut(item);
+
+    /// <inheritdoc cref="LoopQueue{T}.PutAsync"/>
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.TryGet"/>
+    public bool TryGet([MaybeNullWhen(false)] out T item) => _core.TryGet(out item);
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsync(CancellationToken)"/>
+    public ValueTask<T> GetAsync(CancellationToken cancellationToken = default) => _core.GetAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsync(TimeSpan?, CancellationToken)"/>
+    public ValueTask<T> GetAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) => _core.GetAsync(timeout, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.Complete"/>
+    public void Complete() => _core.Complete();
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsyncEnumerator"/>
+    public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => _core.GetAsyncEnumerator(cancellationToken);
+
+    private void OnItemAccepted()
     {
         if (_unfinished++ == 0)
         {

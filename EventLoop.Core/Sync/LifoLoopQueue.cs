@@ -1,22 +1,60 @@
+using System.Diagnostics.CodeAnalysis;
+using EventLoop.Sync;
+
 namespace EventLoop;
 
-/// <summary>A <see cref="LoopQueue{T}"/> that hands out the newest item first, like gevent's <c>LifoQueue</c>. Loop-thread only.</summary>
+/// <summary>
+/// A queue that hands out the newest item first, like gevent's <c>LifoQueue</c>; otherwise it
+/// behaves as <see cref="LoopQueue{T}"/>. Loop-thread only.
+/// </summary>
 /// <typeparam name="T">The item type.</typeparam>
-public sealed class LifoLoopQueue<T> : LoopQueue<T>
+public sealed class LifoLoopQueue<T> : IAsyncEnumerable<T>
 {
-    private readonly Stack<T> _items = new();
+    private readonly QueueCore<T> _core;
 
     /// <summary>Creates a LIFO queue.</summary>
     /// <param name="loop">The loop whose greenlets use it.</param>
     /// <param name="capacity">The most items it holds; null for no bound.</param>
     public LifoLoopQueue(Loop loop, int? capacity = null)
-        : base(loop, capacity)
     {
+        _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Lifo());
     }
 
-    private protected override int StoredCount => _items.Count;
+    /// <inheritdoc cref="LoopQueue{T}.Count"/>
+    public int Count => _core.Count;
 
-    private protected override void StoreItem(T item) => _items.Push(item);
+    /// <inheritdoc cref="LoopQueue{T}.Capacity"/>
+    public int Capacity => _core.Capacity;
 
-    private protected override T TakeItem() => _items.Pop();
+    /// <inheritdoc cref="LoopQueue{T}.IsCompleted"/>
+    public bool IsCompleted => _core.IsCompleted;
+
+    /// <inheritdoc cref="LoopQueue{T}.WaitingGetters"/>
+    public int WaitingGetters => _core.WaitingGetters;
+
+    /// <inheritdoc cref="LoopQueue{T}.WaitingPutters"/>
+    public int WaitingPutters => _core.WaitingPutters;
+
+    internal int PooledWaiterCount => _core.PooledWaiterCount;
+
+    /// <inheritdoc cref="LoopQueue{T}.TryPut"/>
+    public bool TryPut(T item) => _core.TryPut(item);
+
+    /// <inheritdoc cref="LoopQueue{T}.PutAsync"/>
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.TryGet"/>
+    public bool TryGet([MaybeNullWhen(false)] out T item) => _core.TryGet(out item);
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsync(CancellationToken)"/>
+    public ValueTask<T> GetAsync(CancellationToken cancellationToken = default) => _core.GetAsync(null, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsync(TimeSpan?, CancellationToken)"/>
+    public ValueTask<T> GetAsync(TimeSpan? timeout, CancellationToken cancellationToken = default) => _core.GetAsync(timeout, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.Complete"/>
+    public void Complete() => _core.Complete();
+
+    /// <inheritdoc cref="LoopQueue{T}.GetAsyncEnumerator"/>
+    public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => _core.GetAsyncEnumerator(cancellationToken);
 }

@@ -53,13 +53,13 @@ public sealed class LoopEvent
 
     /// <summary>
     /// Waits until the event is set; completes at once when it is. Allocation-free once warm
-    /// when <paramref name="cancellationToken"/> cannot be cancelled. Loop thread.
+    /// when <paramref name="cancellationToken"/> cannot be canceled. Loop thread.
     /// </summary>
     /// <param name="timeout">How long to wait at most (loop time); null waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>True when the event was set, false when the timeout passed first.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
-    /// <exception cref="TimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
+    /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopEvent) + "." + nameof(WaitAsync));

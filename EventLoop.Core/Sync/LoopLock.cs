@@ -45,12 +45,12 @@ public sealed class LoopLock : ILoopReleasable
     /// <summary>
     /// Takes the lock, waiting in FIFO order while it is held. Use as
     /// <c>using (await lck.AcquireAsync()) { ... }</c>. Allocation-free once warm when the token
-    /// cannot be cancelled. Loop thread.
+    /// cannot be canceled. Loop thread.
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A releaser that unlocks when disposed.</returns>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
-    /// <exception cref="TimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
+    /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
     public ValueTask<LoopReleaser> AcquireAsync(CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopLock) + "." + nameof(AcquireAsync));

@@ -73,13 +73,13 @@ public sealed class LoopResult<T>
     }
 
     /// <summary>
-    /// Waits for the value. Allocation-free once warm when the token cannot be cancelled. Loop thread.
+    /// Waits for the value. Allocation-free once warm when the token cannot be canceled. Loop thread.
     /// </summary>
     /// <param name="timeout">How long to wait at most (loop time); null waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The value.</returns>
-    /// <exception cref="TimeoutException">The timeout passed first.</exception>
-    /// <exception cref="OperationCanceledException">The token was cancelled or the greenlet killed.</exception>
+    /// <exception cref="LoopTimeoutException">The timeout passed first (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
     public ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopResult<T>) + "." + nameof(GetAsync));

@@ -4,7 +4,7 @@ namespace EventLoop.Sync;
 
 /// <summary>
 /// The FIFO list of greenlets waiting on one primitive, plus the pool of free waiter nodes that
-/// makes a warm wait allocation-free. Intrusive doubly linked list: a cancelled waiter unlinks
+/// makes a warm wait allocation-free. Intrusive doubly linked list: a canceled waiter unlinks
 /// itself in O(1), so waits that are abandoned never pile up. Loop-thread only.
 /// </summary>
 /// <typeparam name="T">The value a wait produces.</typeparam>
@@ -15,8 +15,7 @@ internal sealed class WaitQueue<T>(Loop loop)
     private const int PoolLimit = 16;
 
     private readonly Stack<Waiter<T>> _pool = new();
-    private Waiter<T>? _head;
-    private Waiter<T>? _tail;
+    private IntrusiveList<Waiter<T>, Waiter<T>.QueueList> _waiters;
 
     public Loop Loop { get; } = loop;
 
@@ -26,7 +25,7 @@ internal sealed class WaitQueue<T>(Loop loop)
     /// <summary>Number of free nodes kept for reuse.</summary>
     public int PooledCount => _pool.Count;
 
-    public Waiter<T>? First => _head;
+    public Waiter<T>? First => _waiters.First;
 
     /// <summary>
     /// Suspends the current greenlet at the tail. Fails at once when the greenlet was killed or
@@ -75,31 +74,25 @@ internal sealed class WaitQueue<T>(Loop loop)
         if (timeout == TimeSpan.Zero)
         {
             immediate = timeoutThrows
-                ? ValueTask.FromException<T>(new TimeoutException("The wait timed out."))
+                ? ValueTask.FromException<T>(new LoopTimeoutException("The wait timed out."))
                 : new ValueTask<T>(timeoutValue!);
             return null!;
         }
 
         Waiter<T> waiter = _pool.TryPop(out Waiter<T>? pooled) ? pooled : new Waiter<T>(this);
-        Exception? abort = waiter.AttachToCurrentGreenlet(Loop);
-        if (abort is not null)
+        if (waiter.Start(cancellationToken, timeout, timeoutThrows, timeoutValue))
         {
-            Return(waiter);
-            immediate = ValueTask.FromException<T>(abort);
-            return null!;
+            waiter.Item = item;
+            waiter.State = state;
         }
 
-        waiter.Item = item;
-        waiter.State = state;
-        Link(waiter);
-        waiter.Arm(cancellationToken, timeout, timeoutThrows, timeoutValue);
         return waiter;
     }
 
     /// <summary>Hands <paramref name="value"/> to the first waiter; false when none waits.</summary>
     public bool WakeFirst(T value)
     {
-        if (_head is not { } first)
+        if (_waiters.First is not { } first)
         {
             return false;
         }
@@ -111,7 +104,7 @@ internal sealed class WaitQueue<T>(Loop loop)
     /// <summary>Hands <paramref name="value"/> to every waiter, oldest first.</summary>
     public void WakeAll(T value)
     {
-        while (_head is { } first)
+        while (_waiters.First is { } first)
         {
             first.Succeed(value);
         }
@@ -120,7 +113,7 @@ internal sealed class WaitQueue<T>(Loop loop)
     /// <summary>Fails every waiter with <paramref name="error"/>, oldest first.</summary>
     public void FailAll(Exception error)
     {
-        while (_head is { } first)
+        while (_waiters.First is { } first)
         {
             first.Fail(error);
         }
@@ -128,34 +121,13 @@ internal sealed class WaitQueue<T>(Loop loop)
 
     internal void Unlink(Waiter<T> waiter)
     {
-        if (!waiter.Linked)
+        if (_waiters.Remove(waiter))
         {
-            return;
+            Count--;
         }
-
-        if (waiter.Prev is null)
-        {
-            _head = waiter.Next;
-        }
-        else
-        {
-            waiter.Prev.Next = waiter.Next;
-        }
-
-        if (waiter.Next is null)
-        {
-            _tail = waiter.Prev;
-        }
-        else
-        {
-            waiter.Next.Prev = waiter.Prev;
-        }
-
-        waiter.Prev = null;
-        waiter.Next = null;
-        waiter.Linked = false;
-        Count--;
     }
+
+    internal Waiter<T>? NextOf(Waiter<T> waiter) => _waiters.NextOf(waiter);
 
     internal void Return(Waiter<T> waiter)
     {
@@ -165,21 +137,9 @@ internal sealed class WaitQueue<T>(Loop loop)
         }
     }
 
-    private void Link(Waiter<T> waiter)
+    internal void Link(Waiter<T> waiter)
     {
-        waiter.Linked = true;
-        waiter.Prev = _tail;
-        waiter.Next = null;
-        if (_tail is null)
-        {
-            _head = waiter;
-        }
-        else
-        {
-            _tail.Next = waiter;
-        }
-
-        _tail = waiter;
+        _waiters.AddLast(waiter);
         Count++;
     }
 

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Threading.Tasks.Sources;
 using EventLoop.Net.Internal;
 
 namespace EventLoop.Net.Operations;
@@ -10,7 +9,7 @@ namespace EventLoop.Net.Operations;
 /// memory (not a copy) is what makes a slow reader slow the writer down instead of growing memory.
 /// Pooled per connection.
 /// </summary>
-internal sealed class SendOperation : SocketOperation<int>, IValueTaskSource
+internal sealed class SendOperation : SocketOperation<int>
 {
     private readonly StreamConnection _owner;
     private ReadOnlyMemory<byte> _remaining;
@@ -52,6 +51,4 @@ internal sealed class SendOperation : SocketOperation<int>, IValueTaskSource
         _remaining = default;
         _owner.ReturnSend(this);
     }
-
-    void IValueTaskSource.GetResult(short token) => GetResult(token);
 }

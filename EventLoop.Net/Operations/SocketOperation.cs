@@ -1,26 +1,24 @@
 using System.Net.Sockets;
-using System.Threading.Tasks.Sources;
-using EventLoop.Coroutines;
 
 namespace EventLoop.Net.Operations;
 
 /// <summary>
 /// A pooled socket operation that waits for one direction of a <see cref="LoopSocket"/>: the state
-/// shared by receive, send, accept, connect and the datagram operations. An owner keeps one per
-/// direction and rents it by swapping its cache field with null, so a warm operation allocates
-/// nothing; <see cref="IValueTaskSource{TResult}.GetResult"/> hands it back. Completes with the
-/// result, a <see cref="SocketException"/>, <see cref="OperationCanceledException"/> (token or
-/// greenlet kill; the socket stays usable) or <see cref="ObjectDisposedException"/> (closed).
-/// Loop-thread only, except the token callback, which hops to the loop.
+/// shared by receive, send, accept, connect and the datagram operations, on Core's public
+/// <see cref="LoopWaitSource{TResult}"/>. An owner keeps one per direction and rents it by swapping
+/// its cache field with null, so a warm operation allocates nothing; the awaiter's GetResult hands
+/// it back. Completes with the result, a <see cref="SocketException"/>,
+/// <see cref="OperationCanceledException"/> (token or greenlet kill; the socket stays usable),
+/// <see cref="LoopTimeoutException"/> (a cancel scope's deadline) or
+/// <see cref="ObjectDisposedException"/> (closed). Loop-thread only.
 /// </summary>
 /// <typeparam name="TResult">The result type.</typeparam>
-internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<TResult>, ITokenCancellable
+internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISocketWait
 {
-    private LoopValueTaskSourceCore<TResult> _core;
-    private TokenRegistration _registration;
     private readonly SocketDirection _direction;
 
     protected SocketOperation(LoopSocket socket, SocketDirection direction)
+        : base(socket.Loop)
     {
         Socket = socket;
         _direction = direction;
@@ -28,9 +26,6 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
 
     /// <summary>The socket this operation runs on.</summary>
     protected LoopSocket Socket { get; }
-
-    /// <summary>The current version, for a ValueTask over this source.</summary>
-    protected short Version => _core.Version;
 
     /// <summary>
     /// The operation's system call: Success (with the result) or a failure completes it;
@@ -50,34 +45,21 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
     /// greenlet and to <paramref name="cancellationToken"/> and waits for readiness. The caller
     /// wraps the returned version in a ValueTask.
     /// </summary>
-    /// <returns>The token for the ValueTask; the operation may already be complete (killed greenlet, cancelled token).</returns>
+    /// <returns>The token for the ValueTask; the operation may already be complete (killed greenlet, canceled token).</returns>
     protected short Suspend(CancellationToken cancellationToken)
     {
-        _core.Reset();
-        short version = _core.Version;
-        Exception? abort = AttachToCurrentGreenlet(Socket.Loop);
-        if (abort is not null)
+        if (Begin(cancellationToken))
         {
-            _core.SetException(Socket.Loop, abort);
-            return version;
+            Socket.BeginWait(this, _direction);
         }
 
-        if (cancellationToken.IsCancellationRequested)
-        {
-            Detach();
-            _core.SetException(Socket.Loop, new OperationCanceledException(cancellationToken));
-            return version;
-        }
-
-        Socket.BeginWait(this, _direction);
-        _registration.Register(cancellationToken, this, version);
-
-        return version;
+        return Version;
     }
 
-    internal sealed override bool TryComplete()
+    /// <inheritdoc/>
+    public bool TryComplete()
     {
-        if (_core.IsCompleted)
+        if (!IsPending)
         {
             return true;
         }
@@ -98,54 +80,23 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
 
         if (error == SocketError.Success)
         {
-            Finish(result, null);
+            TrySetResult(result);
         }
         else
         {
-            Finish(default!, CreateException(error));
+            TrySetException(CreateException(error));
         }
 
         return true;
     }
 
-    internal sealed override void Abort(Exception error)
-    {
-        if (!_core.IsCompleted)
-        {
-            Finish(default!, error);
-        }
-    }
-
     /// <summary>Completes the operation from a socket callback other than readiness (e.g. a backoff timer).</summary>
-    protected void Fail(Exception error) => Abort(error);
+    protected void Fail(Exception error) => TrySetException(error);
 
-    /// <summary>True while the operation waits.</summary>
-    protected bool IsPending => !_core.IsCompleted;
-
-    Loop ITokenCancellable.TokenLoop => Socket.Loop;
-
-    void ITokenCancellable.CancelFromToken(short version, CancellationToken token)
+    protected sealed override void OnCompleting()
     {
-        if (version == _core.Version && !_core.IsCompleted)
-        {
-            Finish(default!, new OperationCanceledException(token));
-        }
-    }
-
-    private void Finish(TResult result, Exception? error)
-    {
-        Detach();
         Socket.EndWait(this, _direction);
-        _registration.Release();
         OnFinished();
-        if (error is null)
-        {
-            _core.SetResult(Socket.Loop, result);
-        }
-        else
-        {
-            _core.SetException(Socket.Loop, error);
-        }
     }
 
     /// <summary>Hook for subclasses that hold resources while waiting (timers).</summary>
@@ -153,17 +104,5 @@ internal abstract class SocketOperation<TResult> : SocketWait, IValueTaskSource<
     {
     }
 
-    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
-
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _core.OnCompleted(Socket.Loop, continuation, state, token, flags);
-
-    public TResult GetResult(short token)
-    {
-        TResult? result = _core.TakeResult(token, out Exception? error);
-        _core.Reset(); // invalidates the token before the object can be handed out again
-        Recycle();
-        LoopValueTaskSourceCore<TResult>.ThrowIfError(error);
-        return result!;
-    }
+    protected sealed override void OnResultTaken() => Recycle();
 }

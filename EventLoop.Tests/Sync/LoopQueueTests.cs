@@ -185,7 +185,7 @@ public sealed class LoopQueueTests
             Greenlet putter = loop.Spawn(async () => await ch.PutAsync("hello"));
             await loop.Settle();
             Assert.False(putter.IsCompleted);
-            Assert.Equal(0, ch.Count);
+            Assert.Equal(1, ch.WaitingPutters);
             Assert.Equal("hello", await ch.GetAsync());
             await loop.Settle();
             Assert.True(putter.Succeeded);
@@ -194,6 +194,59 @@ public sealed class LoopQueueTests
             await loop.Settle();
             Assert.True(ch.TryPut("direct"));
             Assert.Equal("direct", await getter);
+        });
+    }
+
+    [Fact]
+    public void Channel_TryGet_TakesAWaitingPuttersItemOnly()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var ch = new LoopChannel<int>(loop);
+            Assert.False(ch.TryGet(out _));
+            Greenlet putter = loop.Spawn(async () => await ch.PutAsync(7));
+            await loop.Settle();
+
+            Assert.True(ch.TryGet(out int item));
+            Assert.Equal(7, item);
+            await loop.Settle();
+            Assert.True(putter.Succeeded);
+        });
+    }
+
+    [Fact]
+    public void Channel_IsItsOwnType_StorageMembersOnlyAsObsoleteForwarders()
+    {
+        Assert.False(typeof(LoopQueue<int>).IsAssignableFrom(typeof(LoopChannel<int>)));
+        foreach (string name in new[] { "Count", "Capacity" })
+        {
+            Assert.NotNull(typeof(LoopChannel<int>).GetProperty(name)!.GetCustomAttributes(typeof(ObsoleteAttribute), false).SingleOrDefault());
+        }
+    }
+
+    [Theory]
+    [InlineData(typeof(LoopQueue<int>))]
+    [InlineData(typeof(LifoLoopQueue<int>))]
+    [InlineData(typeof(PriorityLoopQueue<int>))]
+    [InlineData(typeof(JoinableLoopQueue<int>))]
+    [InlineData(typeof(LoopChannel<int>))]
+    [InlineData(typeof(LoopSemaphore))]
+    [InlineData(typeof(BoundedLoopSemaphore))]
+    public void PublicPrimitives_AreSealed(Type type) => Assert.True(type.IsSealed);
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(0)]
+    public void GetAsync_PerCallTimeout_ThrowsLoopTimeoutExceptionWithoutScope(int seconds)
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var q = new LoopQueue<int>(loop);
+            LoopTimeoutException error = await Assert.ThrowsAsync<LoopTimeoutException>(async () => await q.GetAsync(TimeSpan.FromSeconds(seconds)));
+            Assert.Null(error.Scope);
+            Assert.Equal(0, q.WaitingGetters);
         });
     }
 }

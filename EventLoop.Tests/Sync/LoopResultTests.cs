@@ -41,13 +41,14 @@ public sealed class LoopResultTests
     }
 
     [Fact]
-    public void GetAsync_Timeout_ThrowsTimeoutException()
+    public void GetAsync_Timeout_ThrowsLoopTimeoutExceptionWithoutScope()
     {
         using Loop loop = SyncTestLoop.Create();
         loop.Run(async () =>
         {
             var result = new LoopResult<int>(loop);
-            await Assert.ThrowsAsync<TimeoutException>(async () => await result.GetAsync(TimeSpan.FromSeconds(5)));
+            LoopTimeoutException error = await Assert.ThrowsAsync<LoopTimeoutException>(async () => await result.GetAsync(TimeSpan.FromSeconds(5)));
+            Assert.Null(error.Scope);
             Assert.Equal(0, result.WaiterCount);
         });
     }

@@ -58,7 +58,7 @@ public sealed class LoopSemaphoreTests
         loop.Run(async () =>
         {
             var sem = new LoopSemaphore(loop, 0);
-            await Assert.ThrowsAsync<TimeoutException>(async () => await sem.AcquireAsync(TimeSpan.FromSeconds(1)));
+            await Assert.ThrowsAsync<LoopTimeoutException>(async () => await sem.AcquireAsync(TimeSpan.FromSeconds(1)));
             Assert.Equal(0, sem.WaitingCount);
             sem.Release();
             Assert.Equal(1, sem.CurrentCount);

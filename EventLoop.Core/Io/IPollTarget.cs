@@ -1,0 +1,14 @@
+namespace EventLoop.Io;
+
+/// <summary>
+/// An entry of the loop's registration table: a public <see cref="IoRegistration"/> or a
+/// <see cref="ReadinessWatch"/>. <see cref="OnReady"/> runs inside the poll phase.
+/// </summary>
+internal interface IPollTarget
+{
+    /// <summary>Readiness reported by the poller; errors and hang-ups arrive as Read | Write.</summary>
+    void OnReady(IoEvents events);
+
+    /// <summary>The loop is being disposed: release the descriptor, fail pending waits.</summary>
+    void OnLoopDisposed();
+}
