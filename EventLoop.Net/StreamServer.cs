@@ -24,7 +24,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     private readonly HashSet<Greenlet> _handlers = [];
     private StreamListener? _listener;
     private Greenlet? _acceptor;
-    private TaskCompletionSource? _slotFreed;
     private bool _stopping;
 
     /// <summary>Creates a server; nothing is bound until <see cref="Start"/>.</summary>
@@ -41,8 +40,21 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         _handler = handler;
     }
 
-    /// <summary>The most connections served at once; at the limit, accepting pauses until one ends. 0 (default): unlimited.</summary>
+    // How long OnRejected may take before the rejected connection is closed anyway.
+    private static readonly TimeSpan RejectTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The most connections served at once. At the limit a new connection is still accepted (so no
+    /// client waits in the backlog), handed to <see cref="OnRejected"/> and closed. 0 (default): unlimited.
+    /// </summary>
     public int MaxConnections { get; init; }
+
+    /// <summary>
+    /// Called with each connection refused at <see cref="MaxConnections"/>, before it is closed, to
+    /// write a last word (Redis: <c>-ERR max number of clients reached</c>). It may take up to one
+    /// second (loop time); then the connection is closed regardless. Null: closed at once.
+    /// </summary>
+    public Func<StreamConnection, Task>? OnRejected { get; init; }
 
     /// <summary>Bind with <c>SO_REUSEPORT</c> (one server per loop on the same port). Off by default.</summary>
     public bool ReusePort { get; init; }
@@ -151,7 +163,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
 
         _stopping = true;
         _listener?.Dispose();
-        _slotFreed?.TrySetResult();
     }
 
     private async Task AcceptLoopAsync(CancellationToken cancellationToken)
@@ -159,15 +170,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         StreamListener listener = _listener!;
         while (!_stopping)
         {
-            if (MaxConnections > 0 && _handlers.Count >= MaxConnections)
-            {
-                // At the limit: leave connections in the kernel's queue until a handler ends.
-                _slotFreed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await _slotFreed.Task.ConfigureAwait(true);
-                _slotFreed = null;
-                continue;
-            }
-
             StreamConnection connection;
             try
             {
@@ -188,8 +190,50 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
                 return;
             }
 
+            if (MaxConnections > 0 && _handlers.Count >= MaxConnections)
+            {
+                Reject(connection);
+                continue;
+            }
+
             Serve(connection);
         }
+    }
+
+    private void Reject(StreamConnection connection)
+    {
+        Task written;
+        try
+        {
+            written = OnRejected?.Invoke(connection) ?? Task.CompletedTask;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            written = Task.CompletedTask;
+        }
+
+        if (written.IsCompleted)
+        {
+            connection.Dispose();
+            return;
+        }
+
+        // The last word did not fit in the send buffer: finish it in the background, bounded.
+        _loop.Spawn(async () =>
+        {
+            try
+            {
+                await _loop.MoveOnAfter(RejectTimeout, () => written).ConfigureAwait(true);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The client is gone; nothing to tell it.
+            }
+            finally
+            {
+                connection.Dispose();
+            }
+        });
     }
 
     private void Serve(StreamConnection connection)
@@ -204,7 +248,6 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     private void OnHandlerDone(Greenlet greenlet)
     {
         _handlers.Remove(greenlet);
-        _slotFreed?.TrySetResult();
     }
 
     /// <summary>
