@@ -32,6 +32,9 @@ public sealed class CacheServer : IAsyncDisposable
     // Redis's hz 10.
     private static readonly TimeSpan CronInterval = TimeSpan.FromMilliseconds(100);
 
+    // Redis's NET_MAX_WRITES_PER_EVENT: most bytes one client writes before the others get a turn.
+    private const int MaxWritePerTurn = 64 * 1024;
+
     // How long the connection count must stay low before the heap is trimmed: one second of cron ticks.
     private const int TrimQuietTicks = 10;
 
@@ -184,13 +187,16 @@ public sealed class CacheServer : IAsyncDisposable
 
     private async Task HandleAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
-        var driver = new RespConnectionDriver(_processor);
+        RespConnectionDriver? driver = null;
         try
         {
             while (true)
             {
-                // Idle: wait until bytes are there, holding no buffer (see the remarks).
+                // Idle: wait until bytes are there, holding no buffer (see the remarks). A client
+                // that connects and stays silent costs no protocol state either: the driver is
+                // created when its first bytes arrive.
                 await connection.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
+                driver ??= new RespConnectionDriver(_processor);
                 int received = await connection.ReceiveAsync(driver.GetReceiveMemory(), cancellationToken);
                 if (received == 0)
                 {
@@ -198,15 +204,30 @@ public sealed class CacheServer : IAsyncDisposable
                 }
 
                 ConnectionAction action = driver.CommitReceived(received);
+                int writtenThisTurn = 0;
                 while (!driver.PendingOutput.IsEmpty)
                 {
                     ReadOnlyMemory<byte> pending = driver.PendingOutput;
+                    if (pending.Length > MaxWritePerTurn)
+                    {
+                        pending = pending[..MaxWritePerTurn];
+                    }
+
                     await connection.SendAsync(pending, cancellationToken);
                     driver.AdvanceOutput(pending.Length);
                     if (driver.PendingOutput.IsEmpty)
                     {
                         // Requests held back by the output high-water mark run once it has drained.
                         action = driver.Process();
+                    }
+
+                    writtenThisTurn += pending.Length;
+                    if (writtenThisTurn >= MaxWritePerTurn && !driver.PendingOutput.IsEmpty)
+                    {
+                        // Redis's NET_MAX_WRITES_PER_EVENT: a client with megabytes to receive lets
+                        // the others run between slices instead of holding the loop for all of it.
+                        writtenThisTurn = 0;
+                        await _loop.Yield();
                     }
                 }
 
@@ -224,7 +245,7 @@ public sealed class CacheServer : IAsyncDisposable
         }
         finally
         {
-            driver.Release();
+            driver?.Release();
         }
     }
 }

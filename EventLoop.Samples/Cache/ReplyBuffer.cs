@@ -29,6 +29,7 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
 
     // Redis's PROTO_REPLY_CHUNK_BYTES.
     private const int ChunkSize = 16 * 1024;
+    private const int SmallChunkSize = 512;
 
     private Segment[] _segments = [];
     private int _head;
@@ -166,7 +167,10 @@ public sealed class ReplyBuffer : IBufferWriter<byte>
             }
         }
 
-        Enqueue(new Segment(ArrayPool<byte>.Shared.Rent(Math.Max(needed, ChunkSize)), 0, pooled: true));
+        // After a referenced value the next write is usually its CRLF and the next reply's header:
+        // a small chunk, so a pipeline of large values does not cost a 16 KiB chunk per value.
+        int size = _count > 0 && !_segments[Tail].Pooled ? SmallChunkSize : ChunkSize;
+        Enqueue(new Segment(ArrayPool<byte>.Shared.Rent(Math.Max(needed, size)), 0, pooled: true));
         return ref _segments[Tail];
     }
 
