@@ -33,7 +33,10 @@ public sealed class CacheServer : IAsyncDisposable
     private static readonly TimeSpan CronInterval = TimeSpan.FromMilliseconds(100);
 
     // Redis's NET_MAX_WRITES_PER_EVENT: most bytes one client writes before the others get a turn.
+    // As in Redis the budget is checked after a write, so one write may be larger; this bounds it
+    // (a 256 KiB value goes out in one system call, a 64 MiB one in slices).
     private const int MaxWritePerTurn = 64 * 1024;
+    private const int MaxWritePerCall = 256 * 1024;
 
     // How long the connection count must stay low before the heap is trimmed: one second of cron ticks.
     private const int TrimQuietTicks = 10;
@@ -208,9 +211,9 @@ public sealed class CacheServer : IAsyncDisposable
                 while (!driver.PendingOutput.IsEmpty)
                 {
                     ReadOnlyMemory<byte> pending = driver.PendingOutput;
-                    if (pending.Length > MaxWritePerTurn)
+                    if (pending.Length > MaxWritePerCall)
                     {
-                        pending = pending[..MaxWritePerTurn];
+                        pending = pending[..MaxWritePerCall];
                     }
 
                     await connection.SendAsync(pending, cancellationToken);
