@@ -211,7 +211,8 @@ def attack_expiry(port, server, q):
     after = dbsize(probe)
     w.close()
     probe.close()
-    return {"expiry: max keys during writes": max(counts), "expiry: keys 1 s after writes stop": after}
+    return {"expiry: keys at each second of writes": " / ".join(map(str, counts)),
+            "expiry: max keys during writes": max(counts), "expiry: keys 1 s after writes stop": after}
 
 
 def attack_large(port, server, q):
@@ -252,7 +253,7 @@ def attack_large(port, server, q):
 
 def attack_cpu(port, server, q):
     """Server CPU per large GET: one client pipelines GET of a 256 KiB value and reads every reply."""
-    gets = 4000 if not q else 500
+    gets = 10000 if not q else 500
     c = socket.create_connection((HOST, port))
     c.sendall(resp("SET", "big", b"z" * (256 * 1024)))
     read_reply(c)
