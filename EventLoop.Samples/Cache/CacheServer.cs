@@ -57,13 +57,19 @@ public sealed class CacheServer : IAsyncDisposable
     /// <param name="endpoint">Where to listen; port 0 picks one.</param>
     /// <param name="maxKeys">Keyspace bound (0: unbounded); writes of new keys beyond it get an OOM error.</param>
     public CacheServer(Loop loop, EndPoint endpoint, int maxKeys = 0)
+        : this(loop, endpoint, maxKeys, expiryBudgetClock: null)
+    {
+    }
+
+    /// <summary>As the public constructor, timing the expiry cycles' budgets on <paramref name="expiryBudgetClock"/> (tests pass the loop's virtual clock).</summary>
+    internal CacheServer(Loop loop, EndPoint endpoint, int maxKeys, TimeProvider? expiryBudgetClock)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(endpoint);
         _loop = loop;
         _endpoint = endpoint;
         Store = new CacheStore(loop.Time, maxKeys);
-        Expiry = new ActiveExpiry(Store, CronInterval);
+        Expiry = new ActiveExpiry(Store, CronInterval, expiryBudgetClock);
         _processor = new CommandProcessor(Store);
     }
 
