@@ -170,13 +170,6 @@ public sealed class CacheServer : IAsyncDisposable
     private void TrimAfterBurst()
     {
         int connections = ConnectionCount;
-        if (connections > _connectionPeak)
-        {
-            _connectionPeak = connections;
-            _quietTicks = 0;
-            return;
-        }
-
         if (_connectionPeak - connections < TrimConnectionDrop)
         {
             _quietTicks = 0;
@@ -196,6 +189,13 @@ public sealed class CacheServer : IAsyncDisposable
 
     private async Task HandleAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
+        // The peak is taken here rather than sampled by the cron, so a burst shorter than a tick counts.
+        if (ConnectionCount > _connectionPeak)
+        {
+            _connectionPeak = ConnectionCount;
+            _quietTicks = 0;
+        }
+
         RespConnectionDriver? driver = null;
         try
         {
