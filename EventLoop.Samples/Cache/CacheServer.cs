@@ -24,7 +24,7 @@ namespace EventLoop.Samples.Cache;
 /// operating system instead of keeping the heap at its peak size.
 /// </para>
 /// </remarks>
-public sealed class CacheServer : IAsyncDisposable
+public sealed class CacheServer : IAsyncDisposable, IServerStatus
 {
     /// <summary>A fall in connections (from the peak) big enough to be worth giving memory back for.</summary>
     public const int TrimConnectionDrop = 1000;
@@ -70,7 +70,7 @@ public sealed class CacheServer : IAsyncDisposable
         _endpoint = endpoint;
         Store = new CacheStore(loop.Time, maxKeys);
         Expiry = new ActiveExpiry(Store, CronInterval, expiryBudgetClock);
-        _processor = new CommandProcessor(Store);
+        _processor = new CommandProcessor(Store) { Status = this };
     }
 
     /// <summary>
@@ -100,6 +100,15 @@ public sealed class CacheServer : IAsyncDisposable
 
     /// <summary>Times the heap was trimmed after a burst of connections closed.</summary>
     public int HeapTrims { get; private set; }
+
+    /// <summary>Connections refused at <see cref="EffectiveMaxClients"/>.</summary>
+    public long RejectedConnections { get; private set; }
+
+    int IServerStatus.ConnectedClients => ConnectionCount;
+
+    int IServerStatus.MaxClients => EffectiveMaxClients;
+
+    long IServerStatus.ExpiredKeys => ActivelyExpired;
 
     /// <summary>Binds, starts accepting, arms the expiry cron and the before-poll cycle. Loop thread.</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
@@ -143,7 +152,11 @@ public sealed class CacheServer : IAsyncDisposable
         }
     }
 
-    private static Task RejectAsync(StreamConnection connection) => connection.SendAsync(s_maxClientsReached).AsTask();
+    private Task RejectAsync(StreamConnection connection)
+    {
+        RejectedConnections++;
+        return connection.SendAsync(s_maxClientsReached).AsTask();
+    }
 
     private void StopCycles()
     {

@@ -33,6 +33,11 @@ public sealed class ConnectionLimitTests
                     {
                         Assert.Equal("PONG", (await client.CommandAsync("PING")).ToString());
                     }
+
+                    string info = (await clients[0].CommandAsync("INFO", "clients", "stats")).AsString() ?? string.Empty;
+                    Assert.Contains("connected_clients:10\r\n", info, StringComparison.Ordinal);
+                    Assert.Contains("maxclients:10\r\n", info, StringComparison.Ordinal);
+                    Assert.Contains("rejected_connections:1\r\n", info, StringComparison.Ordinal);
                 }
                 finally
                 {
