@@ -34,18 +34,21 @@ internal static class CacheServerCommand
             // As redis-server does at start-up: raise the soft descriptor limit for the clients wanted,
             // and say so when the hard limit keeps the client limit lower.
             ClientLimit.RaiseDescriptorLimit(clients);
-            int fitted = ClientLimit.Fit(clients);
-            if (fitted != clients)
-            {
-                error.WriteLine($"cache-server: max clients lowered from {(clients == 0 ? "unlimited" : clients)} to {fitted} to fit the open-descriptor limit");
-            }
-
             using var loop = new Loop();
 
             return loop.Run(async () =>
             {
                 await using var server = new CacheServer(loop, endpoint, limit) { MaxClients = clients };
-                return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", server.Start, () => server.LocalEndPoint, server.StopAsync);
+                void Start()
+                {
+                    server.Start();
+                    if (server.EffectiveMaxClients != clients)
+                    {
+                        error.WriteLine($"cache-server: max clients lowered from {(clients == 0 ? "unlimited" : clients)} to {server.EffectiveMaxClients} to fit the open-descriptor limit");
+                    }
+                }
+
+                return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", Start, () => server.LocalEndPoint, server.StopAsync);
             });
         });
         return command;
