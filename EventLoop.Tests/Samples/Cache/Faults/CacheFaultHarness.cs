@@ -65,14 +65,51 @@ internal static class CacheFaultHarness
     public static string ReadToClose(Socket socket)
     {
         var text = new StringBuilder();
+        ReadToClose(socket, text);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// On the thread pool: connects, sends <paramref name="request"/> (the server may close before
+    /// taking all of it), optionally half-closes, and reads until the server closes. A reset (the
+    /// server closed with input unread) ends the reading; what arrived before it is returned.
+    /// </summary>
+    public static Task<string> ExchangeAsync(EndPoint server, byte[] request, bool shutdownSend = false) => Task.Run(() =>
+    {
+        using Socket socket = ConnectRaw(server);
+        var text = new StringBuilder();
+        try
+        {
+            socket.Send(request);
+            if (shutdownSend)
+            {
+                socket.Shutdown(SocketShutdown.Send);
+            }
+        }
+        catch (SocketException)
+        {
+            // The server closed mid-send (a protocol error): read what it said first.
+        }
+
+        try
+        {
+            ReadToClose(socket, text);
+        }
+        catch (SocketException)
+        {
+        }
+
+        return text.ToString();
+    });
+
+    private static void ReadToClose(Socket socket, StringBuilder text)
+    {
         byte[] buffer = new byte[16 * 1024];
         int n;
         while ((n = socket.Receive(buffer)) > 0)
         {
             text.Append(Encoding.Latin1.GetString(buffer, 0, n));
         }
-
-        return text.ToString();
     }
 
     /// <summary>Reads exactly <paramref name="count"/> bytes (fewer only if the server closes first).</summary>

@@ -49,27 +49,7 @@ public sealed class HostileInputTests
             byte[] noise = new byte[64 * 1024];
             new Random(9).NextBytes(noise);
 
-            string received = await Task.Run(() =>
-            {
-                using Socket socket = CacheFaultHarness.ConnectRaw(server.LocalEndPoint);
-                try
-                {
-                    socket.Send(noise);
-                }
-                catch (SocketException)
-                {
-                    // The server closed mid-send: that is the point.
-                }
-
-                try
-                {
-                    return CacheFaultHarness.ReadToClose(socket);
-                }
-                catch (SocketException)
-                {
-                    return string.Empty; // reset after the close: unread input made the kernel send RST
-                }
-            });
+            string received = await CacheFaultHarness.ExchangeAsync(server.LocalEndPoint, noise);
 
             Assert.All(
                 received.Split("\r\n", StringSplitOptions.RemoveEmptyEntries),
@@ -83,12 +63,9 @@ public sealed class HostileInputTests
     {
         CacheFaultHarness.Run(async (loop, server) =>
         {
-            string received = await Task.Run(() =>
-            {
-                using Socket socket = CacheFaultHarness.ConnectRaw(server.LocalEndPoint);
-                socket.Send(CacheFaultHarness.Ascii("SET a 1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$-5\r\nPING\r\n"));
-                return CacheFaultHarness.ReadToClose(socket);
-            });
+            string received = await CacheFaultHarness.ExchangeAsync(
+                server.LocalEndPoint,
+                CacheFaultHarness.Ascii("SET a 1\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*1\r\n$-5\r\nPING\r\n"));
 
             Assert.Equal("+OK\r\n$1\r\n1\r\n-ERR Protocol error: invalid bulk length\r\n", received);
             await CacheFaultHarness.AssertServesAsync(loop, server);
@@ -103,12 +80,7 @@ public sealed class HostileInputTests
     {
         CacheFaultHarness.Run(async (loop, server) =>
         {
-            string received = await Task.Run(() =>
-            {
-                using Socket socket = CacheFaultHarness.ConnectRaw(server.LocalEndPoint);
-                socket.Send(CacheFaultHarness.Ascii(header));
-                return CacheFaultHarness.ReadToClose(socket);
-            });
+            string received = await CacheFaultHarness.ExchangeAsync(server.LocalEndPoint, CacheFaultHarness.Ascii(header));
 
             Assert.Equal(expected, received);
             await CacheFaultHarness.AssertServesAsync(loop, server);
@@ -120,22 +92,11 @@ public sealed class HostileInputTests
     {
         CacheFaultHarness.Run(async (loop, server) =>
         {
-            string received = await Task.Run(() =>
-            {
-                using Socket socket = CacheFaultHarness.ConnectRaw(server.LocalEndPoint);
-                try
-                {
-                    socket.Send(Encoding.ASCII.GetBytes("*" + new string('1', 80 * 1024)));
-                    return CacheFaultHarness.ReadToClose(socket);
-                }
-                catch (SocketException)
-                {
-                    return "reset";
-                }
-            });
+            string received = await CacheFaultHarness.ExchangeAsync(server.LocalEndPoint, Encoding.ASCII.GetBytes("*" + new string('1', 80 * 1024)));
 
+            // The reply may be lost to the reset the kernel sends for the input the server never read.
             Assert.True(
-                received is "-ERR Protocol error: too big mbulk count string\r\n" or "reset",
+                received is "-ERR Protocol error: too big mbulk count string\r\n" or "",
                 $"unexpected reply: {received}");
             await CacheFaultHarness.AssertServesAsync(loop, server);
         });
@@ -146,13 +107,7 @@ public sealed class HostileInputTests
     {
         CacheFaultHarness.Run(async (loop, server) =>
         {
-            string received = await Task.Run(() =>
-            {
-                using Socket socket = CacheFaultHarness.ConnectRaw(server.LocalEndPoint);
-                socket.Send(CacheFaultHarness.Ascii("SET h 1\r\nPING\r\nGET h\r\n"));
-                socket.Shutdown(SocketShutdown.Send);
-                return CacheFaultHarness.ReadToClose(socket);
-            });
+            string received = await CacheFaultHarness.ExchangeAsync(server.LocalEndPoint, CacheFaultHarness.Ascii("SET h 1\r\nPING\r\nGET h\r\n"), shutdownSend: true);
 
             Assert.Equal("+OK\r\n+PONG\r\n$1\r\n1\r\n", received);
             await CacheFaultHarness.WaitUntilAsync(loop, () => server.ConnectionCount == 0);
