@@ -247,6 +247,11 @@ public sealed partial class Loop : IDisposable
         _iterations++;
         UpdateTime();
         RunDueTimers();
+        if (_beforePoll.Length != 0)
+        {
+            RunBeforePollHooks();
+        }
+
         int timeoutMs = ComputePollTimeout(callerTimeoutMs);
         PollIo(timeoutMs);
         if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))
