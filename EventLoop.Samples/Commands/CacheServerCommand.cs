@@ -34,9 +34,7 @@ internal static class CacheServerCommand
             // As redis-server does at start-up: raise the soft descriptor limit for the clients wanted,
             // and say so when the hard limit keeps the client limit lower.
             ClientLimit.RaiseDescriptorLimit(clients);
-            using var loop = new Loop();
-
-            return loop.Run(async () =>
+            return CommandLoop.Run(error, async loop =>
             {
                 await using var server = new CacheServer(loop, endpoint, limit) { MaxClients = clients };
                 void Start()
