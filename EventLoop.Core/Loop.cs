@@ -19,8 +19,10 @@ namespace EventLoop;
 /// </remarks>
 public sealed partial class Loop : IDisposable
 {
+#pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
     [ThreadStatic]
     private static Loop? t_current;
+#pragma warning restore IDE1006
 
     // 1024 ready events per poll: one epoll_wait serves that many descriptors; more wait for
     // the next iteration, which comes at once because they are still ready.

@@ -30,7 +30,7 @@ public sealed class CacheServer : IAsyncDisposable, IServerStatus
     public const int TrimConnectionDrop = 1000;
 
     // Redis's hz 10.
-    private static readonly TimeSpan CronInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_cronInterval = TimeSpan.FromMilliseconds(100);
 
     // Redis's NET_MAX_WRITES_PER_EVENT: most bytes one client writes before the others get a turn.
     // As in Redis the budget is checked after a write, so one write may be larger; this bounds it
@@ -69,7 +69,7 @@ public sealed class CacheServer : IAsyncDisposable, IServerStatus
         _loop = loop;
         _endpoint = endpoint;
         Store = new CacheStore(loop.Time, maxKeys);
-        Expiry = new ActiveExpiry(Store, CronInterval, expiryBudgetClock);
+        Expiry = new ActiveExpiry(Store, s_cronInterval, expiryBudgetClock);
         _processor = new CommandProcessor(Store) { Status = this };
     }
 
@@ -129,7 +129,7 @@ public sealed class CacheServer : IAsyncDisposable, IServerStatus
             OnRejected = RejectAsync,
         };
         _server.Start();
-        _cronTimer = _loop.CallLater(CronInterval, Cron);
+        _cronTimer = _loop.CallLater(s_cronInterval, Cron);
         _beforePoll = _loop.OnBeforePoll(BeforePoll);
     }
 
@@ -174,7 +174,7 @@ public sealed class CacheServer : IAsyncDisposable, IServerStatus
         TrimAfterBurst();
 
         // Re-armed rather than periodic, so a slow tick delays the next instead of piling up.
-        _cronTimer = _loop.CallLater(CronInterval, Cron);
+        _cronTimer = _loop.CallLater(s_cronInterval, Cron);
     }
 
     // The GC sizes its budgets from the peak and, with nothing allocating afterwards, never

@@ -5,12 +5,12 @@ namespace EventLoop.Tests.Samples.Cache;
 /// <summary>The time-bounded expiry cycles, on a fake keyspace clock and a budget clock that moves only when told.</summary>
 public sealed class ActiveExpiryTests
 {
-    private static readonly TimeSpan Cron = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_cron = TimeSpan.FromMilliseconds(100);
 
     private readonly CacheHarness _cache = new();
     private readonly SteppingClock _budget = new();
 
-    private ActiveExpiry NewExpiry() => new(_cache.Store, Cron, _budget);
+    private ActiveExpiry NewExpiry() => new(_cache.Store, s_cron, _budget);
 
     private void AddKeys(string prefix, int count, int ttlMs)
     {

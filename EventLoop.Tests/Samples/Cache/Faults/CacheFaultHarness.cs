@@ -17,7 +17,7 @@ internal static class CacheFaultHarness
     /// <summary>A liveness bound only: each test finishes in well under a second on a quiet machine.</summary>
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    private static readonly IPEndPoint AnyPort = new(IPAddress.Loopback, 0);
+    private static readonly IPEndPoint s_anyPort = new(IPAddress.Loopback, 0);
 
     public static void Run(Func<Loop, CacheServer, Task> body, int maxClients = ClientLimit.DefaultMaxClients)
     {
@@ -26,7 +26,7 @@ internal static class CacheFaultHarness
         {
             loop.Run(async () =>
             {
-                var server = new CacheServer(loop, AnyPort) { MaxClients = maxClients };
+                var server = new CacheServer(loop, s_anyPort) { MaxClients = maxClients };
                 server.Start();
                 try
                 {

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Text;
-using EventLoop.Samples.Cache;
 
 namespace EventLoop.Tests.Samples.Cache.Faults;
 
