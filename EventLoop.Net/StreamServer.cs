@@ -266,23 +266,10 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
                 continue;
             }
 
-            if (_group.IsFull)
+            // Someone else may have filled a shared pool while this accept waited: hold the client
+            // until a slot frees.
+            if (!await HoldUntilRoomAsync(_group, connection, cancellationToken).ConfigureAwait(true))
             {
-                // Someone else filled a shared pool while this accept waited: hold the client until a slot frees.
-                try
-                {
-                    await WaitForSlotAsync(cancellationToken).ConfigureAwait(true);
-                }
-                catch
-                {
-                    connection.Dispose();
-                    throw;
-                }
-            }
-
-            if (_stopping)
-            {
-                connection.Dispose();
                 return;
             }
 
@@ -296,6 +283,39 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         {
             await _group.WaitAvailableAsync(cancellationToken).ConfigureAwait(true);
         }
+    }
+
+    /// <summary>
+    /// Holds an accepted client until <paramref name="group"/> has room; false (the client closed)
+    /// when the server stops meanwhile.
+    /// </summary>
+    private async ValueTask<bool> HoldUntilRoomAsync(GreenletGroup group, StreamConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (group.IsFull)
+            {
+                await group.WaitAvailableAsync(cancellationToken).ConfigureAwait(true);
+            }
+        }
+        catch (OperationCanceledException) when (_stopping)
+        {
+            connection.Dispose();
+            return false;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        if (_stopping)
+        {
+            connection.Dispose();
+            return false;
+        }
+
+        return true;
     }
 
     private void Serve(StreamConnection connection)
@@ -319,27 +339,8 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         // At most MaxRejectionsInFlight rejections hold a descriptor at once; a burst beyond that
         // waits for one to finish (a short write to a fresh socket finishes in its first step),
         // so every client turned away still gets OnRejected's message, as Redis's clients do.
-        try
+        if (!await HoldUntilRoomAsync(_rejecting, connection, cancellationToken).ConfigureAwait(true))
         {
-            while (_rejecting.IsFull)
-            {
-                await _rejecting.WaitAvailableAsync(cancellationToken).ConfigureAwait(true);
-            }
-        }
-        catch (OperationCanceledException) when (_stopping)
-        {
-            connection.Dispose();
-            return;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-
-        if (_stopping)
-        {
-            connection.Dispose();
             return;
         }
 
