@@ -33,4 +33,7 @@ public sealed class LoopOptions
 
     /// <summary>Receives slow-callback reports; when null they are written to standard error.</summary>
     public Action<SlowCallbackInfo>? SlowCallback { get; init; }
+
+    /// <summary>The loop's name in reports and thread names; null for <c>loop-&lt;n&gt;</c> (n counts loops in the process).</summary>
+    public string? Name { get; init; }
 }
