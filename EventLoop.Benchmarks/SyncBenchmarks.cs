@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using EventLoop;
 
 namespace EventLoop.Benchmarks;
 

@@ -19,8 +19,10 @@ namespace EventLoop;
 /// </remarks>
 public sealed partial class Loop : IDisposable
 {
+#pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
     [ThreadStatic]
     private static Loop? t_current;
+#pragma warning restore IDE1006
 
     private static int s_loopCount;
 
@@ -253,6 +255,11 @@ public sealed partial class Loop : IDisposable
         _iterations++;
         UpdateTime();
         RunDueTimers();
+        if (_beforePoll.Length != 0)
+        {
+            RunBeforePollHooks();
+        }
+
         int timeoutMs = ComputePollTimeout(callerTimeoutMs);
         PollIo(timeoutMs);
         if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))

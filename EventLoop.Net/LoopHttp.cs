@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace EventLoop.Net;
 
 /// <summary>Runs <see cref="System.Net.Http.HttpClient"/>'s connections on a loop's sockets.</summary>

@@ -45,7 +45,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot listen on a {endpoint.GetType().Name}; use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endpoint));
         }
 
-        loop.VerifyAccess();
+        VerifySetUpAccess(loop);
         return new StreamListener(loop, endpoint, options);
     }
 
@@ -93,7 +93,7 @@ public static class LoopNetExtensions
             throw new ArgumentException($"Cannot bind a datagram socket to a {endpoint.GetType().Name}.", nameof(endpoint));
         }
 
-        loop.VerifyAccess();
+        VerifySetUpAccess(loop);
         return new DatagramSocket(loop, endpoint);
     }
 
@@ -171,5 +171,17 @@ public static class LoopNetExtensions
         }
 
         return new StreamConnection(socket, isUnix);
+    }
+
+    // Set-up calls follow the loop's rule for them: any thread while nobody runs the loop (before
+    // it first runs, or between runs), else only the loop thread.
+    private static void VerifySetUpAccess(Loop loop)
+    {
+        if (loop.IsRunning && !loop.CheckAccess())
+        {
+            loop.VerifyAccess(); // throws the loop's own wrong-thread exception
+        }
+
+        ObjectDisposedException.ThrowIf(loop.IsDisposed, loop);
     }
 }

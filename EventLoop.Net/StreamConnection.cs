@@ -52,8 +52,9 @@ public sealed class StreamConnection : IDisposable
             SocketPal.SetNoDelay(socket.Fd, true);
         }
 
+        // The send operation is created the first time a send has to wait (then cached): most
+        // connections never fill their send buffer, and ten thousand idle ones should not carry it.
         _cachedReceive = new ReceiveOperation(this, socket);
-        _cachedSend = new SendOperation(this, socket);
     }
 
     /// <summary>The loop the connection runs on.</summary>

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
-using EventLoop.Net.Internal;
 
 namespace EventLoop.Net;
 
@@ -186,7 +185,15 @@ public sealed partial class StreamServer
 
         if (MaxConnections > 0 && _connections >= MaxConnections)
         {
-            Reject(connection);
+            if (_rejecting.IsFull)
+            {
+                // No greenlet here to wait for a rejection slot: close at once.
+                RejectedCount++;
+                connection.Dispose();
+                return;
+            }
+
+            RejectAsync(connection, CancellationToken.None).GetAwaiter().GetResult(); // a free slot: completes synchronously
             return;
         }
 

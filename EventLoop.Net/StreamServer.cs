@@ -119,7 +119,8 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
     /// Writes to a client turned away at <see cref="MaxConnections"/> (say, Redis's
     /// <c>-ERR max number of clients reached</c>) before the server closes it. It runs in a
     /// greenlet, bounded by <see cref="RejectTimeout"/> (it is killed then), at most 16 at once
-    /// (beyond that a client is closed without it). Null (default): close at once.
+    /// (a burst beyond that waits for one to finish, so every rejected client gets the message).
+    /// Null (default): close at once.
     /// </summary>
     public Func<StreamConnection, Task>? OnRejected { get; init; }
 
@@ -282,7 +283,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 
             if (MaxConnections > 0 && _connections >= MaxConnections)
             {
-                Reject(connection);
+                await RejectAsync(connection, cancellationToken).ConfigureAwait(true);
                 continue;
             }
 
@@ -327,10 +328,37 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         _group.Add(greenlet, served);
     }
 
-    private void Reject(StreamConnection connection)
+    private async ValueTask RejectAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         RejectedCount++;
-        if (OnRejected is null || _rejecting.IsFull)
+        if (OnRejected is null)
+        {
+            connection.Dispose();
+            return;
+        }
+
+        // At most MaxRejectionsInFlight rejections hold a descriptor at once; a burst beyond that
+        // waits for one to finish (a short write to a fresh socket finishes in its first step),
+        // so every client turned away still gets OnRejected's message, as Redis's clients do.
+        try
+        {
+            while (_rejecting.IsFull)
+            {
+                await _rejecting.WaitAvailableAsync(cancellationToken).ConfigureAwait(true);
+            }
+        }
+        catch (OperationCanceledException) when (_stopping)
+        {
+            connection.Dispose();
+            return;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        if (_stopping)
         {
             connection.Dispose();
             return;

@@ -43,7 +43,9 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
 
     /// <summary>Creates a source whose waits run on <paramref name="loop"/>.</summary>
     /// <param name="loop">The loop the waits belong to.</param>
+#pragma warning disable RS0022 // by design: LoopWait is open to derivation only through this class, the public extension point
     protected LoopWaitSource(Loop loop)
+#pragma warning restore RS0022
         : base(loop)
     {
     }

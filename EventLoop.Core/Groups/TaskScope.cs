@@ -7,7 +7,7 @@ namespace EventLoop;
 /// A structured-concurrency scope, like trio's nursery or asyncio's <c>TaskGroup</c>: children
 /// spawned into it cannot outlive it. When a child fails, the other children are killed and the
 /// scope's body (the loop waits of the greenlet that opened the scope) is cancelled with
-/// <see cref="ScopeCancelledException"/>. Ending the scope waits for every child, then rethrows
+/// <see cref="ScopeCanceledException"/>. Ending the scope waits for every child, then rethrows
 /// the failures: one as it was thrown, several as an <see cref="AggregateException"/>. Children
 /// that were killed are not failures. The children are a <see cref="GreenletGroup"/>, the engine
 /// every set of greenlets uses; the scope adds the cancellation and the failures. Loop-thread only.
@@ -48,7 +48,12 @@ public sealed class TaskScope : IAsyncDisposable
     public int Count => _children.Count;
 
     /// <summary>True once a child failed or <see cref="Cancel"/> was called.</summary>
-    public bool IsCancelled { get; private set; }
+    public bool IsCanceled { get; private set; }
+
+    /// <summary>Obsolete spelling of <see cref="IsCanceled"/>.</summary>
+    [Obsolete("Use IsCanceled; this forwarder goes in the next release.")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public bool IsCancelled => IsCanceled;
 
     /// <summary>Opens a scope; see <see cref="Loop.OpenTaskScope"/>. Loop thread.</summary>
     /// <param name="loop">The loop.</param>
@@ -78,7 +83,7 @@ public sealed class TaskScope : IAsyncDisposable
         catch (Exception ex)
         {
             // The body's own failure; its interruption because a child failed is not one.
-            if (ex is not ScopeCancelledException cancelled || !ReferenceEquals(cancelled.Scope, scope._bodyScope))
+            if (ex is not ScopeCanceledException cancelled || !ReferenceEquals(cancelled.Scope, scope._bodyScope))
             {
                 scope.Fail(ex);
             }
@@ -170,12 +175,12 @@ public sealed class TaskScope : IAsyncDisposable
 
     private void CancelAll()
     {
-        IsCancelled = true;
+        IsCanceled = true;
         _children.KillAll();
 
         if (_bodyScope is not null && !_closed)
         {
-            _bodyScope.Trigger(new ScopeCancelledException(_bodyScope));
+            _bodyScope.Trigger(new ScopeCanceledException(_bodyScope));
         }
     }
 
@@ -195,7 +200,7 @@ public sealed class TaskScope : IAsyncDisposable
     private TGreenlet Track<TGreenlet>(TGreenlet greenlet)
         where TGreenlet : Greenlet
     {
-        if (IsCancelled)
+        if (IsCanceled)
         {
             greenlet.Kill(); // a cancelled scope starts nothing new
         }

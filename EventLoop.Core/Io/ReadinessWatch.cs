@@ -100,14 +100,14 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
             throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be armed.");
         }
 
-        if ((_armed & events) == events)
-        {
-            return;
-        }
-
         if (_disposed)
         {
             ThrowHelper.ThrowObjectDisposed(nameof(ReadinessWatch));
+        }
+
+        if ((_armed & events) == events)
+        {
+            return;
         }
 
         _armed |= events;

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using EventLoop.Coroutines;
-using EventLoop.Internal;
 using EventLoop.Scheduling;
 
 namespace EventLoop;

@@ -8,7 +8,7 @@ namespace EventLoop;
 /// (<see cref="Loop.FailAfter"/>, <see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) or by <see cref="Cancel"/> —
 /// every loop wait of that greenlet (sleep, queue get, lock, socket wait: anything that is a loop wait)
 /// that is pending, or that starts later, throws: <see cref="LoopTimeoutException"/> for a deadline,
-/// <see cref="ScopeCancelledException"/> for <see cref="Cancel"/>. No token has to be passed by hand.
+/// <see cref="ScopeCanceledException"/> for <see cref="Cancel"/>. No token has to be passed by hand.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -99,11 +99,11 @@ public sealed class CancelScope : IDisposable
         }
     }
 
-    /// <summary>Cancels the scope now: pending and later loop waits of the greenlet throw <see cref="ScopeCancelledException"/>. Idempotent. Loop thread.</summary>
+    /// <summary>Cancels the scope now: pending and later loop waits of the greenlet throw <see cref="ScopeCanceledException"/>. Idempotent. Loop thread.</summary>
     public void Cancel()
     {
         _loop.VerifyAccess(nameof(CancelScope) + "." + nameof(Cancel));
-        Trigger(new ScopeCancelledException(this));
+        Trigger(new ScopeCanceledException(this));
     }
 
     /// <summary>
@@ -117,7 +117,7 @@ public sealed class CancelScope : IDisposable
         bool own = exception switch
         {
             LoopTimeoutException t => ReferenceEquals(t.Scope, this),
-            ScopeCancelledException c => ReferenceEquals(c.Scope, this),
+            ScopeCanceledException c => ReferenceEquals(c.Scope, this),
             _ => false,
         };
         if (own)

@@ -1,15 +1,19 @@
+using System.ComponentModel;
+
 namespace EventLoop;
 
 /// <summary>
-/// The <see cref="OperationCanceledException"/> a loop wait throws when a <see cref="CancelScope"/>
-/// of its greenlet was cancelled with <see cref="CancelScope.Cancel"/> (or by its <see cref="TaskScope"/>
-/// when a child failed).
+/// Obsolete spelling of <see cref="ScopeCanceledException"/>, kept one release as its base class
+/// so that <c>catch (ScopeCancelledException)</c> still catches what the loop throws. Catch
+/// <see cref="ScopeCanceledException"/> instead.
 /// </summary>
-public sealed class ScopeCancelledException : OperationCanceledException
+[Obsolete("Use ScopeCanceledException; this name goes in the next release.")]
+[EditorBrowsable(EditorBrowsableState.Never)]
+public class ScopeCancelledException : OperationCanceledException
 {
     /// <summary>Creates the exception.</summary>
     public ScopeCancelledException()
-        : base("The scope was cancelled.")
+        : base("The scope was canceled.")
     {
     }
 
@@ -28,12 +32,12 @@ public sealed class ScopeCancelledException : OperationCanceledException
     {
     }
 
-    internal ScopeCancelledException(CancelScope scope)
-        : base("The scope was cancelled.")
+    private protected ScopeCancelledException(CancelScope scope)
+        : base("The scope was canceled.")
     {
         Scope = scope;
     }
 
-    /// <summary>The scope that was cancelled, or null.</summary>
+    /// <summary>The scope that was canceled, or null.</summary>
     public CancelScope? Scope { get; }
 }

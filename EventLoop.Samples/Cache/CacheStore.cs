@@ -17,17 +17,19 @@ namespace EventLoop.Samples.Cache;
 /// <c>now &gt; expiresAt</c>.
 /// </para>
 /// <para>
-/// Expiry is lazy (every lookup deletes an expired key it finds) plus active: the server calls
-/// <see cref="ExpireSample"/> from a timer, which samples keys that have an expiry the way Redis's
+/// Expiry is lazy (every lookup deletes an expired key it finds) plus active: the server's
+/// <see cref="ActiveExpiry"/> samples keys that have an expiry the way Redis's
 /// <c>activeExpireCycle</c> does. Entries with an expiry also live in a list so sampling can pick
 /// a random one in O(1) and remove it by swapping with the last.
 /// </para>
 /// </remarks>
 public sealed class CacheStore
 {
-    // Redis's ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP and its "repeat while more than 25% expired" rule.
-    private const int KeysPerSample = 20;
-    private const int RepeatThresholdPercent = 25;
+    /// <summary>Keys examined per sample: Redis's <c>ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP</c>.</summary>
+    internal const int KeysPerSample = 20;
+
+    /// <summary>A cycle repeats while more than this share of a sample had expired: Redis 7's <c>ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE</c>.</summary>
+    internal const int AcceptableStalePercent = 10;
 
     private readonly Dictionary<byte[], CacheEntry> _entries = new(ByteArrayComparer.Instance);
     private readonly Dictionary<byte[], CacheEntry>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
@@ -103,10 +105,10 @@ public sealed class CacheStore
     }
 
     /// <summary>
-    /// One active-expiry pass, like Redis's <c>activeExpireCycle</c>: samples up to 20 keys that have
-    /// an expiry, deletes the expired ones, and repeats while more than 25% of a sample had expired,
-    /// examining at most <paramref name="maxKeys"/> keys in total. Call it from a loop timer (Redis:
-    /// every 100 ms) so keys that are never read again still get reclaimed.
+    /// One count-bounded active-expiry pass: samples up to 20 keys that have an expiry, deletes the
+    /// expired ones, and repeats while more than 10% of a sample had expired, examining at most
+    /// <paramref name="maxKeys"/> keys in total. The server's own cycle is bounded by time instead
+    /// (<see cref="ActiveExpiry"/>); this form reclaims room before refusing a write with OOM.
     /// </summary>
     /// <param name="maxKeys">Work bound: most keys to examine in this call.</param>
     /// <returns>Number of keys deleted.</returns>
@@ -117,43 +119,60 @@ public sealed class CacheStore
         int deleted = 0;
         while (examined < maxKeys && _volatile.Count > 0)
         {
-            int batch = Math.Min(Math.Min(KeysPerSample, maxKeys - examined), _volatile.Count);
-            int expiredInBatch = 0;
-            bool fullScan = _volatile.Count <= batch;
-            if (fullScan)
-            {
-                // Few enough to check them all; random picks would just revisit the same keys.
-                for (int i = _volatile.Count - 1; i >= 0; i--)
-                {
-                    if (IsExpired(_volatile[i], now))
-                    {
-                        Delete(_volatile[i]);
-                        expiredInBatch++;
-                    }
-                }
-            }
-            else
-            {
-                for (int i = 0; i < batch && _volatile.Count > 0; i++)
-                {
-                    var candidate = _volatile[_random.Next(_volatile.Count)];
-                    if (IsExpired(candidate, now))
-                    {
-                        Delete(candidate);
-                        expiredInBatch++;
-                    }
-                }
-            }
-
-            examined += batch;
-            deleted += expiredInBatch;
-            if (fullScan || expiredInBatch * 100 <= batch * RepeatThresholdPercent)
+            int expired = SampleExpired(Math.Min(KeysPerSample, maxKeys - examined), now, out int sampled, out bool scannedAll);
+            examined += sampled;
+            deleted += expired;
+            if (scannedAll || expired * 100 <= sampled * AcceptableStalePercent)
             {
                 break;
             }
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// Examines up to <paramref name="count"/> keys that have an expiry, picked at random (all of
+    /// them when there are no more than that), and deletes those expired at <paramref name="now"/>.
+    /// </summary>
+    /// <param name="count">Most keys to examine.</param>
+    /// <param name="now">Unix milliseconds to judge expiry by.</param>
+    /// <param name="sampled">How many keys were examined.</param>
+    /// <param name="scannedAll">True when every volatile key was examined, so repeating now would find nothing new.</param>
+    /// <returns>Number of keys deleted.</returns>
+    internal int SampleExpired(int count, long now, out int sampled, out bool scannedAll)
+    {
+        int expired = 0;
+        if (_volatile.Count <= count)
+        {
+            // Few enough to check them all; random picks would just revisit the same keys.
+            sampled = _volatile.Count;
+            scannedAll = true;
+            for (int i = _volatile.Count - 1; i >= 0; i--)
+            {
+                if (IsExpired(_volatile[i], now))
+                {
+                    Delete(_volatile[i]);
+                    expired++;
+                }
+            }
+
+            return expired;
+        }
+
+        sampled = count;
+        scannedAll = false;
+        for (int i = 0; i < count; i++)
+        {
+            var candidate = _volatile[_random.Next(_volatile.Count)];
+            if (IsExpired(candidate, now))
+            {
+                Delete(candidate);
+                expired++;
+            }
+        }
+
+        return expired;
     }
 
     /// <summary>Finds a live entry, deleting it first if it has expired (lazy expiry).</summary>

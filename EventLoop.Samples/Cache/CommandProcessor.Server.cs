@@ -271,12 +271,16 @@ public sealed partial class CommandProcessor
     private void Info(IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
     {
         bool server = args.Count == 1;
+        bool clients = args.Count == 1;
+        bool stats = args.Count == 1;
         bool keyspace = args.Count == 1;
         for (int i = 1; i < args.Count; i++)
         {
             var section = args[i].Span;
             bool all = Ascii.EqualsIgnoreCase(section, "all"u8) || Ascii.EqualsIgnoreCase(section, "everything"u8) || Ascii.EqualsIgnoreCase(section, "default"u8);
             server |= all || Ascii.EqualsIgnoreCase(section, "server"u8);
+            clients |= all || Ascii.EqualsIgnoreCase(section, "clients"u8);
+            stats |= all || Ascii.EqualsIgnoreCase(section, "stats"u8);
             keyspace |= all || Ascii.EqualsIgnoreCase(section, "keyspace"u8);
         }
 
@@ -291,12 +295,25 @@ public sealed partial class CommandProcessor
                 .Append("process_id:").Append(Environment.ProcessId).Append("\r\n");
         }
 
+        if (clients && Status is { } clientStatus)
+        {
+            AppendSectionBreak(text);
+            text.Append("# Clients\r\n")
+                .Append("connected_clients:").Append(clientStatus.ConnectedClients).Append("\r\n")
+                .Append("maxclients:").Append(clientStatus.MaxClients).Append("\r\n");
+        }
+
+        if (stats && Status is { } statStatus)
+        {
+            AppendSectionBreak(text);
+            text.Append("# Stats\r\n")
+                .Append("rejected_connections:").Append(statStatus.RejectedConnections).Append("\r\n")
+                .Append("expired_keys:").Append(statStatus.ExpiredKeys).Append("\r\n");
+        }
+
         if (keyspace)
         {
-            if (text.Length > 0)
-            {
-                text.Append("\r\n");
-            }
+            AppendSectionBreak(text);
 
             text.Append("# Keyspace\r\n");
             if (_store.Count > 0)
@@ -308,6 +325,14 @@ public sealed partial class CommandProcessor
         }
 
         RespWriter.WriteBulkString(output, text.ToString());
+    }
+
+    private static void AppendSectionBreak(StringBuilder text)
+    {
+        if (text.Length > 0)
+        {
+            text.Append("\r\n");
+        }
     }
 
     private static bool TrySetName(ClientSession session, ReadOnlySpan<byte> name, IBufferWriter<byte> output)

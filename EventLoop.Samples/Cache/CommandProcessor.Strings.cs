@@ -323,7 +323,7 @@ public sealed partial class CommandProcessor
         }
         else
         {
-            RespWriter.WriteBulkString(output, entry.Value);
+            RespWriter.WriteStoredBulkString(output, entry.Value);
         }
     }
 }

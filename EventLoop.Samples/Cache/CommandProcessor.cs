@@ -28,6 +28,9 @@ public sealed partial class CommandProcessor
     /// <summary>The keyspace this processor serves.</summary>
     public CacheStore Store => _store;
 
+    /// <summary>The owning server's figures for INFO's Clients and Stats sections; null (the sections are left out) without a server.</summary>
+    public IServerStatus? Status { get; init; }
+
     /// <summary>Creates the state for a new connection, with the next CLIENT ID.</summary>
     /// <returns>A new session.</returns>
     public ClientSession CreateSession() => new(++_nextClientId);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 
 namespace EventLoop.Samples.Cache;
@@ -7,21 +8,27 @@ namespace EventLoop.Samples.Cache;
 /// </summary>
 /// <remarks>
 /// Copying argument bytes out of the receive buffer lets the connection compact or reuse that buffer
-/// freely, and one arena for all arguments means parsing allocates nothing once the arena has grown
-/// to the working size. Items are views into the arena: they are valid only until the next
+/// freely, and one arena for all arguments means parsing allocates nothing once warm. The arena is
+/// rented from <see cref="ArrayPool{T}.Shared"/> when the first argument arrives and goes back with
+/// <see cref="ReleaseStorage"/> when the connection is idle, so thousands of idle connections hold
+/// no arena at all. Items are views into the arena: they are valid only until the next
 /// <see cref="Clear"/>, so anything stored past the command (keys, values) must be copied.
 /// Not thread-safe; one instance per connection.
 /// </remarks>
 public sealed class RespArguments : IReadOnlyList<ReadOnlyMemory<byte>>
 {
-    // 4 KiB covers typical commands; arenas above 1 MiB are dropped on Clear so one huge SET does
-    // not pin its size for the life of the connection.
+    // 4 KiB covers typical commands; arenas above 64 KiB go back to the pool on Clear so one huge SET
+    // does not pin its size for the life of the connection.
     private const int InitialArenaSize = 4096;
-    private const int RetainedArenaLimit = 1024 * 1024;
+    private const int RetainedArenaLimit = 64 * 1024;
+    private const int InitialRangeCount = 8;
 
-    private byte[] _arena = new byte[InitialArenaSize];
+    // Arenas above 1 MiB are allocated for the one request and dropped, never pooled.
+    private const int MaxPooledArena = 1024 * 1024;
+
+    private byte[] _arena = [];
     private int _arenaUsed;
-    private (int Start, int Length)[] _ranges = new (int, int)[8];
+    private (int Start, int Length)[] _ranges = [];
     private int _count;
 
     /// <summary>Number of arguments, including the command name.</summary>
@@ -58,13 +65,21 @@ public sealed class RespArguments : IReadOnlyList<ReadOnlyMemory<byte>>
         _arenaUsed = 0;
         if (_arena.Length > RetainedArenaLimit)
         {
-            _arena = new byte[InitialArenaSize];
+            ReleaseStorage();
         }
 
         if (_ranges.Length > 1024)
         {
-            _ranges = new (int, int)[8];
+            _ranges = [];
         }
+    }
+
+    /// <summary>Removes all arguments and returns the arena to the pool; the next argument rents one again.</summary>
+    public void ReleaseStorage()
+    {
+        _count = 0;
+        _arenaUsed = 0;
+        ReturnArena();
     }
 
     /// <summary>Appends a copy of <paramref name="value"/> as the next argument.</summary>
@@ -87,7 +102,7 @@ public sealed class RespArguments : IReadOnlyList<ReadOnlyMemory<byte>>
 
         if (_count == _ranges.Length)
         {
-            Array.Resize(ref _ranges, _ranges.Length * 2);
+            Array.Resize(ref _ranges, Math.Max(InitialRangeCount, _ranges.Length * 2));
         }
 
         int start = _arenaUsed;
@@ -119,9 +134,20 @@ public sealed class RespArguments : IReadOnlyList<ReadOnlyMemory<byte>>
 
     private void GrowArena(int needed)
     {
-        long target = Math.Max((long)_arena.Length * 2, (long)_arenaUsed + needed);
-        var bigger = new byte[Math.Min(target, Array.MaxLength)];
+        int target = (int)Math.Min(Math.Max(Math.Max((long)_arena.Length * 2, InitialArenaSize), (long)_arenaUsed + needed), Array.MaxLength);
+        byte[] bigger = target <= MaxPooledArena ? ArrayPool<byte>.Shared.Rent(target) : GC.AllocateUninitializedArray<byte>(target);
         _arena.AsSpan(0, _arenaUsed).CopyTo(bigger);
+        ReturnArena();
         _arena = bigger;
+    }
+
+    private void ReturnArena()
+    {
+        if (_arena.Length is > 0 and <= MaxPooledArena)
+        {
+            ArrayPool<byte>.Shared.Return(_arena);
+        }
+
+        _arena = [];
     }
 }

@@ -136,6 +136,18 @@ public sealed class RespParser
         }
     }
 
+    /// <summary>
+    /// Returns the argument storage to its pool when no request is partly parsed (otherwise keeps
+    /// it); <see cref="Arguments"/> is empty afterwards. For a connection going idle.
+    /// </summary>
+    public void ReleaseStorage()
+    {
+        if (_pendingArgs == 0)
+        {
+            _arguments.ReleaseStorage();
+        }
+    }
+
     /// <summary>Forgets any partially parsed request.</summary>
     public void Reset()
     {

@@ -74,6 +74,26 @@ public static class RespWriter
         WriteRaw(output, Crlf);
     }
 
+    /// <summary>
+    /// Writes a bulk string reply for a stored value whose array is never modified in place. A
+    /// <see cref="ReplyBuffer"/> queues a value of <see cref="ReplyBuffer.ReferenceThreshold"/> bytes
+    /// or more by reference instead of copying it; any other writer gets a copy.
+    /// </summary>
+    /// <param name="output">Destination.</param>
+    /// <param name="value">The value; must stay unchanged until the reply is sent.</param>
+    public static void WriteStoredBulkString(IBufferWriter<byte> output, byte[] value)
+    {
+        if (value.Length < ReplyBuffer.ReferenceThreshold || output is not ReplyBuffer replies)
+        {
+            WriteBulkString(output, value.AsSpan());
+            return;
+        }
+
+        WritePrefixedNumber(output, (byte)'$', value.Length);
+        replies.AppendReference(value);
+        WriteRaw(output, Crlf);
+    }
+
     /// <summary>Writes a bulk string reply from Latin-1 text.</summary>
     /// <param name="output">Destination.</param>
     /// <param name="value">Text whose chars are all below U+0100.</param>

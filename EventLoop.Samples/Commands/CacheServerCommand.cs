@@ -12,22 +12,41 @@ internal static class CacheServerCommand
         Option<int> port = CommonOptions.Port(6379);
         Option<string> host = CommonOptions.Host("Address to listen on");
         Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held; writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
+        Option<int> maxClients = CommonOptions.Ranged(
+            "--max-clients",
+            "Most clients at once (Redis's maxclients); lowered to fit the descriptor limit; the rest get '-ERR max number of clients reached' (0: the descriptor limit decides)",
+            ClientLimit.DefaultMaxClients,
+            0,
+            int.MaxValue);
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
             port,
             host,
             maxKeys,
+            maxClients,
         };
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             int limit = parseResult.GetValue(maxKeys);
-            using var loop = new Loop();
+            int clients = parseResult.GetValue(maxClients);
 
-            return loop.Run(async () =>
+            // As redis-server does at start-up: raise the soft descriptor limit for the clients wanted,
+            // and say so when the hard limit keeps the client limit lower.
+            ClientLimit.RaiseDescriptorLimit(clients);
+            return CommandLoop.Run(error, async loop =>
             {
-                await using var server = new CacheServer(loop, endpoint, limit);
-                return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", server.Start, () => server.LocalEndPoint, server.StopAsync);
+                await using var server = new CacheServer(loop, endpoint, limit) { MaxClients = clients };
+                void Start()
+                {
+                    server.Start();
+                    if (server.EffectiveMaxClients != clients)
+                    {
+                        error.WriteLine($"cache-server: max clients lowered from {(clients == 0 ? "unlimited" : clients)} to {server.EffectiveMaxClients} to fit the open-descriptor limit");
+                    }
+                }
+
+                return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", Start, () => server.LocalEndPoint, server.StopAsync);
             });
         });
         return command;

@@ -7,7 +7,7 @@ namespace EventLoop.Samples.Commands;
 internal static class ServerCommand
 {
     // Handlers get this long to finish after Ctrl+C before they are killed.
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Starts the server inside the main greenlet and serves until a shutdown signal. A bind
@@ -37,7 +37,7 @@ internal static class ServerCommand
         using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
         output.WriteLine($"{name} listening on {localEndPoint()} (Ctrl+C to stop)");
         await stopped.Task;
-        await stopAsync(StopGrace);
+        await stopAsync(s_stopGrace);
         return 0;
     }
 }

@@ -18,7 +18,7 @@ namespace EventLoop.Samples.Demo;
 /// </summary>
 public static class DemoRunner
 {
-    private static readonly IPEndPoint AnyLoopbackPort = new(IPAddress.Loopback, 0);
+    private static readonly IPEndPoint s_anyLoopbackPort = new(IPAddress.Loopback, 0);
 
     /// <summary>Runs every part and returns one result per part, in order. Loop thread, inside a greenlet.</summary>
     /// <param name="loop">The running loop.</param>
@@ -73,7 +73,7 @@ public static class DemoRunner
         MeasureAsync("fetch", async () =>
         {
             MiniHttpSite site = MiniHttpSite.CreateDefault();
-            await using var server = new MiniHttpServer(loop, AnyLoopbackPort, site);
+            await using var server = new MiniHttpServer(loop, s_anyLoopbackPort, site);
             server.Start();
             Uri[] urls = site.Paths.Select(path => new Uri(server.BaseUri, path)).ToArray();
             IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, urls, output, TimeSpan.FromSeconds(10));
@@ -99,7 +99,7 @@ public static class DemoRunner
         MeasureAsync("fetch URL...", async () =>
         {
             MiniHttpSite site = MiniHttpSite.CreateDefault();
-            await using var server = new MiniHttpServer(loop, AnyLoopbackPort, site);
+            await using var server = new MiniHttpServer(loop, s_anyLoopbackPort, site);
             server.Start();
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
             string[] urls = [.. site.Paths.Select(path => new Uri(server.BaseUri, path).ToString()), Invariant($"http://localhost:{port}/")];
@@ -139,7 +139,7 @@ public static class DemoRunner
             ulong? limit = Libc.TryGetOpenFileLimit(out ulong soft, out _) ? soft : null;
             int fitting = ConnectionPlan.DefaultConnections(requests, limit, descriptorsPerConnection: 2);
             int used = Math.Max(1, Math.Min(connections, fitting));
-            await using StreamServer server = EchoServer.Create(loop, AnyLoopbackPort, log: null);
+            await using StreamServer server = EchoServer.Create(loop, s_anyLoopbackPort, log: null);
             server.Start();
             output.WriteLine($"echo server on {server.LocalEndPoint}; {requests} requests over {used} connections");
             EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions
@@ -166,7 +166,7 @@ public static class DemoRunner
     public static Task<DemoResult> RunSelectorsAsync(Loop loop, TextWriter output, int clients, int messages) =>
         MeasureAsync("selectors-echo", async () =>
         {
-            using var server = new SelectorsEchoServer(loop, AnyLoopbackPort, output);
+            using var server = new SelectorsEchoServer(loop, s_anyLoopbackPort, output);
             server.Start();
             var greenlets = new Greenlet<bool>[clients];
             for (int c = 0; c < clients; c++)
@@ -195,7 +195,7 @@ public static class DemoRunner
     public static Task<DemoResult> RunCacheAsync(Loop loop, TextWriter output, TimeSpan ttl) =>
         MeasureAsync("cache", async () =>
         {
-            await using var server = new CacheServer(loop, AnyLoopbackPort);
+            await using var server = new CacheServer(loop, s_anyLoopbackPort);
             server.Start();
             output.WriteLine($"cache server on {server.LocalEndPoint}");
             string ttlMs = ((long)Math.Max(1, ttl.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);

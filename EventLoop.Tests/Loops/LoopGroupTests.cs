@@ -5,7 +5,7 @@ namespace EventLoop.Tests.Loops;
 public sealed class LoopGroupTests
 {
     // Liveness bound only: every wait below normally ends in milliseconds.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Ctor_EachLoopOnItsOwnThread_NamedAfterGroup()
@@ -21,7 +21,7 @@ public sealed class LoopGroupTests
             Assert.Equal($"shard-{i}", group[i].Name);
             (string? threadName, int threadId, string? loopName) = await group[i]
                 .InvokeAsync(() => Task.FromResult((Thread.CurrentThread.Name, Environment.CurrentManagedThreadId, Loop.Current?.Name)))
-                .WaitAsync(Bound);
+                .WaitAsync(s_bound);
             Assert.Equal($"shard-{i}", threadName);
             Assert.Equal($"shard-{i}", loopName);
             Assert.True(threads.Add(threadId));
@@ -67,11 +67,11 @@ public sealed class LoopGroupTests
     public async Task StopAsync_DisposesEveryLoop()
     {
         var group = new LoopGroup(2);
-        await group.StopAsync().WaitAsync(Bound);
+        await group.StopAsync().WaitAsync(s_bound);
 
         Assert.True(group.IsStopping);
         Assert.All(group.Loops, loop => Assert.True(loop.IsDisposed));
-        await group.StopAsync().WaitAsync(Bound); // idempotent
+        await group.StopAsync().WaitAsync(s_bound); // idempotent
         group.Dispose();
     }
 
@@ -107,12 +107,12 @@ public sealed class LoopGroupTests
             tasks.Add(from.InvokeAsync(() => to.InvokeAsync(() => to.Sleep(TimeSpan.FromHours(1)).AsTask())));
         }
 
-        Assert.True(started.Wait(Bound));
-        await group.StopAsync().WaitAsync(Bound);
+        Assert.True(started.Wait(s_bound));
+        await group.StopAsync().WaitAsync(s_bound);
 
         foreach (Task task in tasks)
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Bound));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(s_bound));
         }
 
         Assert.Equal(6, finallyRan);
@@ -146,7 +146,7 @@ public sealed class LoopGroupTests
 
         go.Set();
         Thread.Yield();
-        await group.StopAsync().WaitAsync(Bound);
+        await group.StopAsync().WaitAsync(s_bound);
         foreach (Thread t in producers)
         {
             t.Join();
@@ -156,7 +156,7 @@ public sealed class LoopGroupTests
         {
             try
             {
-                Assert.Equal(1, await task.WaitAsync(Bound));
+                Assert.Equal(1, await task.WaitAsync(s_bound));
             }
             catch (OperationCanceledException)
             {
@@ -179,10 +179,10 @@ public sealed class LoopGroupTests
         var reported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         group[0].Post(() => throw boom);
         group[0].Post(() => reported.TrySetResult());
-        await reported.Task.WaitAsync(Bound);
+        await reported.Task.WaitAsync(s_bound);
 
-        Assert.Equal(42, await group[1].InvokeAsync(() => Task.FromResult(42)).WaitAsync(Bound));
-        Assert.Equal(7, await group[0].InvokeAsync(() => Task.FromResult(7)).WaitAsync(Bound));
+        Assert.Equal(42, await group[1].InvokeAsync(() => Task.FromResult(42)).WaitAsync(s_bound));
+        Assert.Equal(7, await group[0].InvokeAsync(() => Task.FromResult(7)).WaitAsync(s_bound));
         (string? name, Exception error) = Assert.Single(reports);
         Assert.Equal("workers-0", name);
         Assert.Same(boom, error);
@@ -194,7 +194,7 @@ public sealed class LoopGroupTests
         await using var group = new LoopGroup(2);
         group[1].Stop();
 
-        Assert.Equal(5, await group[1].InvokeAsync(() => Task.FromResult(5)).WaitAsync(Bound));
+        Assert.Equal(5, await group[1].InvokeAsync(() => Task.FromResult(5)).WaitAsync(s_bound));
         Assert.False(group[1].IsDisposed);
     }
 
@@ -202,7 +202,7 @@ public sealed class LoopGroupTests
     public async Task Dispose_FromOneOfItsLoops_Throws()
     {
         await using var group = new LoopGroup(1);
-        Exception? error = await group[0].InvokeAsync(() => Task.FromResult(Record.Exception(group.Dispose))).WaitAsync(Bound);
+        Exception? error = await group[0].InvokeAsync(() => Task.FromResult(Record.Exception(group.Dispose))).WaitAsync(s_bound);
 
         Assert.IsType<InvalidOperationException>(error);
     }
@@ -220,7 +220,7 @@ public sealed class LoopGroupTests
         {
             string allowed = await loop.InvokeAsync(() => Task.FromResult(
                 File.ReadLines("/proc/thread-self/status").Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))))
-                .WaitAsync(Bound);
+                .WaitAsync(s_bound);
             string list = allowed.Split(':')[1].Trim();
             Assert.True(int.TryParse(list, out _), $"expected a single CPU, got '{list}'");
         }

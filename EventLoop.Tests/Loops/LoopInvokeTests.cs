@@ -5,7 +5,7 @@ namespace EventLoop.Tests.Loops;
 public sealed class LoopInvokeTests
 {
     // Liveness bound only: every wait below normally ends in milliseconds.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task InvokeAsync_FromPlainThread_RunsAsGreenletOnTargetLoop()
@@ -15,7 +15,7 @@ public sealed class LoopInvokeTests
 
         (Loop? current, bool inGreenlet) = await loop
             .InvokeAsync(() => Task.FromResult((Loop.Current, Greenlet.Current is not null)))
-            .WaitAsync(Bound);
+            .WaitAsync(s_bound);
 
         Assert.Same(loop, current);
         Assert.True(inGreenlet);
@@ -33,7 +33,7 @@ public sealed class LoopInvokeTests
             int thread = Environment.CurrentManagedThreadId;
             int v = await b.InvokeAsync(() => Task.FromResult(Environment.CurrentManagedThreadId == thread ? -1 : 7));
             return (Loop.Current == a, Greenlet.Current == me, Environment.CurrentManagedThreadId == thread, v);
-        }).WaitAsync(Bound);
+        }).WaitAsync(s_bound);
 
         Assert.True(sameLoop);
         Assert.True(sameGreenlet);
@@ -63,10 +63,10 @@ public sealed class LoopInvokeTests
             {
                 return ex;
             }
-        }).WaitAsync(Bound);
+        }).WaitAsync(s_bound);
 
         Assert.Same(boom, caught);
-        Exception fromThread = await Assert.ThrowsAsync<InvalidOperationException>(() => group[1].InvokeAsync(() => Task.FromException<int>(boom)).WaitAsync(Bound));
+        Exception fromThread = await Assert.ThrowsAsync<InvalidOperationException>(() => group[1].InvokeAsync(() => Task.FromException<int>(boom)).WaitAsync(s_bound));
         Assert.Same(boom, fromThread);
         Assert.Empty(reports);
     }
@@ -92,12 +92,12 @@ public sealed class LoopInvokeTests
                 remoteEnded.SetResult(ex);
                 throw;
             }
-        })))).WaitAsync(Bound);
-        await remoteStarted.Task.WaitAsync(Bound);
-        await caller.KillAsync().WaitAsync(Bound);
+        })))).WaitAsync(s_bound);
+        await remoteStarted.Task.WaitAsync(s_bound);
+        await caller.KillAsync().WaitAsync(s_bound);
 
         Assert.IsType<OperationCanceledException>(caller.Exception);
-        Assert.IsType<OperationCanceledException>(await remoteEnded.Task.WaitAsync(Bound));
+        Assert.IsType<OperationCanceledException>(await remoteEnded.Task.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -133,10 +133,10 @@ public sealed class LoopInvokeTests
             {
                 return ex;
             }
-        }).WaitAsync(Bound);
+        }).WaitAsync(s_bound);
 
         Assert.IsType<LoopTimeoutException>(error);
-        Assert.IsType<OperationCanceledException>(await remoteEnded.Task.WaitAsync(Bound));
+        Assert.IsType<OperationCanceledException>(await remoteEnded.Task.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -150,10 +150,10 @@ public sealed class LoopInvokeTests
             running.SetResult(Greenlet.Current!);
             await loop.Sleep(TimeSpan.FromHours(1));
         });
-        Greenlet remote = await running.Task.WaitAsync(Bound);
+        Greenlet remote = await running.Task.WaitAsync(s_bound);
         remote.Kill();
 
-        OperationCanceledException error = await Assert.ThrowsAsync<OperationCanceledException>(() => task.WaitAsync(Bound));
+        OperationCanceledException error = await Assert.ThrowsAsync<OperationCanceledException>(() => task.WaitAsync(s_bound));
         Assert.Same(remote.Exception, error);
         Assert.True(task.IsCanceled);
     }
@@ -171,11 +171,11 @@ public sealed class LoopInvokeTests
             ct.Register(() => tokenCancelled.TrySetResult());
             started.SetResult();
             await b.Sleep(TimeSpan.FromHours(1));
-        })))).WaitAsync(Bound);
-        await started.Task.WaitAsync(Bound);
+        })))).WaitAsync(s_bound);
+        await started.Task.WaitAsync(s_bound);
         caller.Kill();
 
-        await tokenCancelled.Task.WaitAsync(Bound);
+        await tokenCancelled.Task.WaitAsync(s_bound);
     }
 
     [Fact]
@@ -214,7 +214,7 @@ public sealed class LoopInvokeTests
 
         Assert.True(spawned!.IsCompleted);
         Assert.IsType<OperationCanceledException>(spawned.Exception);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task!.WaitAsync(Bound));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task!.WaitAsync(s_bound));
     }
 
     [Fact]
@@ -272,13 +272,13 @@ public sealed class LoopInvokeTests
             });
         }
 
-        List<long>[] results = await Task.WhenAll(senders).WaitAsync(Bound);
+        List<long>[] results = await Task.WhenAll(senders).WaitAsync(s_bound);
         long[] all = results.SelectMany(r => r).ToArray();
         Assert.Equal(Loops * Loops * PerPair, all.Length);
         Assert.Equal(all.Length, all.Distinct().Count());
         for (int i = 0; i < Loops; i++)
         {
-            int count = await group[i].InvokeAsync(() => Task.FromResult(served[i])).WaitAsync(Bound);
+            int count = await group[i].InvokeAsync(() => Task.FromResult(served[i])).WaitAsync(s_bound);
             Assert.Equal(Loops * PerPair, count);
         }
     }
@@ -301,7 +301,7 @@ public sealed class LoopInvokeTests
             tasks.Add(b.InvokeAsync(() => Ping(b, a, 3)));
         }
 
-        int[] results = await Task.WhenAll(tasks).WaitAsync(Bound);
+        int[] results = await Task.WhenAll(tasks).WaitAsync(s_bound);
         Assert.All(results, r => Assert.Equal(4, r));
     }
 }

@@ -8,7 +8,7 @@ namespace EventLoop.Tests.Net;
 public sealed class StreamServerGroupTests
 {
     // Liveness bound only.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Start_FromTestThread_EveryLoopListens_ConnectionsStayOnAcceptingLoop()
@@ -18,14 +18,14 @@ public sealed class StreamServerGroupTests
         server.Start();
         EndPoint endpoint = server.LocalEndPoint;
 
-        string[] replies = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => AskAsync(endpoint))).WaitAsync(Bound);
+        string[] replies = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => AskAsync(endpoint))).WaitAsync(s_bound);
 
         // SO_REUSEPORT spreads by a hash of the peer: 64 connections all on one listener has a
         // chance of 2^-63 if both listen.
         Assert.All(replies, r => Assert.Matches("^srv-[01] same$", r));
         Assert.Contains("srv-0 same", replies);
         Assert.Contains("srv-1 same", replies);
-        await server.StopAsync(TimeSpan.FromSeconds(5)).WaitAsync(Bound);
+        await server.StopAsync(TimeSpan.FromSeconds(5)).WaitAsync(s_bound);
         Assert.Equal(0, server.ConnectionCount);
     }
 
@@ -40,13 +40,13 @@ public sealed class StreamServerGroupTests
         var replies = new List<string>();
         for (int i = 0; i < 10; i++)
         {
-            replies.Add(await AskAsync(server.LocalEndPoint).WaitAsync(Bound));
+            replies.Add(await AskAsync(server.LocalEndPoint).WaitAsync(s_bound));
         }
 
         Assert.All(replies, r => Assert.EndsWith(" same", r));
         Assert.Equal(5, replies.Count(r => r == "ux-0 same"));
         Assert.Equal(5, replies.Count(r => r == "ux-1 same"));
-        await server.StopAsync(TimeSpan.Zero).WaitAsync(Bound);
+        await server.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
         Assert.False(File.Exists(path));
     }
 
@@ -76,19 +76,19 @@ public sealed class StreamServerGroupTests
             clients.Add(socket);
         }
 
-        await allRunning.Task.WaitAsync(Bound);
+        await allRunning.Task.WaitAsync(s_bound);
         Assert.Equal(Clients, server.ConnectionCount);
-        await server.StopAsync(TimeSpan.Zero).WaitAsync(Bound);
+        await server.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
 
         Assert.Equal(0, server.ConnectionCount);
         foreach (Socket socket in clients)
         {
-            Assert.Equal(0, await socket.ReceiveAsync(new byte[1]).WaitAsync(Bound)); // closed by the server
+            Assert.Equal(0, await socket.ReceiveAsync(new byte[1]).WaitAsync(s_bound)); // closed by the server
             socket.Dispose();
         }
 
         using var late = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await Assert.ThrowsAsync<SocketException>(() => late.ConnectAsync(endpoint).WaitAsync(Bound));
+        await Assert.ThrowsAsync<SocketException>(() => late.ConnectAsync(endpoint).WaitAsync(s_bound));
     }
 
     [Fact]
@@ -100,10 +100,10 @@ public sealed class StreamServerGroupTests
             var s = new StreamServer(group, LoopNet.AnyPort, ReplyWithLoopName);
             s.Start();
             return Task.FromResult(s);
-        }).WaitAsync(Bound);
+        }).WaitAsync(s_bound);
 
-        Assert.EndsWith(" same", await AskAsync(server.LocalEndPoint).WaitAsync(Bound));
-        await server.StopAsync(TimeSpan.Zero).WaitAsync(Bound);
+        Assert.EndsWith(" same", await AskAsync(server.LocalEndPoint).WaitAsync(s_bound));
+        await server.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
     }
 
     private static async Task ReplyWithLoopName(StreamConnection connection, CancellationToken cancellationToken)

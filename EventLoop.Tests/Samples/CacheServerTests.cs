@@ -8,14 +8,14 @@ namespace EventLoop.Tests.Samples;
 /// <summary>The cache server over a real loopback socket, with the loop's own RESP client.</summary>
 public sealed class CacheServerTests
 {
-    private static readonly IPEndPoint AnyPort = new(IPAddress.Loopback, 0);
+    private static readonly IPEndPoint s_anyPort = new(IPAddress.Loopback, 0);
 
     private static void WithServer(Func<Loop, CacheServer, Task> body)
     {
         using var loop = new Loop();
         loop.Run(async () =>
         {
-            var server = new CacheServer(loop, AnyPort);
+            var server = new CacheServer(loop, s_anyPort);
             server.Start();
             try
             {
@@ -147,7 +147,7 @@ public sealed class CacheServerTests
         using var loop = new Loop();
         loop.Run(async () =>
         {
-            await using var server = new CacheServer(loop, AnyPort, maxKeys: 1);
+            await using var server = new CacheServer(loop, s_anyPort, maxKeys: 1);
             server.Start();
             using RespClient client = await RespClient.ConnectAsync(loop, server.LocalEndPoint);
 

@@ -9,7 +9,7 @@ namespace EventLoop.Tests.Samples;
 /// <summary>The echo server and client together on one loop, over loopback.</summary>
 public sealed class EchoTests
 {
-    private static readonly IPEndPoint AnyPort = new(IPAddress.Loopback, 0);
+    private static readonly IPEndPoint s_anyPort = new(IPAddress.Loopback, 0);
 
     [Fact]
     public void Client_RequestsSharedOverConnections_AllEchoedAndPrinted()
@@ -19,7 +19,7 @@ public sealed class EchoTests
 
         EchoStats stats = loop.Run(async () =>
         {
-            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+            await using StreamServer server = EchoServer.Create(loop, s_anyPort, log: null);
             server.Start();
             EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 50, Connections = 7, Quiet = false }, output);
             await server.StopAsync(TimeSpan.FromSeconds(1));
@@ -42,7 +42,7 @@ public sealed class EchoTests
 
         loop.Run(async () =>
         {
-            await using StreamServer server = EchoServer.Create(loop, AnyPort, log);
+            await using StreamServer server = EchoServer.Create(loop, s_anyPort, log);
             server.Start();
             EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 2, Connections = 1, Message = "hi\n" }, TextWriter.Null);
             Assert.True(stats.AllSucceeded);
@@ -60,7 +60,7 @@ public sealed class EchoTests
 
         loop.Run(async () =>
         {
-            await using StreamServer server = EchoServer.Create(loop, AnyPort, log, bufferSize: 4);
+            await using StreamServer server = EchoServer.Create(loop, s_anyPort, log, bufferSize: 4);
             server.Start();
             EchoStats stats = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 1, Connections = 1 }, TextWriter.Null);
             Assert.True(stats.AllSucceeded, stats.FirstError);
@@ -82,7 +82,7 @@ public sealed class EchoTests
 
         EchoStats stats = loop.Run(async () =>
         {
-            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null, bufferSize);
+            await using StreamServer server = EchoServer.Create(loop, s_anyPort, log: null, bufferSize);
             server.Start();
             EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 20, Connections = 3 }, TextWriter.Null);
             await server.StopAsync(TimeSpan.FromSeconds(1));
@@ -102,7 +102,7 @@ public sealed class EchoTests
     {
         using var loop = new Loop();
 
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => EchoServer.Create(loop, AnyPort, log: null, bufferSize));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => EchoServer.Create(loop, s_anyPort, log: null, bufferSize));
 
         Assert.Equal("bufferSize", error.ParamName);
         LoopAssert.NoLiveHandles(loop);
@@ -112,7 +112,7 @@ public sealed class EchoTests
     public void Server_QuietWarmRoundTrip_AllocatesNothing()
     {
         using var loop = new Loop();
-        using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+        using StreamServer server = EchoServer.Create(loop, s_anyPort, log: null);
         server.Start();
         using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
         LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
@@ -125,7 +125,7 @@ public sealed class EchoTests
 
         byte[] reply = loop.Run(async () =>
         {
-            await using StreamServer server = EchoServer.Create(loop, AnyPort, log: null);
+            await using StreamServer server = EchoServer.Create(loop, s_anyPort, log: null);
             server.Start();
             using StreamConnection client = await loop.ConnectAsync(server.LocalEndPoint);
 
@@ -155,7 +155,7 @@ public sealed class EchoTests
         {
             // Bind then close to get a port that nobody listens on.
             EndPoint closed;
-            using (StreamListener listener = loop.Listen(AnyPort))
+            using (StreamListener listener = loop.Listen(s_anyPort))
             {
                 closed = listener.LocalEndPoint;
             }
@@ -178,7 +178,7 @@ public sealed class EchoTests
         EchoStats stats = loop.Run(async () =>
         {
             // Echoes one message per connection, then closes.
-            await using var server = new StreamServer(loop, AnyPort, async (connection, ct) =>
+            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
             {
                 byte[] buffer = new byte[64];
                 int n = await connection.ReceiveAsync(buffer, ct);
@@ -201,7 +201,7 @@ public sealed class EchoTests
 
         EchoStats stats = loop.Run(async () =>
         {
-            await using var server = new StreamServer(loop, AnyPort, async (connection, ct) =>
+            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
             {
                 byte[] buffer = new byte[64];
                 int n;

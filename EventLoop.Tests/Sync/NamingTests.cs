@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using EventLoop;
 
 namespace EventLoop.Tests.Sync;
 

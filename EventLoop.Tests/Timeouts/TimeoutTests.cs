@@ -186,7 +186,10 @@ public sealed class TimeoutTests
             }
             catch (Exception ex) when (scope.IsOwnError(ex))
             {
-                Assert.IsType<ScopeCancelledException>(ex);
+                Assert.IsType<ScopeCanceledException>(ex);
+#pragma warning disable CS0618 // the former name still catches it for one release
+                Assert.IsAssignableFrom<ScopeCancelledException>(ex);
+#pragma warning restore CS0618
             }
 
             Assert.True(scope.CanceledCaught);

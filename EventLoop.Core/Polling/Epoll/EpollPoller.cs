@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using EventLoop.Interop;
 using static EventLoop.Interop.Libc;
 
 namespace EventLoop.Polling;

@@ -1,5 +1,3 @@
-using EventLoop.Samples.Cache;
-
 namespace EventLoop.Tests.Samples.Cache;
 
 public sealed class CacheExpiryTests

@@ -11,9 +11,14 @@ public sealed class RespConnectionDriverTests
 
     private static string Drain(RespConnectionDriver driver)
     {
-        string text = CacheHarness.Latin1(driver.PendingOutput.Span);
-        driver.AdvanceOutput(driver.PendingOutput.Length);
-        return text;
+        var text = new StringBuilder();
+        while (!driver.PendingOutput.IsEmpty)
+        {
+            text.Append(CacheHarness.Latin1(driver.PendingOutput.Span));
+            driver.AdvanceOutput(driver.PendingOutput.Length);
+        }
+
+        return text.ToString();
     }
 
     [Fact]
@@ -129,5 +134,101 @@ public sealed class RespConnectionDriverTests
         Assert.Equal("+OK\r\n", Drain(driver));
         Assert.True(_cache.Store.TryGet("big"u8, out var stored));
         Assert.Equal(value, stored);
+    }
+
+    [Fact]
+    public void ReleaseIdleBuffers_NothingBuffered_HoldsNoInputBuffer()
+    {
+        var driver = NewDriver();
+        Assert.Equal(0, driver.InputCapacity);
+
+        Memory<byte> space = driver.GetReceiveMemory();
+        "PING\r\n"u8.CopyTo(space.Span);
+        driver.CommitReceived(6);
+        Assert.True(driver.InputCapacity >= 16 * 1024);
+        Assert.Equal("+PONG\r\n", Drain(driver));
+
+        driver.ReleaseIdleBuffers();
+
+        Assert.Equal(0, driver.InputCapacity);
+        Assert.Equal(0, driver.PendingOutputLength);
+    }
+
+    [Fact]
+    public void ReleaseIdleBuffers_SmallPartialRequest_KeptInAnExactArrayAndCompletedLater()
+    {
+        var driver = NewDriver();
+        driver.Feed("*2\r\n$4\r\nECHO\r\n$5\r\nhel"u8);
+
+        driver.ReleaseIdleBuffers();
+
+        Assert.Equal(driver.BufferedInputLength, driver.InputCapacity);
+        Assert.Equal(ConnectionAction.Continue, driver.Feed("lo\r\n"u8));
+        Assert.Equal("$5\r\nhello\r\n", Drain(driver));
+    }
+
+    [Fact]
+    public void Get_LargeValue_QueuedByReferenceToTheStoredArray()
+    {
+        var driver = NewDriver();
+        byte[] value = new byte[256 * 1024];
+        value.AsSpan().Fill((byte)'x');
+        _cache.Store.Set("big"u8, value);
+
+        driver.Feed("GET big\r\n"u8);
+
+        Assert.Equal("$262144\r\n", CacheHarness.Latin1(driver.PendingOutput.Span));
+        driver.AdvanceOutput(driver.PendingOutput.Length);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(driver.PendingOutput, out ArraySegment<byte> segment));
+        Assert.Same(value, segment.Array);
+        driver.AdvanceOutput(driver.PendingOutput.Length);
+        Assert.Equal("\r\n", Drain(driver));
+    }
+
+    [Fact]
+    public void Get_LargeValueWhenWarm_AllocatesNothingPerReply()
+    {
+        var driver = NewDriver();
+        _cache.Store.Set("big"u8, new byte[256 * 1024]);
+        byte[] request = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"u8.ToArray();
+        for (int i = 0; i < 3; i++)
+        {
+            ServeOnce(driver, request);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            ServeOnce(driver, request);
+        }
+
+        // A copy per reply would be 100 x 256 KiB on the large-object heap.
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 1024);
+    }
+
+    private static void ServeOnce(RespConnectionDriver driver, byte[] request)
+    {
+        Memory<byte> space = driver.GetReceiveMemory();
+        request.CopyTo(space);
+        driver.CommitReceived(request.Length);
+        while (!driver.PendingOutput.IsEmpty)
+        {
+            driver.AdvanceOutput(driver.PendingOutput.Length);
+        }
+
+        driver.ReleaseIdleBuffers();
+    }
+
+    [Fact]
+    public void Feed_PipelinedLargeValues_PausedAtTheHighWaterMarkWithoutCopying()
+    {
+        var driver = NewDriver(highWater: 1024 * 1024);
+        _cache.Store.Set("big"u8, new byte[256 * 1024]);
+
+        driver.Feed(Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("GET big\r\n", 100))));
+
+        Assert.True(driver.IsOutputBackpressured);
+        Assert.InRange(driver.PendingOutputLength, 1024 * 1024, (1024 * 1024) + (256 * 1024) + 64);
+        Assert.True(driver.BufferedInputLength > 0);
     }
 }

@@ -9,7 +9,7 @@ namespace EventLoop.Tests.Samples.CommandLine;
 /// </summary>
 public sealed class FetchCommandLineTests
 {
-    private static readonly Dictionary<string, int> Pages = new()
+    private static readonly Dictionary<string, int> s_pages = new()
     {
         ["/"] = 1000,
         ["/a"] = 2500,
@@ -28,7 +28,7 @@ public sealed class FetchCommandLineTests
     [Fact]
     public void Fetch_OneUrl_PrintsGetAndBytesReceivedAndExits0()
     {
-        using var server = LoopbackHttpServer.Serving(Pages);
+        using var server = LoopbackHttpServer.Serving(s_pages);
         string url = server.Url("/");
 
         (int exit, string output, string error) = SampleProcess.Run("fetch", url);
@@ -42,7 +42,7 @@ public sealed class FetchCommandLineTests
     public void Fetch_SeveralUrlsOneByHostName_FetchesThemConcurrently()
     {
         // The server answers nothing until all three requests are open: only concurrent GETs get replies.
-        using var server = LoopbackHttpServer.Serving(Pages, holdUntil: 3);
+        using var server = LoopbackHttpServer.Serving(s_pages, holdUntil: 3);
         string[] urls = [server.Url("/a"), server.Url("/b"), string.Create(CultureInfo.InvariantCulture, $"http://localhost:{server.Port}/")];
 
         (int exit, string output, string error) = SampleProcess.Run(["fetch", .. urls]);
@@ -108,7 +108,7 @@ public sealed class FetchCommandLineTests
     [Fact]
     public void Fetch_OneGoodOneMissingOneRefused_ReportsEachAndExits1()
     {
-        using var server = LoopbackHttpServer.Serving(Pages);
+        using var server = LoopbackHttpServer.Serving(s_pages);
         string good = server.Url("/a");
         string missing = server.Url("/missing");
         string refused = $"http://127.0.0.1:{LoopbackPort.Unused()}/";

@@ -16,7 +16,7 @@ internal sealed class LoopbackHttpServer : IDisposable
 {
     // Liveness bound for a held request: long enough for any loaded machine, short enough that a
     // sequential client fails the test instead of hanging it.
-    private static readonly TimeSpan HoldBound = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan s_holdBound = TimeSpan.FromSeconds(20);
 
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IReadOnlyDictionary<string, int> _pages;
@@ -107,7 +107,7 @@ internal sealed class LoopbackHttpServer : IDisposable
                         _allArrived.TrySetResult();
                     }
 
-                    await Task.WhenAny(_allArrived.Task, Task.Delay(HoldBound, _stop.Token));
+                    await Task.WhenAny(_allArrived.Task, Task.Delay(s_holdBound, _stop.Token));
                 }
 
                 byte[] response = path is not null && _pages.TryGetValue(path, out int length)

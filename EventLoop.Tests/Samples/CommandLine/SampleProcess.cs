@@ -14,7 +14,7 @@ internal sealed partial class SampleProcess : IDisposable
     private const int Sigterm = 15;
 
     // Liveness bound only: a run takes well under a second; a loaded CI machine gets plenty of room.
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);
 
     private readonly Process _process;
     private readonly object _gate = new();
@@ -115,7 +115,7 @@ internal sealed partial class SampleProcess : IDisposable
     /// <summary>Waits for a line of standard output that <paramref name="match"/> accepts and returns it.</summary>
     public string WaitForOutputLine(Func<string, bool> match)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(Bound.TotalSeconds * Stopwatch.Frequency);
+        long deadline = Stopwatch.GetTimestamp() + (long)(s_bound.TotalSeconds * Stopwatch.Frequency);
         lock (_gate)
         {
             for (int seen = 0; ; seen++)
@@ -152,10 +152,10 @@ internal sealed partial class SampleProcess : IDisposable
     /// <summary>Waits for the process to exit and for its output to be read to the end; its exit code.</summary>
     public int WaitForExit()
     {
-        if (!_process.WaitForExit(Bound))
+        if (!_process.WaitForExit(s_bound))
         {
             _process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"The process did not exit within {Bound.TotalSeconds} s.\nstdout:\n{Output}\nstderr:\n{Error}");
+            throw new Xunit.Sdk.XunitException($"The process did not exit within {s_bound.TotalSeconds} s.\nstdout:\n{Output}\nstderr:\n{Error}");
         }
 
         // The parameterless overload also waits until the redirected streams reach their end.

@@ -12,7 +12,7 @@ namespace EventLoop.Tests.Samples.Selectors;
 /// </summary>
 public sealed class SelectorsEchoServerTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(10);
 
     [Fact]
     public void Clients_GetTheirBytesBack_AndTheServerLogsLikeThePythonOriginal()
@@ -120,7 +120,7 @@ public sealed class SelectorsEchoServerTests
     private static async Task WithinBound(Loop loop, Task task)
     {
         using var cts = new CancellationTokenSource();
-        Task timeout = loop.Sleep(Bound, cts.Token).AsTask();
+        Task timeout = loop.Sleep(s_bound, cts.Token).AsTask();
         Task first = await Task.WhenAny(task, timeout);
         await cts.CancelAsync();
         Assert.True(first == task, "timed out");
