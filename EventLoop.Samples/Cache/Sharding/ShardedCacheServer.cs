@@ -15,6 +15,9 @@ namespace EventLoop.Samples.Cache.Sharding;
 /// </summary>
 public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
 {
+    private static readonly Task<CommandResult> s_continue = Task.FromResult(CommandResult.Continue);
+    private static readonly Task<CommandResult> s_close = Task.FromResult(CommandResult.CloseAfterReply);
+
     private readonly LoopGroup _group;
     private readonly EndPoint _endpoint;
     private readonly CacheShard[] _shards;
@@ -98,6 +101,7 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
         ClientSession session = home.Processor.CreateSession();
         var parser = new RespParser();
         var output = new ArrayBufferWriter<byte>();
+        var pending = new List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)>();
         byte[] input = ArrayPool<byte>.Shared.Rent(16 * 1024);
         int start = 0, end = 0;
         try
@@ -132,27 +136,18 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
                 }
 
                 end += received;
-                bool close = false;
-                while (start < end && !close)
+                start += StartBatch(home, session, parser, input.AsSpan(start, end - start), output, pending, out bool close);
+                foreach ((Task<CommandResult> task, ArrayBufferWriter<byte>? buffer) in pending)
                 {
-                    OperationStatus status = parser.TryParse(input.AsSpan(start, end - start), out int consumed, out string? error);
-                    start += consumed;
-                    if (status == OperationStatus.NeedMoreData)
+                    // Replies go out in request order, whichever shard answers first.
+                    close |= await task == CommandResult.CloseAfterReply;
+                    if (buffer is not null)
                     {
-                        break;
-                    }
-
-                    if (status == OperationStatus.InvalidData)
-                    {
-                        RespWriter.WriteError(output, $"ERR {error}");
-                        close = true;
-                    }
-                    else if (parser.Arguments.Count > 0)
-                    {
-                        close = await ShardedCommands.ExecuteAsync(_shards, home, session, parser.Arguments, output) == CommandResult.CloseAfterReply;
+                        output.Write(buffer.WrittenSpan);
                     }
                 }
 
+                pending.Clear();
                 if (start == end)
                 {
                     start = end = 0;
@@ -178,5 +173,89 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
         {
             ArrayPool<byte>.Shared.Return(input);
         }
+    }
+
+    /// <summary>
+    /// Parses every complete request in <paramref name="input"/> and starts it: requests for other
+    /// shards are all in flight at once (a pipelining client pays one hop per batch, not per
+    /// request). Until the first request that has to wait, replies go straight to
+    /// <paramref name="output"/>; after it each request writes to a buffer of its own, queued in
+    /// <paramref name="pending"/> in request order. Arguments that may travel to another shard
+    /// are copied, since the parser reuses its storage for the next request. Each shard sees a
+    /// connection's requests in the order sent (one loop posts them FIFO), as in Redis Cluster.
+    /// </summary>
+    /// <returns>The bytes consumed.</returns>
+    private int StartBatch(
+        CacheShard home,
+        ClientSession session,
+        RespParser parser,
+        ReadOnlySpan<byte> input,
+        ArrayBufferWriter<byte> output,
+        List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)> pending,
+        out bool close)
+    {
+        int offset = 0;
+        close = false;
+        while (offset < input.Length && !close)
+        {
+            OperationStatus status = parser.TryParse(input[offset..], out int consumed, out string? error);
+            offset += consumed;
+            if (status == OperationStatus.NeedMoreData)
+            {
+                break;
+            }
+
+            ArrayBufferWriter<byte>? own = pending.Count == 0 ? null : new ArrayBufferWriter<byte>();
+            IBufferWriter<byte> target = own ?? output;
+            if (status == OperationStatus.InvalidData)
+            {
+                RespWriter.WriteError(target, $"ERR {error}");
+                close = true;
+                if (own is not null)
+                {
+                    pending.Add((s_close, own));
+                }
+
+                break;
+            }
+
+            IReadOnlyList<ReadOnlyMemory<byte>> args = parser.Arguments;
+            if (args.Count == 0)
+            {
+                continue;
+            }
+
+            if (ShardedCommands.MayForward(_shards, home, args))
+            {
+                args = Copy(args);
+            }
+
+            ValueTask<CommandResult> result = ShardedCommands.ExecuteAsync(_shards, home, session, args, target);
+            if (result.IsCompletedSuccessfully)
+            {
+                close = result.Result == CommandResult.CloseAfterReply;
+                if (own is not null)
+                {
+                    pending.Add((close ? s_close : s_continue, own));
+                }
+            }
+            else
+            {
+                pending.Add((result.AsTask(), own));
+            }
+        }
+
+        return offset;
+    }
+
+    private static ReadOnlyMemory<byte>[] Copy(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        var copy = new ReadOnlyMemory<byte>[args.Count];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            copy[i] = args[i].ToArray();
+        }
+
+        return copy;
     }
 }

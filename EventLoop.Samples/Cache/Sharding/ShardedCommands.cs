@@ -53,6 +53,47 @@ internal static class ShardedCommands
         }
     }
 
+    /// <summary>
+    /// True when <see cref="ExecuteAsync"/> may hand <paramref name="args"/> to another shard: the
+    /// caller must then give it a copy that outlives the parser's next request.
+    /// </summary>
+    public static bool MayForward(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        if (shards.Length == 1 || !CommandTable.TryGet(args[0].Span, out CommandSpec spec) || !spec.AcceptsCount(args.Count))
+        {
+            return false;
+        }
+
+        switch (spec.Id)
+        {
+            case CommandId.Get or CommandId.Set or CommandId.Incr or CommandId.Decr or CommandId.IncrBy or CommandId.DecrBy
+                or CommandId.Expire or CommandId.PExpire or CommandId.ExpireAt or CommandId.PExpireAt
+                or CommandId.Ttl or CommandId.PTtl or CommandId.Persist:
+                return HashSlot.ShardOf(args[1].Span, shards.Length) != home.Index;
+            case CommandId.Del or CommandId.Exists or CommandId.MGet:
+                return AnyElsewhere(shards.Length, home, args, 1);
+            case CommandId.MSet:
+                return (args.Count - 1) % 2 == 0 && AnyElsewhere(shards.Length, home, args, 2);
+            case CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool AnyElsewhere(int shardCount, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, int step)
+    {
+        for (int k = 1; k < args.Count; k += step)
+        {
+            if (HashSlot.ShardOf(args[k].Span, shardCount) != home.Index)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static async ValueTask ForwardWholeAsync(CacheShard owner, CacheShard home, ClientSession session, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
     {
         if (ReferenceEquals(owner, home))
@@ -61,8 +102,7 @@ internal static class ShardedCommands
             return;
         }
 
-        // The caller's greenlet is suspended until the reply comes back: nothing touches the
-        // parser's arguments meanwhile, so the owner may read them without a copy.
+        // The connection copied the arguments (MayForward), so they outlive its next request.
         output.Write(await owner.Loop.InvokeAsync(() => Task.FromResult(owner.Execute(args))));
     }
 
