@@ -76,6 +76,7 @@ public sealed partial class StreamServer
                 shard?.Dispose();
             }
 
+            _shards = null; // not started: a later Stop or Dispose has nothing to stop
             throw;
         }
     }

@@ -106,6 +106,22 @@ public sealed class StreamServerGroupTests
         await server.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
     }
 
+    [Fact]
+    public async Task Start_AddressInUse_ThrowsAndStopsCleanly()
+    {
+        using var occupant = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupant.Bind(LoopNet.AnyPort);
+        occupant.Listen();
+        await using var group = new LoopGroup(2);
+        var server = new StreamServer(group, occupant.LocalEndPoint!, ReplyWithLoopName);
+
+        SocketException error = Assert.Throws<SocketException>(server.Start);
+        Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+        await server.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
+        await server.DisposeAsync();
+        Assert.Equal(0, server.ConnectionCount);
+    }
+
     private static async Task ReplyWithLoopName(StreamConnection connection, CancellationToken cancellationToken)
     {
         string where = Loop.Current == connection.Loop ? "same" : "other";
