@@ -175,7 +175,8 @@ public sealed partial class Loop
         EnterRun();
         try
         {
-            DrainInbox(); // remote spawns become live greenlets, so they are killed too
+            DrainInbox();
+            AdoptQueuedRemoteSpawns(); // remote spawns become live greenlets, so they are killed too
             KillAll();
             for (int i = 0; i < DisposeUnwindIterations && !_live.IsEmpty; i++)
             {
@@ -192,6 +193,26 @@ public sealed partial class Loop
         finally
         {
             ExitRun();
+        }
+    }
+
+    /// <summary>
+    /// Makes the greenlets spawned from other threads whose start waits in the run queue live
+    /// (without starting them), so Dispose kills them instead of dropping their start with the
+    /// queue and leaving their joiners waiting.
+    /// </summary>
+    private void AdoptQueuedRemoteSpawns()
+    {
+        for (int count = _runQueue.Count; count > 0; count--)
+        {
+            Scheduling.ReadyItem item = _runQueue.Dequeue();
+            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet && !greenlet.IsCompleted)
+            {
+                AddLive(greenlet);
+                item = new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet);
+            }
+
+            _runQueue.Enqueue(item);
         }
     }
 

@@ -24,6 +24,8 @@ public sealed partial class Loop : IDisposable
     private static Loop? t_current;
 #pragma warning restore IDE1006
 
+    private static int s_loopCount;
+
     // 1024 ready events per poll: one epoll_wait serves that many descriptors; more wait for
     // the next iteration, which comes at once because they are still ready.
     private const int ReadyEventCapacity = 1024;
@@ -97,7 +99,11 @@ public sealed partial class Loop : IDisposable
             ? (long)(threshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
             : 0;
         _ownerThreadId = Environment.CurrentManagedThreadId;
+        Name = _options.Name ?? $"loop-{Interlocked.Increment(ref s_loopCount)}";
     }
+
+    /// <summary>The loop's name (<see cref="LoopOptions.Name"/>, or <c>loop-&lt;n&gt;</c>, n counting loops in the process).</summary>
+    public string Name { get; }
 
     /// <summary>The loop running on the calling thread, or null.</summary>
     public static Loop? Current => t_current;

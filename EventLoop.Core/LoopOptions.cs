@@ -33,4 +33,22 @@ public sealed class LoopOptions
 
     /// <summary>Receives slow-callback reports; when null they are written to standard error.</summary>
     public Action<SlowCallbackInfo>? SlowCallback { get; init; }
+
+    /// <summary>The loop's name in reports and thread names; null for <c>loop-&lt;n&gt;</c> (n counts loops in the process).</summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// A copy with another name and unhandled-exception handler (a <see cref="LoopGroup"/>'s
+    /// loops). Lists every property: a property added above must be added here too.
+    /// </summary>
+    internal LoopOptions CopyWith(string name, Action<Exception>? unhandledException) => new()
+    {
+        TimeProvider = TimeProvider,
+        VirtualTime = VirtualTime,
+        Poller = Poller,
+        UnhandledException = unhandledException,
+        SlowCallbackThreshold = SlowCallbackThreshold,
+        SlowCallback = SlowCallback,
+        Name = name,
+    };
 }

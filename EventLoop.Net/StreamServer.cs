@@ -28,7 +28,7 @@ namespace EventLoop.Net;
 /// of its own handlers with a grace period: the stop would wait for the handler that waits for it.
 /// </para>
 /// </remarks>
-public sealed class StreamServer : IAsyncDisposable, IDisposable
+public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 {
     /// <summary>
     /// Descriptors <see cref="DefaultMaxConnections"/> leaves free below the process's limit, as
@@ -135,29 +135,41 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
 
     /// <summary>The bound address (with the real port when 0 was asked for).</summary>
     /// <exception cref="InvalidOperationException">The server was not started.</exception>
-    public EndPoint LocalEndPoint => _listener?.LocalEndPoint ?? throw new InvalidOperationException("The server has not been started.");
+    public EndPoint LocalEndPoint => _listener?.LocalEndPoint ?? _groupEndPoint ?? throw new InvalidOperationException("The server has not been started.");
 
     /// <summary>The group the handlers run in (the server's own unless one was passed).</summary>
     public GreenletGroup Group => _group;
 
     /// <summary>The number of this server's connections whose handler is still running.</summary>
-    public int ConnectionCount => _connections;
+    public int ConnectionCount => _shards is null ? _connections : SumShards(static s => s._connections);
 
     /// <summary>Clients turned away at <see cref="MaxConnections"/> since the server started.</summary>
-    public long RejectedCount { get; private set; }
+    public long RejectedCount
+    {
+        get => _shards is null ? _rejectedCount : SumShards(static s => s._rejectedCount);
+        private set => _rejectedCount = value;
+    }
 
-    /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs).</summary>
+    private long _rejectedCount;
+
+    /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs); any thread for a server over a <see cref="LoopGroup"/>.</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">Binding or listening failed.</exception>
     public void Start()
     {
-        if (_listener is not null || _stopping)
+        if (_listener is not null || _shards is not null || _stopping)
         {
             throw new InvalidOperationException("The server was already started.");
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(MaxConnections);
         ArgumentOutOfRangeException.ThrowIfLessThan(RejectTimeout, TimeSpan.Zero);
+        if (_loops is not null)
+        {
+            StartGroup();
+            return;
+        }
+
         _listener = _loop.Listen(_endPoint, new ListenOptions { Backlog = Backlog, ReusePort = ReusePort });
         _acceptor = _loop.Spawn(AcceptLoopAsync);
         _acceptor.Name = $"StreamServer {_listener.LocalEndPoint}";
@@ -172,6 +184,11 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     public Task StopAsync(TimeSpan grace)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(grace, TimeSpan.Zero);
+        if (_loops is not null)
+        {
+            return StopGroupAsync(grace);
+        }
+
         if (Loop.Current == _loop)
         {
             return StopCoreAsync(grace);
@@ -187,7 +204,11 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <summary>Stops accepting and kills running handlers without waiting for them. Any thread (posted unless on the loop thread).</summary>
     public void Dispose()
     {
-        if (_loop.CheckAccess())
+        if (_loops is not null)
+        {
+            DisposeGroup();
+        }
+        else if (_loop.CheckAccess())
         {
             DisposeCore();
         }

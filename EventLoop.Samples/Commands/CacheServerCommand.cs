@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using EventLoop.Samples.Cache;
+using EventLoop.Samples.Cache.Sharding;
 
 namespace EventLoop.Samples.Commands;
 
@@ -18,12 +19,15 @@ internal static class CacheServerCommand
             ClientLimit.DefaultMaxClients,
             0,
             int.MaxValue);
+        Option<int> shards = CommonOptions.Ranged(
+            "--shards", "Shard loops, shared nothing: each owns the keys of its hash slots; connections forward commands to the owner", 1, 1, 256);
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
             port,
             host,
             maxKeys,
             maxClients,
+            shards,
         };
         command.SetAction(parseResult =>
         {
@@ -34,8 +38,17 @@ internal static class CacheServerCommand
             // As redis-server does at start-up: raise the soft descriptor limit for the clients wanted,
             // and say so when the hard limit keeps the client limit lower.
             ClientLimit.RaiseDescriptorLimit(clients);
+            int shardCount = parseResult.GetValue(shards);
             return CommandLoop.Run(error, async loop =>
             {
+                if (shardCount > 1)
+                {
+                    // This loop only waits for Ctrl+C; the shard loops serve.
+                    await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard" });
+                    await using var sharded = new ShardedCacheServer(group, endpoint, limit);
+                    return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", sharded.Start, () => sharded.LocalEndPoint, sharded.StopAsync);
+                }
+
                 await using var server = new CacheServer(loop, endpoint, limit) { MaxClients = clients };
                 void Start()
                 {

@@ -49,6 +49,31 @@ public static class EchoServer
         };
     }
 
+    /// <summary>
+    /// Creates (does not start) an echo server over every loop of <paramref name="group"/>: each
+    /// loop listens on the same port (<c>SO_REUSEPORT</c>) and serves the connections it accepts.
+    /// </summary>
+    /// <param name="group">The loops.</param>
+    /// <param name="endpoint">Where to listen; port 0 picks one.</param>
+    /// <param name="log">Where <c>recv: …</c> lines go (written from every loop's thread, so synchronized); null (quiet) for none.</param>
+    /// <param name="bufferSize">The most bytes one receive takes (1 to <see cref="MaxBufferSize"/>).</param>
+    /// <returns>The server; call <see cref="StreamServer.Start"/> (any thread).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bufferSize"/> is out of range.</exception>
+    public static StreamServer Create(LoopGroup group, EndPoint endpoint, TextWriter? log, int bufferSize = DefaultBufferSize)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        CheckBufferSize(bufferSize);
+        TextWriter? shared = log is null ? null : TextWriter.Synchronized(log);
+        Func<StreamConnection, CancellationToken, Task> handler = shared is null
+            ? (connection, ct) => HandleQuietAsync(connection, bufferSize, ct)
+            : (connection, ct) => HandleLoggedAsync(connection, shared, bufferSize, ct);
+        return new StreamServer(group, endpoint, handler)
+        {
+            Backlog = Backlog,
+        };
+    }
+
     /// <summary>Echoes until the peer half-closes, then half-closes back. No output.</summary>
     /// <param name="connection">The accepted connection (closed by the server when this returns).</param>
     /// <param name="cancellationToken">Cancelled when the server stops.</param>

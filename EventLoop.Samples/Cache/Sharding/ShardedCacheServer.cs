@@ -1,0 +1,261 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using EventLoop.Net;
+
+namespace EventLoop.Samples.Cache.Sharding;
+
+/// <summary>
+/// The cache server over a <see cref="LoopGroup"/>, shared nothing, like Dragonfly: each key is
+/// owned by one shard loop (its hash slot, as Redis Cluster numbers them, modulo the shard
+/// count), with its own keyspace and expiry cycles. Connections live on whichever loop accepted
+/// them (a listener per loop) and send each command to its owner (<see cref="Loop.InvokeAsync{T}(Func{Task{T}})"/>);
+/// multi-key commands fan out and gather (<see cref="ShardedCommands"/>). A connection runs its
+/// requests one after another, so replies to a pipelining client keep their order.
+/// </summary>
+public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
+{
+    private static readonly Task<CommandResult> s_continue = Task.FromResult(CommandResult.Continue);
+    private static readonly Task<CommandResult> s_close = Task.FromResult(CommandResult.CloseAfterReply);
+
+    private readonly LoopGroup _group;
+    private readonly EndPoint _endpoint;
+    private readonly CacheShard[] _shards;
+    private StreamServer? _server;
+
+    /// <summary>Creates (does not start) the server: one shard per loop of <paramref name="group"/>.</summary>
+    /// <param name="group">The shard loops.</param>
+    /// <param name="endpoint">Where to listen; port 0 picks one.</param>
+    /// <param name="maxKeys">Keyspace bound per shard (0: unbounded).</param>
+    public ShardedCacheServer(LoopGroup group, EndPoint endpoint, int maxKeys = 0)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        _group = group;
+        _endpoint = endpoint;
+        _shards = new CacheShard[group.Count];
+        for (int i = 0; i < _shards.Length; i++)
+        {
+            _shards[i] = new CacheShard(group[i], i, maxKeys, this);
+        }
+    }
+
+    /// <summary>The number of shards.</summary>
+    public int ShardCount => _shards.Length;
+
+    /// <summary>The bound address, once started.</summary>
+    /// <exception cref="InvalidOperationException">The server was not started.</exception>
+    public EndPoint LocalEndPoint => _server?.LocalEndPoint ?? throw new InvalidOperationException("The server has not been started.");
+
+    /// <summary>Open client connections (a snapshot summed over the loops).</summary>
+    public int ConnectionCount => _server?.ConnectionCount ?? 0;
+
+    int IServerStatus.ConnectedClients => ConnectionCount;
+
+    int IServerStatus.MaxClients => 0;
+
+    long IServerStatus.RejectedConnections => _server?.RejectedCount ?? 0;
+
+    long IServerStatus.ExpiredKeys => _shards.Sum(s => s.Expiry.Expired);
+
+    /// <summary>Binds on every loop and arms each shard's expiry cycles. Any thread.</summary>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="SocketException">Binding failed.</exception>
+    public void Start()
+    {
+        if (_server is not null)
+        {
+            throw new InvalidOperationException("The server was already started.");
+        }
+
+        _server = new StreamServer(_group, _endpoint, HandleAsync) { Backlog = 4096 };
+        _server.Start();
+        foreach (CacheShard shard in _shards)
+        {
+            shard.Loop.Post(shard.StartCycles);
+        }
+    }
+
+    /// <summary>Stops accepting and the cycles, waits up to <paramref name="grace"/> for clients, closes the rest. Any thread.</summary>
+    /// <param name="grace">How long to wait for clients.</param>
+    /// <returns>Completes when every connection is closed.</returns>
+    public Task StopAsync(TimeSpan grace)
+    {
+        foreach (CacheShard shard in _shards)
+        {
+            if (!shard.Loop.IsDisposed)
+            {
+                shard.Loop.Post(shard.StopCycles);
+            }
+        }
+
+        return _server?.StopAsync(grace) ?? Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync() => new(StopAsync(TimeSpan.Zero));
+
+    private async Task HandleAsync(StreamConnection connection, CancellationToken cancellationToken)
+    {
+        CacheShard home = Array.Find(_shards, s => ReferenceEquals(s.Loop, connection.Loop))!;
+        ClientSession session = home.Processor.CreateSession();
+        var parser = new RespParser();
+        var output = new ArrayBufferWriter<byte>();
+        var pending = new List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)>();
+        byte[] input = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        int start = 0, end = 0;
+        try
+        {
+            while (true)
+            {
+                if (end == input.Length)
+                {
+                    if (start > 0)
+                    {
+                        input.AsSpan(start, end - start).CopyTo(input);
+                        end -= start;
+                        start = 0;
+                    }
+                    else if (input.Length >= RespLimits.Default.MaxQueryBufferLength)
+                    {
+                        return; // client-query-buffer-limit: closed without a reply, as Redis does
+                    }
+                    else
+                    {
+                        byte[] larger = ArrayPool<byte>.Shared.Rent(input.Length * 2);
+                        input.AsSpan(0, end).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(input);
+                        input = larger;
+                    }
+                }
+
+                int received = await connection.ReceiveAsync(input.AsMemory(end), cancellationToken);
+                if (received == 0)
+                {
+                    return;
+                }
+
+                end += received;
+                start += StartBatch(home, session, parser, input.AsSpan(start, end - start), output, pending, out bool close);
+                foreach ((Task<CommandResult> task, ArrayBufferWriter<byte>? buffer) in pending)
+                {
+                    // Replies go out in request order, whichever shard answers first.
+                    close |= await task == CommandResult.CloseAfterReply;
+                    if (buffer is not null)
+                    {
+                        output.Write(buffer.WrittenSpan);
+                    }
+                }
+
+                pending.Clear();
+                if (start == end)
+                {
+                    start = end = 0;
+                }
+
+                if (output.WrittenCount > 0)
+                {
+                    await connection.SendAsync(output.WrittenMemory, cancellationToken);
+                    output.ResetWrittenCount();
+                }
+
+                if (close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (SocketException)
+        {
+            // The client reset the connection; only this connection ends.
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+        }
+    }
+
+    /// <summary>
+    /// Parses every complete request in <paramref name="input"/> and starts it: requests for other
+    /// shards are all in flight at once (a pipelining client pays one hop per batch, not per
+    /// request). Until the first request that has to wait, replies go straight to
+    /// <paramref name="output"/>; after it each request writes to a buffer of its own, queued in
+    /// <paramref name="pending"/> in request order. Arguments that may travel to another shard
+    /// are copied, since the parser reuses its storage for the next request. Each shard sees a
+    /// connection's requests in the order sent (one loop posts them FIFO), as in Redis Cluster.
+    /// </summary>
+    /// <returns>The bytes consumed.</returns>
+    private int StartBatch(
+        CacheShard home,
+        ClientSession session,
+        RespParser parser,
+        ReadOnlySpan<byte> input,
+        ArrayBufferWriter<byte> output,
+        List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)> pending,
+        out bool close)
+    {
+        int offset = 0;
+        close = false;
+        while (offset < input.Length && !close)
+        {
+            OperationStatus status = parser.TryParse(input[offset..], out int consumed, out string? error);
+            offset += consumed;
+            if (status == OperationStatus.NeedMoreData)
+            {
+                break;
+            }
+
+            ArrayBufferWriter<byte>? own = pending.Count == 0 ? null : new ArrayBufferWriter<byte>();
+            IBufferWriter<byte> target = own ?? output;
+            if (status == OperationStatus.InvalidData)
+            {
+                RespWriter.WriteError(target, $"ERR {error}");
+                close = true;
+                if (own is not null)
+                {
+                    pending.Add((s_close, own));
+                }
+
+                break;
+            }
+
+            IReadOnlyList<ReadOnlyMemory<byte>> args = parser.Arguments;
+            if (args.Count == 0)
+            {
+                continue;
+            }
+
+            if (ShardedCommands.MayForward(_shards, home, args))
+            {
+                args = Copy(args);
+            }
+
+            ValueTask<CommandResult> result = ShardedCommands.ExecuteAsync(_shards, home, session, args, target);
+            if (result.IsCompletedSuccessfully)
+            {
+                close = result.Result == CommandResult.CloseAfterReply;
+                if (own is not null)
+                {
+                    pending.Add((close ? s_close : s_continue, own));
+                }
+            }
+            else
+            {
+                pending.Add((result.AsTask(), own));
+            }
+        }
+
+        return offset;
+    }
+
+    private static ReadOnlyMemory<byte>[] Copy(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        var copy = new ReadOnlyMemory<byte>[args.Count];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            copy[i] = args[i].ToArray();
+        }
+
+        return copy;
+    }
+}

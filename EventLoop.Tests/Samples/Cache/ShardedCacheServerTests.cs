@@ -1,0 +1,92 @@
+using System.Net;
+using CsCheck;
+using EventLoop.Samples.Cache;
+using EventLoop.Samples.Cache.Sharding;
+
+namespace EventLoop.Tests.Samples.Cache;
+
+/// <summary>The sharded cache (<c>cache-server --shards N</c>) against a single shard, over loopback.</summary>
+public sealed class ShardedCacheServerTests
+{
+    private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);
+    private static readonly IPEndPoint s_anyPort = new(IPAddress.Loopback, 0);
+
+    // Keys with and without hash tags, so multi-key commands touch one shard or several.
+    private static readonly string[] s_keys = ["a", "b", "c", "foo", "bar", "{t}1", "{t}2", "x{t}", "counter", "k:42"];
+
+    private static readonly Gen<string> s_key = Gen.OneOf(s_keys.Select(Gen.Const).ToArray());
+    private static readonly Gen<string> s_value = Gen.OneOf(new[] { "1", "2", "-7", "v", "hello", "" }.Select(Gen.Const).ToArray());
+
+    private static readonly Gen<string[]> s_command = Gen.OneOf(
+        Gen.Select(s_key, s_value).Select((k, v) => new[] { "SET", k, v }),
+        s_key.Select(k => new[] { "GET", k }),
+        s_key.Array[1, 5].Select(ks => ks.Prepend("DEL").ToArray()),
+        s_key.Array[1, 5].Select(ks => ks.Prepend("EXISTS").ToArray()),
+        s_key.Array[1, 6].Select(ks => ks.Prepend("MGET").ToArray()),
+        Gen.Select(s_key, s_value).Array[1, 4].Select(kvs => kvs.SelectMany(kv => new[] { kv.Item1, kv.Item2 }).Prepend("MSET").ToArray()),
+        s_key.Select(k => new[] { "INCR", k }),
+        s_key.Select(k => new[] { "EXPIRE", k, "1000" }),
+        s_key.Select(k => new[] { "TTL", k }),
+        s_key.Select(k => new[] { "PERSIST", k }),
+        Gen.Const(new[] { "DBSIZE" }),
+        Gen.Const(new[] { "MSET", "a" }),
+        Gen.Const(new[] { "PING" }));
+
+    [Fact]
+    public async Task RandomCommandStreams_ThreeShards_SameRepliesAsOneShard()
+    {
+        await using var shardGroup = new LoopGroup(3, new LoopGroupOptions { Name = "shard" });
+        await using var referenceGroup = new LoopGroup(1, new LoopGroupOptions { Name = "reference" });
+        await using var sharded = new ShardedCacheServer(shardGroup, s_anyPort);
+        await using var reference = new ShardedCacheServer(referenceGroup, s_anyPort);
+        sharded.Start();
+        reference.Start();
+
+        using var clientLoop = new Loop();
+        clientLoop.Run(async () =>
+        {
+            using RespClient shardedClient = await RespClient.ConnectAsync(clientLoop, sharded.LocalEndPoint);
+            using RespClient referenceClient = await RespClient.ConnectAsync(clientLoop, reference.LocalEndPoint);
+            foreach (string[][] stream in s_command.Array[1, 40].Array[40].Single())
+            {
+                var commands = new List<string[]> { new[] { "FLUSHALL" } };
+                commands.AddRange(stream);
+                IReadOnlyList<RespValue> expected = await referenceClient.PipelineAsync(commands);
+                IReadOnlyList<RespValue> actual = await shardedClient.PipelineAsync(commands);
+                for (int i = 0; i < commands.Count; i++)
+                {
+                    Assert.True(
+                        expected[i].ToString() == actual[i].ToString(),
+                        $"{string.Join(' ', commands[i])}: expected {expected[i]}, got {actual[i]}");
+                }
+            }
+        });
+        await sharded.StopAsync(TimeSpan.Zero).WaitAsync(s_bound);
+    }
+
+    [Fact]
+    public async Task MGet_KeysOnEveryShard_ValuesInKeyOrder_PipelinedRepliesInOrder()
+    {
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+        string[] keys = Enumerable.Range(0, 50).Select(i => $"key:{i}").ToArray();
+        Assert.Equal(2, keys.Select(k => HashSlot.ShardOf(System.Text.Encoding.ASCII.GetBytes(k), 2)).Distinct().Count());
+
+        using var clientLoop = new Loop();
+        clientLoop.Run(async () =>
+        {
+            using RespClient client = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+            var pipeline = keys.Select(k => new[] { "SET", k, "v" + k }).ToList();
+            pipeline.Add(keys.Prepend("MGET").ToArray());
+            pipeline.Add(keys.Prepend("DEL").ToArray());
+            pipeline.AddRange(keys.Select(k => new[] { "GET", k }));
+            IReadOnlyList<RespValue> replies = await client.PipelineAsync(pipeline);
+
+            Assert.All(replies.Take(keys.Length), r => Assert.Equal("OK", r.ToString()));
+            Assert.Equal("[" + string.Join(", ", keys.Select(k => $"\"v{k}\"")) + "]", replies[keys.Length].ToString());
+            Assert.Equal($"(integer) {keys.Length}", replies[keys.Length + 1].ToString());
+            Assert.All(replies.Skip(keys.Length + 2), r => Assert.Equal("(nil)", r.ToString()));
+        });
+    }
+}
