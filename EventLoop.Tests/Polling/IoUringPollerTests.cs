@@ -132,6 +132,48 @@ public sealed class IoUringPollerTests : PollerContractTests
     }
 
     [Fact]
+    public void PollAddModifyRemove_AllocateNothingOnceWarm()
+    {
+        var (a, b) = Pair();
+        var (c, d) = Pair();
+        Poller.Add(a, PollEvents.Read | PollEvents.EdgeTriggered, 1);
+        var ready = new ReadyEvent[8];
+
+        // Counted, not asserted inside: xunit's Assert.Equal allocates.
+        int mismatches = 0;
+        void Expect(int expected, int actual) => mismatches += expected == actual ? 0 : 1;
+
+        void Cycle()
+        {
+            TestFds.WriteByte(b);
+            Expect(1, Poller.Poll(ready, LivenessMs));
+            Expect(1, TestFds.Drain(a));
+            Poller.Add(c, PollEvents.Read, 2);
+            TestFds.WriteByte(d);
+            Expect(1, Poller.Poll(ready, LivenessMs));
+            Expect(1, Poller.Poll(ready, 0)); // level: re-armed and still ready
+            Expect(1, TestFds.Drain(c));
+            Poller.Modify(c, PollEvents.Write, 3);
+            Poller.Remove(c);
+        }
+
+        for (int i = 0; i < 100; i++)
+        {
+            Cycle();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            Cycle();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, mismatches);
+        Assert.True(allocated < 1024, $"{allocated} bytes for 1000 cycles");
+    }
+
+    [Fact]
     public unsafe void InteropLayout_MatchesTheKernelAbi()
     {
         Assert.Equal(120, sizeof(IoUringInterop.Params));
