@@ -178,15 +178,21 @@ internal sealed unsafe class IoUringPoller : IPoller
         }
 
         _disposed = true;
-        Sqe* sqe = _ring.Next();
-        sqe->Opcode = IORING_OP_ASYNC_CANCEL;
-        sqe->Fd = -1;
-        sqe->OpFlags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY;
-        sqe->UserData = InternalUserData;
-        // The cancelled polls drop their file references before this call returns to user mode.
-        _ = _ring.Enter(0, 0, null, 0);
-        _ring.Dispose();
-        _entries = [];
+        try
+        {
+            Sqe* sqe = _ring.Next();
+            sqe->Opcode = IORING_OP_ASYNC_CANCEL;
+            sqe->Fd = -1;
+            sqe->OpFlags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY;
+            sqe->UserData = InternalUserData;
+            // The cancelled polls drop their file references before this call returns to user mode.
+            _ = _ring.Enter(0, 0, null, 0);
+        }
+        finally
+        {
+            _ring.Dispose();
+            _entries = [];
+        }
     }
 
     private void Wait(int timeoutMs)
