@@ -64,17 +64,7 @@ public sealed class IoUringPollerTests : PollerContractTests
         Assert.Equal(0, Poller.Poll(new ReadyEvent[4], 0));
 
         Poller.Remove(a);
-        TestFds.Close(a);
-
-        try
-        {
-            Assert.True(TestFds.IsReadable(b, LivenessMs));
-            Assert.Equal(0, TestFds.Drain(b));
-        }
-        finally
-        {
-            TestFds.Close(b);
-        }
+        CloseAndAssertPeerSeesEndOfFile(a, b);
     }
 
     [Fact]
@@ -86,17 +76,7 @@ public sealed class IoUringPollerTests : PollerContractTests
         Assert.Equal(0, poller.Poll(new ReadyEvent[4], 0));
 
         poller.Dispose();
-        TestFds.Close(a);
-
-        try
-        {
-            Assert.True(TestFds.IsReadable(b, LivenessMs));
-            Assert.Equal(0, TestFds.Drain(b));
-        }
-        finally
-        {
-            TestFds.Close(b);
-        }
+        CloseAndAssertPeerSeesEndOfFile(a, b);
     }
 
     [Fact]
@@ -188,5 +168,20 @@ public sealed class IoUringPollerTests : PollerContractTests
         Assert.Equal(80, (int)Marshal.OffsetOf<IoUringInterop.Params>(nameof(IoUringInterop.Params.CqOff)));
         Assert.Equal(28, (int)Marshal.OffsetOf<IoUringInterop.Sqe>(nameof(IoUringInterop.Sqe.OpFlags)));
         Assert.Equal(32, (int)Marshal.OffsetOf<IoUringInterop.Sqe>(nameof(IoUringInterop.Sqe.UserData)));
+    }
+
+    // Closes a; b must see end of file at once, which it cannot while a poll request holds a's file.
+    private static void CloseAndAssertPeerSeesEndOfFile(int a, int b)
+    {
+        TestFds.Close(a);
+        try
+        {
+            Assert.True(TestFds.IsReadable(b, LivenessMs));
+            Assert.Equal(0, TestFds.Drain(b));
+        }
+        finally
+        {
+            TestFds.Close(b);
+        }
     }
 }
