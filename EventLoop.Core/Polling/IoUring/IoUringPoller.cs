@@ -157,7 +157,11 @@ internal sealed unsafe class IoUringPoller : IPoller
             Wait(timeoutMs);
         }
 
-        _batch++;
+        if (++_batch == 0)
+        {
+            _batch = 1; // 0 is a fresh entry's "never reported"
+        }
+
         int written = 0;
         while (written < ready.Length && _ring.Ready != 0)
         {
