@@ -68,7 +68,7 @@ public sealed partial class Loop
 
     /// <summary>
     /// The back end's waitable descriptor (epoll's), for a host loop that watches it and calls
-    /// <c>RunOnce(TimeSpan.Zero)</c> when it becomes readable; -1 for the poll(2) back end,
+    /// <c>RunOnce(TimeSpan.Zero)</c> when it becomes readable; -1 for the poll(2) and io_uring back ends,
     /// whose hosts must call <see cref="RunOnce"/> with <see cref="GetPollTimeout"/>.
     /// </summary>
     public int BackendDescriptor => _poller.Handle;

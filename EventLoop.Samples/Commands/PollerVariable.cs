@@ -14,7 +14,7 @@ internal static class PollerVariable
     /// unset means), in lower case as the README writes them.
     /// </summary>
     public static IReadOnlyList<string> ValidValues { get; } =
-        [.. Enum.GetValues<PollerKind>().Where(k => k != PollerKind.Auto).Select(k => k.ToString().ToLowerInvariant())];
+        [.. Enum.GetValues<PollerKind>().Where(k => k != PollerKind.Auto).Select(k => k == PollerKind.IoUring ? "io_uring" : k.ToString().ToLowerInvariant())];
 
     /// <summary>
     /// True when <paramref name="value"/> (the variable's value, null when unset) is one Core accepts:

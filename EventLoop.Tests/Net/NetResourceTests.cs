@@ -12,9 +12,8 @@ public sealed class NetResourceTests
     public void Loop_UsesTheBackEndTheEnvironmentAsksFor()
     {
         using Loop loop = LoopNet.Create();
-        PollerKind expected = string.Equals(Environment.GetEnvironmentVariable("EVENTLOOP_POLLER"), "poll", StringComparison.OrdinalIgnoreCase)
-            ? PollerKind.Poll
-            : PollerKind.Epoll;
+        PollerKind expected = EventLoop.Polling.PollerFactory.ParseOverride(Environment.GetEnvironmentVariable("EVENTLOOP_POLLER"))
+            ?? PollerKind.Epoll;
         Assert.Equal(expected, loop.Poller);
     }
 

@@ -5,7 +5,7 @@ namespace EventLoop.Tests.Samples.CommandLine;
 
 public sealed class PollerVariableTests
 {
-    public static TheoryData<string?> Values => new(null, "", "  ", "poll", "EPOLL", " Poll ", "bogus", "auto", "Auto", "1", "kqueue", "epoll2");
+    public static TheoryData<string?> Values => new(null, "", "  ", "poll", "EPOLL", " Poll ", "bogus", "auto", "Auto", "1", "kqueue", "epoll2", "io_uring", "IoUring");
 
     [Theory]
     [InlineData(null)]
@@ -14,6 +14,7 @@ public sealed class PollerVariableTests
     [InlineData("poll")]
     [InlineData("EPOLL")]
     [InlineData(" Poll ")]
+    [InlineData("io_uring")]
     public void IsValid_UnsetOrABackEnd_True(string? value)
     {
         Assert.True(PollerVariable.IsValid(value, out string? message));
@@ -27,7 +28,7 @@ public sealed class PollerVariableTests
     public void IsValid_Unknown_FalseWithOneLineNamingTheValidValues(string value)
     {
         Assert.False(PollerVariable.IsValid(value, out string? message));
-        Assert.Equal($"error: EVENTLOOP_POLLER='{value}' is not a poller back end; use one of 'epoll', 'poll', or leave it unset", message);
+        Assert.Equal($"error: EVENTLOOP_POLLER='{value}' is not a poller back end; use one of 'epoll', 'poll', 'io_uring', or leave it unset", message);
     }
 
     [Theory]
