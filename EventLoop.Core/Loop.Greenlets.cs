@@ -126,6 +126,7 @@ public sealed partial class Loop
         ThrowIfDisposed();
         if (IsOwnerThread)
         {
+            greenlet.Context.ParentId = _currentOwner is { } parent ? parent.Id : 0;
             AddLive(greenlet);
             _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
         }
@@ -139,8 +140,10 @@ public sealed partial class Loop
 
     private void AddLive(Greenlet greenlet)
     {
+        greenlet.Context.SpawnedAt = _now;
         _live.AddFirst(greenlet);
         _liveCount++;
+        _spawnedTotal++;
     }
 
     internal void OnGreenletCompleted(Greenlet greenlet)

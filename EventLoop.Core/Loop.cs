@@ -95,6 +95,16 @@ public sealed partial class Loop : IDisposable
             ? (long)(threshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
             : 0;
         _ownerThreadId = Environment.CurrentManagedThreadId;
+        _name = _options.Name ?? $"loop-{NextLoopNumber()}";
+        _nameTag = new KeyValuePair<string, object?>(LoopMetrics.LoopNameTag, _name);
+        _createdStopwatch = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_options.BlockedLoopThreshold is { } blocked && blocked > TimeSpan.Zero)
+        {
+            _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
+        }
+
+        _instrumented = _slowThreshold != 0 || _watchdog is not null;
+        LoopMetrics.Register(this);
     }
 
     /// <summary>The loop running on the calling thread, or null.</summary>
@@ -238,6 +248,8 @@ public sealed partial class Loop : IDisposable
         _waker.Dispose();
         _pollerClosed = true;
         _poller.Dispose();
+        _watchdog?.Dispose();
+        LoopMetrics.Unregister(this);
     }
 
     // ---- one iteration, as named phases (../shared/DESIGN.md) ----
@@ -246,8 +258,17 @@ public sealed partial class Loop : IDisposable
     {
         _iterations++;
         UpdateTime();
+        if (_probeDeadline != 0)
+        {
+            RunDelayProbe();
+        }
+
         RunDueTimers();
         int timeoutMs = ComputePollTimeout(callerTimeoutMs);
+        if (_probeDeadline != 0 && timeoutMs != 0)
+        {
+            timeoutMs = LimitPollToProbe(timeoutMs);
+        }
         PollIo(timeoutMs);
         if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))
         {
@@ -259,6 +280,10 @@ public sealed partial class Loop : IDisposable
 
         DrainInbox();
         RunReadyQueue();
+        if (LoopMetrics.AnyPerIterationEnabled)
+        {
+            FlushMetrics();
+        }
     }
 
     private void UpdateTime() => _now = ReadClock();
@@ -309,7 +334,9 @@ public sealed partial class Loop : IDisposable
             return;
         }
 
-        DispatchIoEvents(_poller.Poll(_readyEvents, timeoutMs));
+        DispatchIoEvents(timeoutMs != 0 && LoopMetrics.Utilization.Enabled
+            ? PollTimed(timeoutMs)
+            : _poller.Poll(_readyEvents, timeoutMs));
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>
@@ -368,9 +395,9 @@ public sealed partial class Loop : IDisposable
         }
 
         _callbacksRun++;
-        if (_slowThreshold != 0)
+        if (_instrumented)
         {
-            RunTimed(in item);
+            RunInstrumented(in item);
             return;
         }
 

@@ -12,6 +12,7 @@ internal sealed class SleepOperation : LoopWaitSource<bool>, ITimerNode
 {
     private int _heapIndex = TimerQueue.NotScheduled;
     private long _sequence;
+    private long _deadline; // loop ticks; long.MaxValue: no deadline
 
     public SleepOperation(Loop loop)
         : base(loop)
@@ -33,15 +34,20 @@ internal sealed class SleepOperation : LoopWaitSource<bool>, ITimerNode
     /// <summary>Arms the sleep; returns the ValueTask to hand out.</summary>
     public ValueTask Start(TimeSpan delay, CancellationToken cancellationToken)
     {
+        _deadline = long.MaxValue;
         if (Begin(cancellationToken) && delay != Timeout.InfiniteTimeSpan)
         {
-            Loop.ScheduleTimer(this, delay);
+            _deadline = Loop.ScheduleTimer(this, delay);
         }
 
         return new ValueTask(this, Version);
     }
 
     void ITimerNode.OnDue(Loop loop) => TrySetResult(true);
+
+    public override string Describe() => _deadline == long.MaxValue
+        ? "Sleep, no deadline"
+        : $"Sleep, {GreenletDump.FormatSpan(TimeSpan.FromTicks(_deadline - Loop.ReadNow()))} left";
 
     protected override void OnCompleting()
     {
