@@ -91,7 +91,10 @@ public sealed partial class Loop
         bool watched = _watchdog is not null;
         if (watched)
         {
-            _heldCallback = item.Callback;
+            // A posted continuation's delegate is a trampoline; its state names the user's method.
+            _heldCallback = ReferenceEquals(item.Callback, Greenlet.s_start) ? "start of the greenlet's body"
+                : item.Callback is SendOrPostCallback && item.State is Delegate continuation ? continuation
+                : item.Callback;
             Volatile.Write(ref _heldSequence, _callbacksRun);
         }
 
@@ -293,6 +296,11 @@ public sealed partial class Loop
         if (callback is null)
         {
             return "(unknown)";
+        }
+
+        if (callback is string text)
+        {
+            return text;
         }
 
         if (callback is Delegate d)
