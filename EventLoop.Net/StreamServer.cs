@@ -145,6 +145,9 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
     /// <summary>Clients turned away at <see cref="MaxConnections"/> since the server started.</summary>
     public long RejectedCount { get; private set; }
 
+    /// <summary>The loop the server runs on (its metrics' tag).</summary>
+    internal Loop Loop => _loop;
+
     /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs).</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">Binding or listening failed.</exception>
@@ -160,6 +163,7 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         _listener = _loop.Listen(_endPoint, new ListenOptions { Backlog = Backlog, ReusePort = ReusePort });
         _acceptor = _loop.Spawn(AcceptLoopAsync);
         _acceptor.Name = $"StreamServer {_listener.LocalEndPoint}";
+        NetMetrics.Register(this);
     }
 
     /// <summary>
@@ -303,12 +307,14 @@ public sealed class StreamServer : IAsyncDisposable, IDisposable
         Greenlet greenlet = _loop.Spawn(served.Body);
         greenlet.SetNameSource(served);
         _connections++;
+        NetMetrics.Accepted.Add(1, NetMetrics.Tag(_loop));
         _group.Add(greenlet, served);
     }
 
     private void Reject(StreamConnection connection)
     {
         RejectedCount++;
+        NetMetrics.Rejected.Add(1, NetMetrics.Tag(_loop));
         if (OnRejected is null || _rejecting.IsFull)
         {
             connection.Dispose();
