@@ -12,17 +12,20 @@ internal static class CacheServerCommand
         Option<int> port = CommonOptions.Port(6379);
         Option<string> host = CommonOptions.Host("Address to listen on");
         Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held; writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
+        Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
             port,
             host,
             maxKeys,
+            blockedThreshold,
         };
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             int limit = parseResult.GetValue(maxKeys);
-            using var loop = new Loop();
+            int blockedMs = parseResult.GetValue(blockedThreshold);
+            using var loop = new Loop(CommonOptions.ServerLoopOptions("cache-server", blockedMs));
 
             return loop.Run(async () =>
             {

@@ -15,23 +15,28 @@ internal static class EchoServerCommand
         Option<bool> quiet = CommonOptions.Quiet("Do not print what is received (use for benchmarks)");
         Option<int> bufferSize = CommonOptions.Ranged(
             "--buffer-size", "Most bytes received per read (gevent's example reads 1024)", EchoServer.DefaultBufferSize, 1, EchoServer.MaxBufferSize);
+        Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("echo-server", "Echo server: StreamServer with a greenlet per connection; Ctrl+C stops it")
         {
             port,
             host,
             quiet,
             bufferSize,
+            blockedThreshold,
         };
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             bool isQuiet = parseResult.GetValue(quiet);
             int size = parseResult.GetValue(bufferSize);
+            int blockedMs = parseResult.GetValue(blockedThreshold);
             return CommandLoop.Run(error, async loop =>
             {
                 await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output, size);
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", server.Start, () => server.LocalEndPoint, server.StopAsync);
-            });
+            },
+            "echo-server",
+            blockedMs);
         });
         return command;
     }
