@@ -19,6 +19,7 @@ public sealed partial class Loop
     // (0 between callbacks) and that callback; the monitor thread reads both.
     private long _heldSequence;
     private object? _heldCallback;
+    private object? _heldState;
 
     // Metrics: what was handed to the meter so far, the idle time spent in polls, the delay probe.
     private long _spawnedTotal;
@@ -41,7 +42,8 @@ public sealed partial class Loop
 
     internal long HeldSequence => Volatile.Read(ref _heldSequence);
 
-    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback));
+    internal (Greenlet? Greenlet, object? Callback, object? State) HeldBy =>
+        (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback), Volatile.Read(ref _heldState));
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
 
@@ -91,10 +93,9 @@ public sealed partial class Loop
         bool watched = _watchdog is not null;
         if (watched)
         {
-            // A posted continuation's delegate is a trampoline; its state names the user's method.
-            _heldCallback = ReferenceEquals(item.Callback, Greenlet.s_start) ? "start of the greenlet's body"
-                : item.Callback is SendOrPostCallback && item.State is Delegate continuation ? continuation
-                : item.Callback;
+            // A continuation's delegate is a trampoline; its state names the user's method.
+            _heldCallback = item.Callback;
+            _heldState = item.State;
             Volatile.Write(ref _heldSequence, _callbacksRun);
         }
 
@@ -291,6 +292,22 @@ public sealed partial class Loop
         }
     }
 
+    /// <summary>Names what a held callback runs: the async method a continuation resumes, else the delegate.</summary>
+    internal static string DescribeHeld(object? callback, object? state)
+    {
+        if (ReferenceEquals(callback, Greenlet.s_start))
+        {
+            return state is Greenlet { IsStarted: true } ? "the greenlet's body, up to its first await" : "start of the greenlet's body";
+        }
+
+        if (state is Delegate || (state is not null && state.GetType().GetField("StateMachine") is not null))
+        {
+            return Describe(state);
+        }
+
+        return Describe(callback);
+    }
+
     internal static string Describe(object? callback)
     {
         if (callback is null)
@@ -303,19 +320,28 @@ public sealed partial class Loop
             return text;
         }
 
-        if (callback is Delegate d)
+        // Async continuations are a state machine box (or its MoveNext): name the user's method.
+        object? target = callback is Delegate del ? del.Target : callback;
+        if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
         {
-            object? target = d.Target;
-            // Async continuations are the state machine box's MoveNext: name the user's method.
-            if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
-            {
-                return machine.GetType().Name;
-            }
-
-            return $"{d.Method.DeclaringType?.Name}.{d.Method.Name}";
+            return StateMachineName(machine.GetType().Name);
         }
 
-        return callback.GetType().Name;
+        return callback is Delegate d ? $"{d.Method.DeclaringType?.Name}.{d.Method.Name}" : callback.GetType().Name;
+    }
+
+    /// <summary><c>&lt;HandleAsync&gt;d__5</c> (the compiler's state machine) as <c>HandleAsync</c>, a local function's by its name; other names as they are.</summary>
+    private static string StateMachineName(string name)
+    {
+        int local = name.IndexOf("g__", StringComparison.Ordinal); // a local function: <Outer>g__Name|0_1
+        int bar = name.IndexOf('|', StringComparison.Ordinal);
+        if (local >= 0 && bar > local + 3)
+        {
+            return name[(local + 3)..bar];
+        }
+
+        int close = name.IndexOf('>', StringComparison.Ordinal);
+        return name.StartsWith('<') && close > 1 && name.AsSpan(close + 1).StartsWith("d__") ? name[1..close] : name;
     }
 
     private static void WriteError(string message)

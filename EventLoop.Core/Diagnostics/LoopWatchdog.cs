@@ -37,8 +37,18 @@ internal sealed class LoopWatchdog : IDisposable
     /// <summary>Sampling period, the accuracy of reported durations.</summary>
     public TimeSpan Period => TimeSpan.FromMilliseconds(_periodMs);
 
-    /// <summary>Stops the monitor thread (it ends within one period); idempotent.</summary>
-    public void Dispose() => _stop.Set();
+    /// <summary>
+    /// Stops the monitor thread, which first reports the release of a hold it reported (the hold
+    /// that ended just before the loop was disposed); waits for it briefly. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        _stop.Set();
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join(TimeSpan.FromSeconds(1));
+        }
+    }
 
     private void Run()
     {
@@ -62,13 +72,16 @@ internal sealed class LoopWatchdog : IDisposable
             }
             else if (sequence != 0 && reported is null && now - since >= _thresholdTicks)
             {
-                (Greenlet? greenlet, object? callback) = _loop.HeldBy;
-                reported = new BlockedLoopInfo(_loop, greenlet, Loop.Describe(callback), Stopwatch.GetElapsedTime(since, now), false);
+                (Greenlet? greenlet, object? callback, object? state) = _loop.HeldBy;
+                reported = new BlockedLoopInfo(_loop, greenlet, Loop.DescribeHeld(callback, state), Stopwatch.GetElapsedTime(since, now), false);
                 Report(reported);
             }
         }
 
-        _stop.Dispose();
+        if (reported is not null)
+        {
+            Report(reported with { Duration = Stopwatch.GetElapsedTime(since), Released = true });
+        }
     }
 
     private void Report(BlockedLoopInfo info)

@@ -58,6 +58,40 @@ public sealed class BlockedLoopWatchdogTests
     }
 
     [Fact]
+    public void HoldEndingRightBeforeDispose_ItsReleaseIsReportedByTheTimeDisposeReturns()
+    {
+        var reports = new List<BlockedLoopInfo>();
+        using var held = new ManualResetEventSlim();
+        var loop = new Loop(new LoopOptions
+        {
+            BlockedLoopThreshold = TimeSpan.FromMilliseconds(100),
+            BlockedLoop = info =>
+            {
+                lock (reports)
+                {
+                    reports.Add(info);
+                }
+
+                held.Set();
+            },
+        });
+
+        loop.Run(async () =>
+        {
+            await loop.Yield();
+            held.Wait(Liveness); // the last step holds the loop; Run returns right after it
+        });
+        loop.Dispose();
+
+        lock (reports)
+        {
+            Assert.Equal([false, true], reports.Select(r => r.Released));
+            Assert.Equal("main", reports[1].Greenlet?.Name);
+            Assert.Contains("HoldEndingRightBeforeDispose", reports[1].Callback, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void PlainCallbackBlockingTheThread_IsReportedWithoutAGreenlet_NamingTheCallback()
     {
         using var held = new ManualResetEventSlim();
