@@ -126,7 +126,11 @@ public sealed partial class Loop
         ThrowIfDisposed();
         if (IsOwnerThread)
         {
-            greenlet.Context.ParentId = _currentOwner is { } parent ? parent.Id : 0;
+            if (_currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta)
+            {
+                greenlet.Context.SpawnInfo = (ulong)delta << 32;
+            }
+
             AddLive(greenlet);
             _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
         }
@@ -140,7 +144,7 @@ public sealed partial class Loop
 
     private void AddLive(Greenlet greenlet)
     {
-        greenlet.Context.SpawnedAt = _now;
+        greenlet.Context.SpawnInfo |= (uint)(_now / TimeSpan.TicksPerMillisecond);
         _live.AddFirst(greenlet);
         _liveCount++;
         _spawnedTotal++;

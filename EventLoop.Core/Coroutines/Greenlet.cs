@@ -73,7 +73,7 @@ public class Greenlet
     /// The <see cref="Id"/> of the greenlet that spawned this one, or null when it was spawned
     /// outside a greenlet (or from another thread).
     /// </summary>
-    public long? ParentId => _context.ParentId == 0 ? null : _context.ParentId;
+    public long? ParentId => (uint)(_context.SpawnInfo >> 32) is var delta && delta != 0 ? Id - delta : null;
 
     /// <summary>True once the body has finished (returned, thrown, or been killed).</summary>
     public bool IsCompleted => _state == GreenletState.Completed;
@@ -503,7 +503,8 @@ public class Greenlet
             : ReferenceEquals(this, running) ? EventLoop.GreenletState.Running
             : EventLoop.GreenletState.Suspended;
         string? waitingOn = state == EventLoop.GreenletState.Suspended ? DescribeWait(now) : null;
-        return new GreenletInfo(Id, Name, ParentId, state, TimeSpan.FromTicks(Math.Max(0, now - _context.SpawnedAt)), waitingOn);
+        uint ageMs = unchecked((uint)(now / TimeSpan.TicksPerMillisecond) - (uint)_context.SpawnInfo);
+        return new GreenletInfo(Id, Name, ParentId, state, TimeSpan.FromMilliseconds(ageMs), waitingOn);
     }
 
     private string DescribeWait(long now)
