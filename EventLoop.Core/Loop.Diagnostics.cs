@@ -6,6 +6,9 @@ namespace EventLoop;
 
 public sealed partial class Loop
 {
+    // A busy loop (never blocking in its poll) hands its counters to the meter every 64 iterations.
+    private const long MetricsFlushMask = 63;
+
     private static int s_loopCount;
 
     private readonly long _slowThreshold; // Stopwatch ticks; 0 = off
@@ -19,7 +22,6 @@ public sealed partial class Loop
     // (0 between callbacks) and that callback; the monitor thread reads both.
     private long _heldSequence;
     private object? _heldCallback;
-    private object? _heldState;
 
     // Metrics: what was handed to the meter so far, the idle time spent in polls, the delay probe.
     private long _spawnedTotal;
@@ -42,8 +44,7 @@ public sealed partial class Loop
 
     internal long HeldSequence => Volatile.Read(ref _heldSequence);
 
-    internal (Greenlet? Greenlet, object? Callback, object? State) HeldBy =>
-        (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback), Volatile.Read(ref _heldState));
+    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback));
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
 
@@ -87,18 +88,21 @@ public sealed partial class Loop
 
     private static int NextLoopNumber() => Interlocked.Increment(ref s_loopCount);
 
-    /// <summary>Runs a callback for the slow-callback report or under the watchdog's eye.</summary>
+    /// <summary>
+    /// Runs a callback for the slow-callback report or under the watchdog's eye. The watchdog's
+    /// share: the callback (a plain callback's name; a greenlet step is named by its greenlet)
+    /// and the callback's sequence number, cleared after it.
+    /// </summary>
     private void RunInstrumented(in ReadyItem item)
     {
-        bool watched = _watchdog is not null;
-        if (watched)
+        if (_watchdog is null)
         {
-            // A continuation's delegate is a trampoline; its state names the user's method.
-            _heldCallback = item.Callback;
-            _heldState = item.State;
-            Volatile.Write(ref _heldSequence, _callbacksRun);
+            RunTimed(in item);
+            return;
         }
 
+        _heldCallback = item.Callback;
+        Volatile.Write(ref _heldSequence, _callbacksRun);
         if (_slowThreshold != 0)
         {
             RunTimed(in item);
@@ -115,10 +119,7 @@ public sealed partial class Loop
             }
         }
 
-        if (watched)
-        {
-            Volatile.Write(ref _heldSequence, 0);
-        }
+        Volatile.Write(ref _heldSequence, 0);
     }
 
     /// <summary>Once per iteration while some instrument is listened to: counters, the delay probe.</summary>
@@ -292,17 +293,15 @@ public sealed partial class Loop
         }
     }
 
-    /// <summary>Names what a held callback runs: the async method a continuation resumes, else the delegate.</summary>
-    internal static string DescribeHeld(object? callback, object? state)
+    /// <summary>
+    /// Names what holds the loop: for a greenlet's step the async method of its body (the state
+    /// machine of the Task its body returned), else the callback. Monitor thread; racy reads are fine.
+    /// </summary>
+    internal static string DescribeHeld(Greenlet? greenlet, object? callback)
     {
-        if (ReferenceEquals(callback, Greenlet.s_start))
+        if (greenlet is not null)
         {
-            return state is Greenlet { IsStarted: true } ? "the greenlet's body, up to its first await" : "start of the greenlet's body";
-        }
-
-        if (state is Delegate || (state is not null && state.GetType().GetField("StateMachine") is not null))
-        {
-            return Describe(state);
+            return greenlet.BodyTask is { } body ? Describe(body) : "the greenlet's body, up to its first await";
         }
 
         return Describe(callback);

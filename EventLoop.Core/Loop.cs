@@ -269,6 +269,11 @@ public sealed partial class Loop : IDisposable
         {
             timeoutMs = LimitPollToProbe(timeoutMs);
         }
+        if ((timeoutMs != 0 || (_iterations & MetricsFlushMask) == 0) && LoopMetrics.AnyPerIterationEnabled)
+        {
+            FlushMetrics(); // before the loop may block, and every 64th iteration of a busy loop
+        }
+
         PollIo(timeoutMs);
         if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))
         {
@@ -280,10 +285,6 @@ public sealed partial class Loop : IDisposable
 
         DrainInbox();
         RunReadyQueue();
-        if (LoopMetrics.AnyPerIterationEnabled)
-        {
-            FlushMetrics();
-        }
     }
 
     private void UpdateTime() => _now = ReadClock();
@@ -447,6 +448,11 @@ public sealed partial class Loop : IDisposable
 
     private void ExitRun()
     {
+        if (LoopMetrics.AnyPerIterationEnabled)
+        {
+            FlushMetrics(); // what Run or RunOnce did is counted by the time it returns
+        }
+
         _currentOwner = null;
         t_current = _savedLoop;
         SynchronizationContext.SetSynchronizationContext(_savedContext);

@@ -493,6 +493,9 @@ public class Greenlet
         }
     }
 
+    /// <summary>The Task the running body returned (its async method's state machine box), or null. Any thread, racy.</summary>
+    internal Task? BodyTask => Volatile.Read(ref _body) as Task;
+
     /// <summary>This greenlet for a dump: state, age, and what it waits on. Loop thread.</summary>
     /// <param name="now">Loop time now, in ticks.</param>
     /// <param name="running">The greenlet whose step runs now, or null.</param>

@@ -4,9 +4,9 @@ namespace EventLoop;
 
 /// <summary>
 /// The blocked-loop monitor of one loop (<see cref="LoopOptions.BlockedLoopThreshold"/>): a
-/// background thread that samples which callback the loop runs. The loop thread's share is two
-/// stores per callback (<see cref="Loop"/> publishes the running callback's sequence number and
-/// clears it after); the monitor sees the same non-zero number for longer than the threshold and
+/// background thread that samples which callback the loop runs. The loop thread's share is three
+/// stores per callback (<see cref="Loop"/> publishes the running callback and its sequence number,
+/// and clears the number after); the monitor sees the same non-zero number for longer than the threshold and
 /// reports it while it is still running, then once more when the number changes.
 /// </summary>
 internal sealed class LoopWatchdog : IDisposable
@@ -72,8 +72,8 @@ internal sealed class LoopWatchdog : IDisposable
             }
             else if (sequence != 0 && reported is null && now - since >= _thresholdTicks)
             {
-                (Greenlet? greenlet, object? callback, object? state) = _loop.HeldBy;
-                reported = new BlockedLoopInfo(_loop, greenlet, Loop.DescribeHeld(callback, state), Stopwatch.GetElapsedTime(since, now), false);
+                (Greenlet? greenlet, object? callback) = _loop.HeldBy;
+                reported = new BlockedLoopInfo(_loop, greenlet, Loop.DescribeHeld(greenlet, callback), Stopwatch.GetElapsedTime(since, now), false);
                 Report(reported);
             }
         }
