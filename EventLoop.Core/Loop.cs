@@ -269,6 +269,7 @@ public sealed partial class Loop : IDisposable
         {
             timeoutMs = LimitPollToProbe(timeoutMs);
         }
+
         if ((timeoutMs != 0 || (_iterations & MetricsFlushMask) == 0) && LoopMetrics.AnyPerIterationEnabled)
         {
             FlushMetrics(); // before the loop may block, and every 64th iteration of a busy loop
