@@ -122,6 +122,28 @@ public sealed class GreenletDumpTests
     }
 
     [Fact]
+    public void GetGreenlets_SleepsBeyondTheRangeOfTheDumpsClock_SayWhatTheyKnow()
+    {
+        using Loop loop = new(new LoopOptions { VirtualTime = true });
+        Greenlet month = loop.Spawn(() => loop.Sleep(TimeSpan.FromDays(30)).AsTask());
+        Greenlet forever = loop.Spawn(() => loop.Sleep(Timeout.InfiniteTimeSpan).AsTask());
+        Greenlet day = loop.Spawn(() => loop.Sleep(TimeSpan.FromDays(1)).AsTask());
+        loop.RunOnce(TimeSpan.Zero);
+
+        IReadOnlyList<GreenletInfo> live = loop.GetGreenlets();
+
+        Assert.Equal("Sleep, more than 24 days left", live.Single(g => g.Id == month.Id).WaitingOn);
+        Assert.Equal("Sleep, no deadline", live.Single(g => g.Id == forever.Id).WaitingOn);
+        Assert.Equal("Sleep, 24.0 h left", live.Single(g => g.Id == day.Id).WaitingOn);
+        foreach (Greenlet g in new[] { month, forever, day })
+        {
+            g.Kill();
+        }
+
+        loop.RunOnce(TimeSpan.Zero);
+    }
+
+    [Fact]
     public void GetGreenlets_OffTheLoopThreadWhileItRuns_Throws()
     {
         using Loop loop = new();
