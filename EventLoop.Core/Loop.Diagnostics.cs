@@ -30,6 +30,7 @@ public sealed partial class Loop
     private long _flushedSpawned;
     private long _idleTicks; // Stopwatch ticks spent blocked in the poll while utilization is listened to
     private long _pollStartedAt; // Stopwatch timestamp of the poll under way, 0 when none
+    private bool _inUntimedPoll; // blocked in a poll that began before anyone read utilization
     private long _utilizationWall; // read by the listener's thread
     private long _utilizationIdle;
     private long _probeDeadline; // loop ticks; 0 = the delay probe is off
@@ -193,6 +194,16 @@ public sealed partial class Loop
         long now = Stopwatch.GetTimestamp();
         long pollStart = Volatile.Read(ref _pollStartedAt);
         long idle = Volatile.Read(ref _idleTicks) + (pollStart != 0 ? now - pollStart : 0);
+        if (Volatile.Read(ref _inUntimedPoll))
+        {
+            // Idle in a poll that began before the gauge was listened to, so not timed: idle since
+            // the last reading as far as can be known. Wake it so its next poll is timed.
+            _utilizationWall = now;
+            _utilizationIdle = idle;
+            Wake();
+            return 0;
+        }
+
         long lastWall = _utilizationWall == 0 ? _createdStopwatch : _utilizationWall;
         long wall = now - lastWall;
         long idleDelta = idle - _utilizationIdle;

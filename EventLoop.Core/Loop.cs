@@ -336,9 +336,22 @@ public sealed partial class Loop : IDisposable
             return;
         }
 
-        DispatchIoEvents(timeoutMs != 0 && LoopMetrics.Utilization.Enabled
-            ? PollTimed(timeoutMs)
-            : _poller.Poll(_readyEvents, timeoutMs));
+        if (timeoutMs == 0)
+        {
+            DispatchIoEvents(_poller.Poll(_readyEvents, 0));
+        }
+        else if (LoopMetrics.Utilization.Enabled)
+        {
+            DispatchIoEvents(PollTimed(timeoutMs));
+        }
+        else
+        {
+            // Marked so that a utilization reading that starts meanwhile knows the loop is idle.
+            _inUntimedPoll = true;
+            int ready = _poller.Poll(_readyEvents, timeoutMs);
+            _inUntimedPoll = false;
+            DispatchIoEvents(ready);
+        }
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>

@@ -81,6 +81,44 @@ public sealed class LoopMetricsTests
     }
 
     [Fact]
+    public void Utilization_LoopIdleInAPollThatBeganBeforeTheListener_ReadsIdle_AndIsWokenToMeasure()
+    {
+        using var loop = new Loop(new LoopOptions { Name = "metrics-utilization-idle" });
+        using var blocked = new ManualResetEventSlim();
+        loop.Spawn(async () =>
+        {
+            loop.Post(blocked.Set); // runs in the next iteration, just before the loop blocks
+            await loop.Sleep(TimeSpan.FromSeconds(30));
+        });
+        var thread = new Thread(loop.Run);
+        thread.Start();
+        Assert.True(blocked.Wait(TimeSpan.FromSeconds(20)));
+        long iterations = loop.Statistics.Iterations;
+
+        using var recorder = new MetricRecorder(loop.Name, "eventloop.loop.utilization");
+        double first = PollUntilIdleReading(recorder);
+        bool woken = SpinWait.SpinUntil(() => loop.Statistics.Iterations > iterations, TimeSpan.FromSeconds(20));
+
+        loop.Post(loop.Stop);
+        Assert.True(thread.Join(TimeSpan.FromSeconds(20)));
+        Assert.Equal(0, first);
+        Assert.True(woken, "the reading did not wake the loop");
+    }
+
+    /// <summary>The loop may still be between the posted callback and its poll: read until it is in it.</summary>
+    private static double PollUntilIdleReading(MetricRecorder recorder)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        double value;
+        do
+        {
+            value = recorder.Observe("eventloop.loop.utilization");
+        }
+        while (value != 0 && DateTime.UtcNow < deadline);
+        return value;
+    }
+
+    [Fact]
     public void Delay_LoopHeldByACallback_RecordsHowLateTheProbeRan()
     {
         using var loop = new Loop(new LoopOptions { Name = "metrics-delay" });
