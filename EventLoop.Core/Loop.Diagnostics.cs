@@ -89,40 +89,6 @@ public sealed partial class Loop
 
     private static int NextLoopNumber() => Interlocked.Increment(ref s_loopCount);
 
-    /// <summary>
-    /// Runs a callback for the slow-callback report or under the watchdog's eye. The watchdog's
-    /// share: the callback (a plain callback's name; a greenlet step is named by its greenlet)
-    /// and the callback's sequence number, cleared after it.
-    /// </summary>
-    private void RunInstrumented(in ReadyItem item)
-    {
-        if (_watchdog is null)
-        {
-            RunTimed(in item);
-            return;
-        }
-
-        _heldCallback = item.Callback;
-        Volatile.Write(ref _heldSequence, _callbacksRun);
-        if (_slowThreshold != 0)
-        {
-            RunTimed(in item);
-        }
-        else
-        {
-            try
-            {
-                item.Invoke();
-            }
-            catch (Exception ex)
-            {
-                ReportUnhandled(ex, item.Owner);
-            }
-        }
-
-        Volatile.Write(ref _heldSequence, 0);
-    }
-
     /// <summary>Once per iteration while some instrument is listened to: counters, the delay probe.</summary>
     private void FlushMetrics()
     {

@@ -399,6 +399,7 @@ public sealed partial class Loop : IDisposable
             RunItem(in item);
         }
 
+        _heldSequence = 0; // the watchdog's "between callbacks": the loop is about to poll
         SwitchTo(null);
     }
 
@@ -412,8 +413,18 @@ public sealed partial class Loop : IDisposable
         _callbacksRun++;
         if (_instrumented)
         {
-            RunInstrumented(in item);
-            return;
+            if (_watchdog is not null)
+            {
+                // The watchdog's share: what runs, and its number (cleared when the ready phase ends).
+                _heldCallback = item.Callback;
+                Volatile.Write(ref _heldSequence, _callbacksRun);
+            }
+
+            if (_slowThreshold != 0)
+            {
+                RunTimed(in item);
+                return;
+            }
         }
 
         try
