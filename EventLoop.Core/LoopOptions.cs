@@ -43,8 +43,8 @@ public sealed class LoopOptions
     /// <summary>
     /// When set, a monitor thread watches the loop and reports (to <see cref="BlockedLoop"/>, or
     /// standard error) a callback or greenlet step that holds the loop longer than this, while it
-    /// still holds it, and once more with the total when it lets go. Costs the loop thread three
-    /// field stores per callback.
+    /// still holds it, and once more with the total when it lets go. Costs the loop thread two
+    /// field stores per callback and one per iteration.
     /// </summary>
     public TimeSpan? BlockedLoopThreshold { get; init; }
 

@@ -4,10 +4,11 @@ namespace EventLoop;
 
 /// <summary>
 /// The blocked-loop monitor of one loop (<see cref="LoopOptions.BlockedLoopThreshold"/>): a
-/// background thread that samples which callback the loop runs. The loop thread's share is three
-/// stores per callback (<see cref="Loop"/> publishes the running callback and its sequence number,
-/// and clears the number after); the monitor sees the same non-zero number for longer than the threshold and
-/// reports it while it is still running, then once more when the number changes.
+/// background thread that samples which callback the loop runs. The loop thread's share is two
+/// stores per callback (<see cref="Loop"/> publishes the running callback and its sequence number)
+/// and one per iteration (the number cleared when the ready phase ends, before the poll); the
+/// monitor sees the same non-zero number for longer than the threshold and reports it while it is
+/// still running, then once more when the number changes.
 /// </summary>
 internal sealed class LoopWatchdog : IDisposable
 {
