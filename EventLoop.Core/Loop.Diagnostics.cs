@@ -5,7 +5,182 @@ namespace EventLoop;
 
 public sealed partial class Loop
 {
+    // A busy loop (never blocking in its poll) hands its counters to the meter every 64 iterations.
+    private const long MetricsFlushMask = 63;
+
+    private static int s_loopCount;
+
     private readonly long _slowThreshold; // Stopwatch ticks; 0 = off
+    private readonly string _name;
+    private readonly KeyValuePair<string, object?> _nameTag;
+    private readonly LoopWatchdog? _watchdog;
+    private readonly bool _instrumented; // a slow-callback threshold or a watchdog: RunItem takes the long way
+    private readonly long _createdStopwatch;
+
+    // The watchdog's view of the loop thread: the sequence number of the callback running now
+    // (0 between callbacks) and that callback; the monitor thread reads both.
+    private long _heldSequence;
+    private object? _heldCallback;
+
+    // Metrics: what was handed to the meter so far, the idle time spent in polls, the delay probe.
+    private long _spawnedTotal;
+    private long _flushedIterations;
+    private long _flushedCallbacks;
+    private long _flushedSpawned;
+    private long _idleTicks; // Stopwatch ticks spent blocked in the poll while utilization is listened to
+    private long _pollStartedAt; // Stopwatch timestamp of the poll under way, 0 when none
+    private bool _inUntimedPoll; // blocked in a poll that began before anyone read utilization
+    private long _utilizationWall; // read by the listener's thread
+    private long _utilizationIdle;
+    private long _probeDeadline; // loop ticks; 0 = the delay probe is off
+
+    /// <summary>
+    /// The loop's name (<see cref="LoopOptions.Name"/>, else <c>loop-&lt;n&gt;</c>): in greenlet
+    /// dumps, blocked-loop reports and the <c>eventloop.loop.name</c> tag of its metrics. Any thread.
+    /// </summary>
+    public string Name => _name;
+
+    internal KeyValuePair<string, object?> NameTag => _nameTag;
+
+    internal long HeldSequence => Volatile.Read(ref _heldSequence);
+
+    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback));
+
+    internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
+
+    internal long PendingTimerCount => _timers.Count;
+
+    internal long RegistrationCount => Volatile.Read(ref _registrationCount);
+
+    /// <summary>
+    /// A snapshot of the live greenlets (spawned, not finished): id, name, parent, state, age and
+    /// what each waits on. Loop thread, or while no thread runs the loop.
+    /// </summary>
+    /// <returns>The greenlets, oldest spawn last.</returns>
+    /// <exception cref="InvalidOperationException">Called off the loop thread while the loop runs.</exception>
+    public IReadOnlyList<GreenletInfo> GetGreenlets()
+    {
+        VerifyAccess(nameof(GetGreenlets));
+        var list = new List<GreenletInfo>(_liveCount);
+        long now = ReadClock();
+        for (Greenlet? g = _live.First; g is not null; g = _live.NextOf(g))
+        {
+            list.Add(g.Describe(now, _currentOwner));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Writes the live greenlets as a tree by parent, one line each: id, name, state, age and what
+    /// it waits on. Loop thread, or while no thread runs the loop.
+    /// </summary>
+    /// <param name="writer">Where to write.</param>
+    /// <exception cref="InvalidOperationException">Called off the loop thread while the loop runs.</exception>
+    public void DumpGreenlets(TextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        GreenletDump.Write(writer, this, GetGreenlets());
+    }
+
+    /// <summary>Loop time now, read fresh (a dump's ages and time left).</summary>
+    internal long ReadNow() => ReadClock();
+
+    private static int NextLoopNumber() => Interlocked.Increment(ref s_loopCount);
+
+    /// <summary>Once per iteration while some instrument is listened to: counters, the delay probe.</summary>
+    private void FlushMetrics()
+    {
+        Flush(LoopMetrics.Iterations, _iterations, ref _flushedIterations);
+        Flush(LoopMetrics.Callbacks, _callbacksRun, ref _flushedCallbacks);
+        Flush(LoopMetrics.Spawned, _spawnedTotal, ref _flushedSpawned);
+        if (_probeDeadline == 0 && _virtualClock is null && LoopMetrics.Delay.Enabled)
+        {
+            _probeDeadline = ReadClock() + LoopMetrics.DelayProbeInterval.Ticks;
+        }
+    }
+
+    private void Flush(System.Diagnostics.Metrics.Counter<long> counter, long total, ref long flushed)
+    {
+        long delta = total - flushed;
+        flushed = total;
+        if (delta != 0 && counter.Enabled)
+        {
+            counter.Add(delta, _nameTag);
+        }
+    }
+
+    /// <summary>At an iteration's start: when the probe is due, records how late it runs and re-arms it.</summary>
+    private void RunDelayProbe()
+    {
+        long late = _now - _probeDeadline;
+        if (late < 0)
+        {
+            return;
+        }
+
+        if (!LoopMetrics.Delay.Enabled)
+        {
+            _probeDeadline = 0;
+            return;
+        }
+
+        LoopMetrics.Delay.Record(late / (double)TimeSpan.TicksPerMillisecond, _nameTag);
+        _probeDeadline = _now + LoopMetrics.DelayProbeInterval.Ticks;
+    }
+
+    /// <summary>Shortens a blocking poll so the delay probe runs when due.</summary>
+    private int LimitPollToProbe(int timeoutMs)
+    {
+        long remaining = _probeDeadline - ReadClock();
+        int probeMs = remaining <= 0 ? 0 : (int)Math.Min((remaining + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond, int.MaxValue);
+        return timeoutMs < 0 ? probeMs : Math.Min(timeoutMs, probeMs);
+    }
+
+    /// <summary>A blocking poll, timed as idle time for the utilization gauge.</summary>
+    private int PollTimed(int timeoutMs)
+    {
+        long start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _pollStartedAt, start);
+        try
+        {
+            return _poller.Poll(_readyEvents, timeoutMs);
+        }
+        finally
+        {
+            Volatile.Write(ref _pollStartedAt, 0);
+            Volatile.Write(ref _idleTicks, _idleTicks + (Stopwatch.GetTimestamp() - start));
+        }
+    }
+
+    /// <summary>Busy share of wall time since the previous reading (the gauge's thread).</summary>
+    internal double ReadUtilization()
+    {
+        long now = Stopwatch.GetTimestamp();
+        long pollStart = Volatile.Read(ref _pollStartedAt);
+        long idle = Volatile.Read(ref _idleTicks) + (pollStart != 0 ? now - pollStart : 0);
+        if (Volatile.Read(ref _inUntimedPoll))
+        {
+            // Idle in a poll that began before the gauge was listened to, so not timed: idle since
+            // the last reading as far as can be known. Wake it so its next poll is timed.
+            _utilizationWall = now;
+            _utilizationIdle = idle;
+            Wake();
+            return 0;
+        }
+
+        long lastWall = _utilizationWall == 0 ? _createdStopwatch : _utilizationWall;
+        long wall = now - lastWall;
+        long idleDelta = idle - _utilizationIdle;
+        _utilizationWall = now;
+        _utilizationIdle = idle;
+        if (wall <= 0)
+        {
+            return 0;
+        }
+
+        return Math.Clamp(1 - (idleDelta / (double)wall), 0, 1);
+    }
 
     /// <summary>A snapshot of the loop's counters. Loop thread (or while the loop is idle).</summary>
     public LoopStatistics Statistics => new(
@@ -94,21 +269,54 @@ public sealed partial class Loop
         }
     }
 
-    private static string Describe(object callback)
+    /// <summary>
+    /// Names what holds the loop: for a greenlet's step the async method of its body (the state
+    /// machine of the Task its body returned), else the callback. Monitor thread; racy reads are fine.
+    /// </summary>
+    internal static string DescribeHeld(Greenlet? greenlet, object? callback)
     {
-        if (callback is Delegate d)
+        if (greenlet is not null)
         {
-            object? target = d.Target;
-            // Async continuations are the state machine box's MoveNext: name the user's method.
-            if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
-            {
-                return machine.GetType().Name;
-            }
-
-            return $"{d.Method.DeclaringType?.Name}.{d.Method.Name}";
+            return greenlet.BodyTask is { } body ? Describe(body) : "the greenlet's body, up to its first await";
         }
 
-        return callback.GetType().Name;
+        return Describe(callback);
+    }
+
+    internal static string Describe(object? callback)
+    {
+        if (callback is null)
+        {
+            return "(unknown)";
+        }
+
+        if (callback is string text)
+        {
+            return text;
+        }
+
+        // Async continuations are a state machine box (or its MoveNext): name the user's method.
+        object? target = callback is Delegate del ? del.Target : callback;
+        if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
+        {
+            return StateMachineName(machine.GetType().Name);
+        }
+
+        return callback is Delegate d ? $"{d.Method.DeclaringType?.Name}.{d.Method.Name}" : callback.GetType().Name;
+    }
+
+    /// <summary><c>&lt;HandleAsync&gt;d__5</c> (the compiler's state machine) as <c>HandleAsync</c>, a local function's by its name; other names as they are.</summary>
+    private static string StateMachineName(string name)
+    {
+        int local = name.IndexOf("g__", StringComparison.Ordinal); // a local function: <Outer>g__Name|0_1
+        int bar = name.IndexOf('|', StringComparison.Ordinal);
+        if (local >= 0 && bar > local + 3)
+        {
+            return name[(local + 3)..bar];
+        }
+
+        int close = name.IndexOf('>', StringComparison.Ordinal);
+        return name.StartsWith('<') && close > 1 && name.AsSpan(close + 1).StartsWith("d__") ? name[1..close] : name;
     }
 
     private static void WriteError(string message)

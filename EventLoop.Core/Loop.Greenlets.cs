@@ -126,6 +126,11 @@ public sealed partial class Loop
         ThrowIfDisposed();
         if (IsOwnerThread)
         {
+            if (_currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta)
+            {
+                greenlet.Context.SpawnInfo = (ulong)delta << 32;
+            }
+
             AddLive(greenlet);
             _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
         }
@@ -139,8 +144,10 @@ public sealed partial class Loop
 
     private void AddLive(Greenlet greenlet)
     {
+        greenlet.Context.SpawnInfo |= (uint)(_now / TimeSpan.TicksPerMillisecond);
         _live.AddFirst(greenlet);
         _liveCount++;
+        _spawnedTotal++;
     }
 
     internal void OnGreenletCompleted(Greenlet greenlet)

@@ -24,8 +24,6 @@ public sealed partial class Loop : IDisposable
     private static Loop? t_current;
 #pragma warning restore IDE1006
 
-    private static int s_loopCount;
-
     // 1024 ready events per poll: one epoll_wait serves that many descriptors; more wait for
     // the next iteration, which comes at once because they are still ready.
     private const int ReadyEventCapacity = 1024;
@@ -99,11 +97,17 @@ public sealed partial class Loop : IDisposable
             ? (long)(threshold.TotalSeconds * System.Diagnostics.Stopwatch.Frequency)
             : 0;
         _ownerThreadId = Environment.CurrentManagedThreadId;
-        Name = _options.Name ?? $"loop-{Interlocked.Increment(ref s_loopCount)}";
-    }
+        _name = _options.Name ?? $"loop-{NextLoopNumber()}";
+        _nameTag = new KeyValuePair<string, object?>(LoopMetrics.LoopNameTag, _name);
+        _createdStopwatch = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_options.BlockedLoopThreshold is { } blocked && blocked > TimeSpan.Zero)
+        {
+            _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
+        }
 
-    /// <summary>The loop's name (<see cref="LoopOptions.Name"/>, or <c>loop-&lt;n&gt;</c>, n counting loops in the process).</summary>
-    public string Name { get; }
+        _instrumented = _slowThreshold != 0 || _watchdog is not null;
+        LoopMetrics.Register(this);
+    }
 
     /// <summary>The loop running on the calling thread, or null.</summary>
     public static Loop? Current => t_current;
@@ -246,6 +250,8 @@ public sealed partial class Loop : IDisposable
         _waker.Dispose();
         _pollerClosed = true;
         _poller.Dispose();
+        _watchdog?.Dispose();
+        LoopMetrics.Unregister(this);
     }
 
     // ---- one iteration, as named phases (../shared/DESIGN.md) ----
@@ -254,6 +260,11 @@ public sealed partial class Loop : IDisposable
     {
         _iterations++;
         UpdateTime();
+        if (_probeDeadline != 0)
+        {
+            RunDelayProbe();
+        }
+
         RunDueTimers();
         if (_beforePoll.Length != 0)
         {
@@ -261,6 +272,16 @@ public sealed partial class Loop : IDisposable
         }
 
         int timeoutMs = ComputePollTimeout(callerTimeoutMs);
+        if (_probeDeadline != 0 && timeoutMs != 0)
+        {
+            timeoutMs = LimitPollToProbe(timeoutMs);
+        }
+
+        if ((timeoutMs != 0 || (_iterations & MetricsFlushMask) == 0) && LoopMetrics.AnyPerIterationEnabled)
+        {
+            FlushMetrics(); // before the loop may block, and every 64th iteration of a busy loop
+        }
+
         PollIo(timeoutMs);
         if (timeoutMs != 0 || AdvanceVirtualClock(callerTimeoutMs))
         {
@@ -322,7 +343,22 @@ public sealed partial class Loop : IDisposable
             return;
         }
 
-        DispatchIoEvents(_poller.Poll(_readyEvents, timeoutMs));
+        if (timeoutMs == 0)
+        {
+            DispatchIoEvents(_poller.Poll(_readyEvents, 0));
+        }
+        else if (LoopMetrics.Utilization.Enabled)
+        {
+            DispatchIoEvents(PollTimed(timeoutMs));
+        }
+        else
+        {
+            // Marked so that a utilization reading that starts meanwhile knows the loop is idle.
+            _inUntimedPoll = true;
+            int ready = _poller.Poll(_readyEvents, timeoutMs);
+            _inUntimedPoll = false;
+            DispatchIoEvents(ready);
+        }
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>
@@ -370,6 +406,7 @@ public sealed partial class Loop : IDisposable
             RunItem(in item);
         }
 
+        _heldSequence = 0; // the watchdog's "between callbacks": the loop is about to poll
         SwitchTo(null);
     }
 
@@ -381,10 +418,20 @@ public sealed partial class Loop : IDisposable
         }
 
         _callbacksRun++;
-        if (_slowThreshold != 0)
+        if (_instrumented)
         {
-            RunTimed(in item);
-            return;
+            if (_watchdog is not null)
+            {
+                // The watchdog's share: what runs, and its number (cleared when the ready phase ends).
+                _heldCallback = item.Callback;
+                Volatile.Write(ref _heldSequence, _callbacksRun);
+            }
+
+            if (_slowThreshold != 0)
+            {
+                RunTimed(in item);
+                return;
+            }
         }
 
         try
@@ -433,6 +480,11 @@ public sealed partial class Loop : IDisposable
 
     private void ExitRun()
     {
+        if (LoopMetrics.AnyPerIterationEnabled)
+        {
+            FlushMetrics(); // what Run or RunOnce did is counted by the time it returns
+        }
+
         _currentOwner = null;
         t_current = _savedLoop;
         SynchronizationContext.SetSynchronizationContext(_savedContext);

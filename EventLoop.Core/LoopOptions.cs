@@ -34,8 +34,25 @@ public sealed class LoopOptions
     /// <summary>Receives slow-callback reports; when null they are written to standard error.</summary>
     public Action<SlowCallbackInfo>? SlowCallback { get; init; }
 
-    /// <summary>The loop's name in reports and thread names; null for <c>loop-&lt;n&gt;</c> (n counts loops in the process).</summary>
+    /// <summary>
+    /// The loop's name, shown in greenlet dumps, blocked-loop reports and as the
+    /// <c>eventloop.loop.name</c> tag of its metrics. Null: <c>loop-&lt;n&gt;</c>, numbered per process.
+    /// </summary>
     public string? Name { get; init; }
+
+    /// <summary>
+    /// When set, a monitor thread watches the loop and reports (to <see cref="BlockedLoop"/>, or
+    /// standard error) a callback or greenlet step that holds the loop longer than this, while it
+    /// still holds it, and once more with the total when it lets go. Costs the loop thread two
+    /// field stores per callback and one per iteration.
+    /// </summary>
+    public TimeSpan? BlockedLoopThreshold { get; init; }
+
+    /// <summary>
+    /// Receives blocked-loop reports on the monitor thread; when null they are written to standard
+    /// error. It must not wait for the loop (the loop is blocked).
+    /// </summary>
+    public Action<BlockedLoopInfo>? BlockedLoop { get; init; }
 
     /// <summary>
     /// A copy with another name and unhandled-exception handler (a <see cref="LoopGroup"/>'s
@@ -50,5 +67,7 @@ public sealed class LoopOptions
         SlowCallbackThreshold = SlowCallbackThreshold,
         SlowCallback = SlowCallback,
         Name = name,
+        BlockedLoopThreshold = BlockedLoopThreshold,
+        BlockedLoop = BlockedLoop,
     };
 }

@@ -152,6 +152,9 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 
     private long _rejectedCount;
 
+    /// <summary>The loop the server runs on (its metrics' tag).</summary>
+    internal Loop Loop => _loop;
+
     /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs); any thread for a server over a <see cref="LoopGroup"/>.</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">Binding or listening failed.</exception>
@@ -173,6 +176,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         _listener = _loop.Listen(_endPoint, new ListenOptions { Backlog = Backlog, ReusePort = ReusePort });
         _acceptor = _loop.Spawn(AcceptLoopAsync);
         _acceptor.Name = $"StreamServer {_listener.LocalEndPoint}";
+        NetMetrics.Register(this);
     }
 
     /// <summary>
@@ -345,12 +349,14 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         Greenlet greenlet = _loop.Spawn(served.Body);
         greenlet.SetNameSource(served);
         _connections++;
+        NetMetrics.Accepted.Add(1, NetMetrics.Tag(_loop));
         _group.Add(greenlet, served);
     }
 
     private async ValueTask RejectAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         RejectedCount++;
+        NetMetrics.Rejected.Add(1, NetMetrics.Tag(_loop));
         if (OnRejected is null)
         {
             connection.Dispose();

@@ -69,6 +69,12 @@ public class Greenlet
     /// <summary>The loop the greenlet runs on.</summary>
     public Loop Loop => _context.Loop;
 
+    /// <summary>
+    /// The <see cref="Id"/> of the greenlet that spawned this one, or null when it was spawned
+    /// outside a greenlet (or from another thread).
+    /// </summary>
+    public long? ParentId => (uint)(_context.SpawnInfo >> 32) is var delta && delta != 0 ? Id - delta : null;
+
     /// <summary>True once the body has finished (returned, thrown, or been killed).</summary>
     public bool IsCompleted => _state == GreenletState.Completed;
 
@@ -485,6 +491,34 @@ public class Greenlet
             DetachWait(wait);
             wait.Abort(error);
         }
+    }
+
+    /// <summary>The Task the running body returned (its async method's state machine box), or null. Any thread, racy.</summary>
+    internal Task? BodyTask => Volatile.Read(ref _body) as Task;
+
+    /// <summary>This greenlet for a dump: state, age, and what it waits on. Loop thread.</summary>
+    /// <param name="now">Loop time now, in ticks.</param>
+    /// <param name="running">The greenlet whose step runs now, or null.</param>
+    internal GreenletInfo Describe(long now, Greenlet? running)
+    {
+        EventLoop.GreenletState state = IsCompleted ? EventLoop.GreenletState.Completed
+            : !IsStarted ? EventLoop.GreenletState.Pending
+            : ReferenceEquals(this, running) ? EventLoop.GreenletState.Running
+            : EventLoop.GreenletState.Suspended;
+        string? waitingOn = state == EventLoop.GreenletState.Suspended ? DescribeWait(now) : null;
+        uint ageMs = unchecked((uint)(now / TimeSpan.TicksPerMillisecond) - (uint)_context.SpawnInfo);
+        return new GreenletInfo(Id, Name, ParentId, state, TimeSpan.FromMilliseconds(ageMs), waitingOn);
+    }
+
+    private string DescribeWait(long now)
+    {
+        string wait = _waits.First is { } first ? first.Describe() : "a Task (not a loop wait: another greenlet, a Task, an I/O call outside the loop)";
+        if (CancelScopes?.Deadline is { } deadline)
+        {
+            wait += $"; within FailAfter/MoveOnAfter, {GreenletDump.FormatSpan(deadline - TimeSpan.FromTicks(now))} left";
+        }
+
+        return wait;
     }
 
     /// <summary>Finds a greenlet's links in its loop's list of live greenlets.</summary>

@@ -21,6 +21,15 @@ public abstract class LoopWait
     /// <summary>The loop the wait runs on; its continuation resumes there.</summary>
     public Loop Loop { get; }
 
+    /// <summary>
+    /// What the wait waits for, in words a person reads in a greenlet dump
+    /// (<see cref="Loop.DumpGreenlets"/>): <c>Sleep, 1.2 s left</c>, <c>LoopQueue&lt;Job&gt;.GetAsync</c>,
+    /// <c>Receive on 127.0.0.1:6379</c>. Called only when a dump asks, on the loop thread; the
+    /// default is the type's name. A driver overrides it to name its operation and endpoint.
+    /// </summary>
+    /// <returns>The description.</returns>
+    public virtual string Describe() => GreenletDump.TypeName(GetType());
+
     /// <summary>Completes the wait with <paramref name="error"/> unless it already completed.</summary>
     internal abstract void Abort(Exception error);
 

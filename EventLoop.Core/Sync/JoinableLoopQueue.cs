@@ -21,6 +21,7 @@ public sealed class JoinableLoopQueue<T> : IAsyncEnumerable<T>
     public JoinableLoopQueue(Loop loop, int? capacity = null)
     {
         _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Fifo(), OnItemAccepted);
+        _core.DescribeAs(this);
         _allDone = new LoopEvent(loop, initialState: true);
     }
 

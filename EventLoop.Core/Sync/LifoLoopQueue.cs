@@ -18,6 +18,7 @@ public sealed class LifoLoopQueue<T> : IAsyncEnumerable<T>
     public LifoLoopQueue(Loop loop, int? capacity = null)
     {
         _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Lifo());
+        _core.DescribeAs(this);
     }
 
     /// <inheritdoc cref="LoopQueue{T}.Count"/>

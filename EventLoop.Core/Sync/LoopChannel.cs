@@ -23,6 +23,7 @@ public sealed class LoopChannel<T> : IAsyncEnumerable<T>
     public LoopChannel(Loop loop)
     {
         _core = new QueueCore<T>(loop, 0, new ItemStore<T>.None());
+        _core.DescribeAs(this);
     }
 
     /// <summary>True once <see cref="Complete"/> was called.</summary>

@@ -21,6 +21,7 @@ public sealed class LoopEvent
         ArgumentNullException.ThrowIfNull(loop);
         _loop = loop;
         _waiters = new WaitQueue<bool>(loop);
+        _waiters.DescribeAs(this, "WaitAsync");
         _isSet = initialState;
     }
 

@@ -20,6 +20,7 @@ public sealed class LoopLock : ILoopReleasable
         ArgumentNullException.ThrowIfNull(loop);
         _loop = loop;
         _waiters = new WaitQueue<LoopReleaser>(loop);
+        _waiters.DescribeAs(this, "AcquireAsync");
     }
 
     /// <summary>True while some greenlet holds the lock.</summary>

@@ -24,6 +24,7 @@ public sealed class LoopQueue<T> : IAsyncEnumerable<T>
     public LoopQueue(Loop loop, int? capacity = null)
     {
         _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Fifo());
+        _core.DescribeAs(this);
     }
 
     /// <summary>Items held now (not counting items of putters still waiting).</summary>

@@ -23,6 +23,7 @@ public sealed class LoopResult<T>
         ArgumentNullException.ThrowIfNull(loop);
         _loop = loop;
         _waiters = new WaitQueue<T>(loop);
+        _waiters.DescribeAs(this, "GetAsync");
     }
 
     /// <summary>True once a value or an exception was set.</summary>

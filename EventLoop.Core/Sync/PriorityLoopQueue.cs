@@ -20,6 +20,7 @@ public sealed class PriorityLoopQueue<T> : IAsyncEnumerable<T>
     public PriorityLoopQueue(Loop loop, IComparer<T>? comparer = null, int? capacity = null)
     {
         _core = new QueueCore<T>(loop, QueueCapacity.Validate(capacity), new ItemStore<T>.Priority(comparer));
+        _core.DescribeAs(this);
     }
 
     /// <inheritdoc cref="LoopQueue{T}.Count"/>

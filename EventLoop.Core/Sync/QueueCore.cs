@@ -34,6 +34,13 @@ internal sealed class QueueCore<T>
 
     public Loop Loop => _loop;
 
+    /// <summary>Names the public queue a dump shows for its waiters.</summary>
+    public void DescribeAs(object owner)
+    {
+        _getters.DescribeAs(owner, "GetAsync");
+        _putters.DescribeAs(owner, "PutAsync");
+    }
+
     public int Count => StoredCount;
 
     public int Capacity => _capacity;

@@ -17,7 +17,22 @@ internal sealed class WaitQueue<T>(Loop loop)
     private readonly Stack<Waiter<T>> _pool = new();
     private IntrusiveList<Waiter<T>, Waiter<T>.QueueList> _waiters;
 
+    private object? _owner;
+    private string? _operation;
+
     public Loop Loop { get; } = loop;
+
+    /// <summary>Names the primitive and the operation a dump shows for its waiters (<c>LoopQueue&lt;Job&gt;.GetAsync</c>).</summary>
+    public void DescribeAs(object owner, string operation)
+    {
+        _owner = owner;
+        _operation = operation;
+    }
+
+    /// <summary>What a waiter of this queue waits on, for a greenlet dump.</summary>
+    public string Describe() => _owner is null
+        ? $"a wait on a loop primitive ({GreenletDump.TypeName(typeof(T))})"
+        : $"{GreenletDump.TypeName(_owner.GetType())}.{_operation}";
 
     /// <summary>Number of waiters linked now.</summary>
     public int Count { get; private set; }

@@ -37,6 +37,8 @@ internal sealed class Waiter<T> : LoopWaitSource<T>
         _queue = queue;
     }
 
+    public override string Describe() => _queue.Describe();
+
     /// <summary>The waiter queued after this one, or null.</summary>
     internal Waiter<T>? Next => _queue.NextOf(this);
 

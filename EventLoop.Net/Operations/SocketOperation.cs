@@ -34,6 +34,29 @@ internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISoc
     /// </summary>
     protected abstract SocketError Execute(out TResult result);
 
+    /// <summary>
+    /// Names the operation and the socket's addresses for a greenlet dump:
+    /// <c>Receive on 127.0.0.1:6379 from 127.0.0.1:51234</c>. Only when a dump asks.
+    /// </summary>
+    /// <returns>The description.</returns>
+    public override string Describe()
+    {
+        string verb = GetType().Name;
+        if (verb.EndsWith("Operation", StringComparison.Ordinal))
+        {
+            verb = verb[..^"Operation".Length];
+        }
+
+        if (SocketPal.GetLocalEndPoint(Socket.Fd, out System.Net.EndPoint? local) != SocketError.Success || local is null)
+        {
+            return $"{verb} on descriptor {Socket.Fd}";
+        }
+
+        return SocketPal.GetRemoteEndPoint(Socket.Fd, out System.Net.EndPoint? remote) == SocketError.Success && remote is not null
+            ? $"{verb} on {local} from {remote}"
+            : $"{verb} on {local}";
+    }
+
     /// <summary>Builds the exception for a failed system call.</summary>
     protected abstract Exception CreateException(SocketError error);
 

@@ -21,6 +21,7 @@ internal static class CacheServerCommand
             int.MaxValue);
         Option<int> shards = CommonOptions.Ranged(
             "--shards", "Shard loops, shared nothing: each owns the keys of its hash slots; connections forward commands to the owner", 1, 1, 256);
+        Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
             port,
@@ -28,12 +29,14 @@ internal static class CacheServerCommand
             maxKeys,
             maxClients,
             shards,
+            blockedThreshold,
         };
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             int limit = parseResult.GetValue(maxKeys);
             int clients = parseResult.GetValue(maxClients);
+            int blockedMs = parseResult.GetValue(blockedThreshold);
 
             // As redis-server does at start-up: raise the soft descriptor limit for the clients wanted,
             // and say so when the hard limit keeps the client limit lower.
@@ -44,7 +47,7 @@ internal static class CacheServerCommand
                 if (shardCount > 1)
                 {
                     // This loop only waits for Ctrl+C; the shard loops serve.
-                    await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard" });
+                    await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard", Loop = CommonOptions.ServerLoopOptions("shard", blockedMs) });
                     await using var sharded = new ShardedCacheServer(group, endpoint, limit);
                     return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", sharded.Start, () => sharded.LocalEndPoint, sharded.StopAsync);
                 }
@@ -60,7 +63,9 @@ internal static class CacheServerCommand
                 }
 
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", Start, () => server.LocalEndPoint, server.StopAsync);
-            });
+            },
+            "cache-server",
+            blockedMs);
         });
         return command;
     }

@@ -25,6 +25,18 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary><c>--blocked-threshold &lt;ms&gt;</c>: the loop's blocked-loop watchdog (0: off).</summary>
+    public static Option<int> BlockedThreshold() => Ranged(
+        "--blocked-threshold", "Report on standard error a step that holds the loop longer than this many ms, while it holds it (0: off)", 0, 0, 3_600_000);
+
+    /// <summary>The loop options a server command runs with: its name and the watchdog.</summary>
+    public static LoopOptions ServerLoopOptions(string name, int blockedThresholdMs, Action<Exception>? unhandled = null) => new()
+    {
+        Name = name,
+        BlockedLoopThreshold = blockedThresholdMs > 0 ? TimeSpan.FromMilliseconds(blockedThresholdMs) : null,
+        UnhandledException = unhandled,
+    };
+
     public static Option<bool> Quiet(string description) => new("--quiet", "-q") { Description = description };
 
     public static Option<int> Ranged(string name, string description, int defaultValue, int min, int max) => new(name)

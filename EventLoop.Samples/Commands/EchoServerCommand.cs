@@ -17,6 +17,7 @@ internal static class EchoServerCommand
             "--buffer-size", "Most bytes received per read (gevent's example reads 1024)", EchoServer.DefaultBufferSize, 1, EchoServer.MaxBufferSize);
         Option<int> loops = CommonOptions.Ranged(
             "--loops", "Loops serving connections, each on its own thread with its own listener (SO_REUSEPORT)", 1, 1, 256);
+        Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("echo-server", "Echo server: StreamServer with a greenlet per connection; Ctrl+C stops it")
         {
             port,
@@ -24,6 +25,7 @@ internal static class EchoServerCommand
             quiet,
             bufferSize,
             loops,
+            blockedThreshold,
         };
         command.SetAction(parseResult =>
         {
@@ -31,19 +33,22 @@ internal static class EchoServerCommand
             bool isQuiet = parseResult.GetValue(quiet);
             int size = parseResult.GetValue(bufferSize);
             int loopCount = parseResult.GetValue(loops);
+            int blockedMs = parseResult.GetValue(blockedThreshold);
             return CommandLoop.Run(error, async loop =>
             {
                 if (loopCount > 1)
                 {
                     // This loop only waits for Ctrl+C; the group's loops serve.
-                    await using var group = new LoopGroup(loopCount, new LoopGroupOptions { Name = "echo" });
+                    await using var group = new LoopGroup(loopCount, new LoopGroupOptions { Name = "echo", Loop = CommonOptions.ServerLoopOptions("echo", blockedMs) });
                     await using StreamServer grouped = EchoServer.Create(group, endpoint, isQuiet ? null : output, size);
                     return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", grouped.Start, () => grouped.LocalEndPoint, grouped.StopAsync);
                 }
 
                 await using StreamServer server = EchoServer.Create(loop, endpoint, isQuiet ? null : output, size);
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", server.Start, () => server.LocalEndPoint, server.StopAsync);
-            });
+            },
+            "echo-server",
+            blockedMs);
         });
         return command;
     }

@@ -3,7 +3,10 @@ using System.Net.Sockets;
 
 namespace EventLoop.Samples.Commands;
 
-/// <summary>What every long-running server command does once its server exists: bind, announce, wait for Ctrl+C or SIGTERM, stop gracefully.</summary>
+/// <summary>
+/// What every long-running server command does once its server exists: bind, announce, wait for
+/// Ctrl+C or SIGTERM, stop gracefully; meanwhile SIGQUIT prints the greenlets to standard error.
+/// </summary>
 internal static class ServerCommand
 {
     // Handlers get this long to finish after Ctrl+C before they are killed.
@@ -35,6 +38,7 @@ internal static class ServerCommand
 
         var stopped = new TaskCompletionSource();
         using var signal = ShutdownSignal.Register(loop, () => stopped.TrySetResult());
+        using var dump = DumpSignal.Register(loop, error);
         output.WriteLine($"{name} listening on {localEndPoint()} (Ctrl+C to stop)");
         await stopped.Task;
         await stopAsync(s_stopGrace);
