@@ -71,7 +71,7 @@ public sealed partial class Loop
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (elapsed > _slowThreshold)
         {
-            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), item.Owner, Describe(item.Callback)));
+            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), item.Owner, Describe(item.Callback, item.State)));
         }
     }
 
@@ -94,21 +94,48 @@ public sealed partial class Loop
         }
     }
 
-    private static string Describe(object callback)
+    /// <summary>
+    /// Names a run-queue item for a slow-callback report. An async method's step is the runtime's
+    /// state-machine box (the target of its MoveNext action, or the state handed to a
+    /// value-task continuation): the box is a generic type whose last type argument is the
+    /// compiler's state machine, named after the user's method (<c>&lt;Handle&gt;d__4</c>). Only
+    /// <see cref="object.GetType"/>, <see cref="Type.GetGenericArguments"/> and
+    /// <c>Type.Name</c> are used, which trimming and NativeAOT keep; where reflection
+    /// metadata is stripped the name degrades to what the runtime still knows.
+    /// </summary>
+    private static string Describe(object callback, object? state)
     {
-        if (callback is Delegate d)
+        if (StateMachineName(callback is Delegate d ? d.Target : callback) is { } fromTarget)
         {
-            object? target = d.Target;
-            // Async continuations are the state machine box's MoveNext: name the user's method.
-            if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
-            {
-                return machine.GetType().Name;
-            }
-
-            return $"{d.Method.DeclaringType?.Name}.{d.Method.Name}";
+            return fromTarget;
         }
 
-        return callback.GetType().Name;
+        if (StateMachineName(state is Delegate s ? s.Target : state) is { } fromState)
+        {
+            return fromState;
+        }
+
+        return callback is Delegate named
+            ? $"{named.Method.DeclaringType?.Name}.{named.Method.Name}"
+            : callback.GetType().Name;
+    }
+
+    private static string? StateMachineName(object? candidate)
+    {
+        if (candidate is null || candidate is Delegate)
+        {
+            return null;
+        }
+
+        Type type = candidate.GetType();
+        if (!type.IsGenericType)
+        {
+            return null;
+        }
+
+        Type[] arguments = type.GetGenericArguments();
+        Type machine = arguments[^1];
+        return typeof(System.Runtime.CompilerServices.IAsyncStateMachine).IsAssignableFrom(machine) ? machine.Name : null;
     }
 
     private static void WriteError(string message)
