@@ -9,6 +9,8 @@
       bench  run the BenchmarkDotNet micro-benchmarks (pass a filter with -Filter)
       pack   create NuGet packages of EventLoop.Core and EventLoop.Net in ./artifacts
       demo   run the main job: dotnet run --project EventLoop.Samples -- demo
+      aot    publish EventLoop.Samples as a NativeAOT executable to ./artifacts/aot
+             (needs Debian's clang and zlib1g-dev: apt-get install -y clang zlib1g-dev)
     Run it through the repository's local PowerShell tool:
       dotnet tool restore
       dotnet pwsh ./build.ps1 test
@@ -16,7 +18,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'bench', 'pack', 'demo')]
+    [ValidateSet('build', 'test', 'bench', 'pack', 'demo', 'aot')]
     [string] $Task = 'build',
 
     [string] $Configuration = 'Release',
@@ -58,5 +60,18 @@ switch ($Task) {
     }
     'demo' {
         Invoke-Step 'demo' { dotnet run -c $Configuration --project EventLoop.Samples -- demo }
+    }
+    'aot' {
+        # The native linker step of NativeAOT needs clang and zlib's static library; name what is missing.
+        $missing = @()
+        if (-not (Get-Command clang -ErrorAction SilentlyContinue)) { $missing += 'clang' }
+        if (-not (Test-Path '/usr/lib/x86_64-linux-gnu/libz.a') -and -not (Test-Path '/usr/lib/libz.a')) { $missing += 'zlib1g-dev' }
+        if ($missing.Count -gt 0) {
+            Write-Host "aot: missing $($missing -join ' and '): apt-get install -y $($missing -join ' ')" -ForegroundColor Red
+            exit 1
+        }
+        Invoke-Step 'dotnet publish (NativeAOT)' {
+            dotnet publish EventLoop.Samples -c $Configuration -r linux-x64 -p:PublishAot=true -o artifacts/aot
+        }
     }
 }

@@ -246,7 +246,7 @@ public sealed partial class Loop
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (elapsed > _slowThreshold)
         {
-            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), item.Owner, Describe(item.Callback)));
+            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), item.Owner, Describe(item.Callback, item.State)));
         }
     }
 
@@ -277,13 +277,23 @@ public sealed partial class Loop
     {
         if (greenlet is not null)
         {
-            return greenlet.BodyTask is { } body ? Describe(body) : "the greenlet's body, up to its first await";
+            return greenlet.BodyTask is { } body ? Describe(body, null) : "the greenlet's body, up to its first await";
         }
 
-        return Describe(callback);
+        return Describe(callback, null);
     }
 
-    internal static string Describe(object? callback)
+    /// <summary>
+    /// Names a run-queue item (a slow-callback report, a held loop). An async method's step is the
+    /// runtime's state-machine box (the target of its MoveNext action, the state handed to a
+    /// value-task continuation, or the Task an async body returned): the box is a generic type
+    /// whose last type argument is the compiler's state machine, named after the user's method
+    /// (<c>&lt;Handle&gt;d__4</c>, reported as <c>Handle</c>). Only <see cref="object.GetType"/>,
+    /// <see cref="Type.GetGenericArguments"/> and <c>Type.Name</c> are used, which trimming and
+    /// NativeAOT keep; where reflection metadata is stripped the name degrades to what the runtime
+    /// still knows.
+    /// </summary>
+    internal static string Describe(object? callback, object? state)
     {
         if (callback is null)
         {
@@ -295,18 +305,41 @@ public sealed partial class Loop
             return text;
         }
 
-        // Async continuations are a state machine box (or its MoveNext): name the user's method.
-        object? target = callback is Delegate del ? del.Target : callback;
-        if (target is not null && target.GetType().GetField("StateMachine") is { } field && field.GetValue(target) is { } machine)
+        if (StateMachineName(callback is Delegate d ? d.Target : callback) is { } fromTarget)
         {
-            return StateMachineName(machine.GetType().Name);
+            return fromTarget;
         }
 
-        return callback is Delegate d ? $"{d.Method.DeclaringType?.Name}.{d.Method.Name}" : callback.GetType().Name;
+        if (StateMachineName(state is Delegate s ? s.Target : state) is { } fromState)
+        {
+            return fromState;
+        }
+
+        return callback is Delegate named
+            ? $"{named.Method.DeclaringType?.Name}.{named.Method.Name}"
+            : callback.GetType().Name;
+    }
+
+    private static string? StateMachineName(object? candidate)
+    {
+        if (candidate is null || candidate is Delegate)
+        {
+            return null;
+        }
+
+        Type type = candidate.GetType();
+        if (!type.IsGenericType)
+        {
+            return null;
+        }
+
+        Type[] arguments = type.GetGenericArguments();
+        Type machine = arguments[^1];
+        return typeof(System.Runtime.CompilerServices.IAsyncStateMachine).IsAssignableFrom(machine) ? MethodName(machine.Name) : null;
     }
 
     /// <summary><c>&lt;HandleAsync&gt;d__5</c> (the compiler's state machine) as <c>HandleAsync</c>, a local function's by its name; other names as they are.</summary>
-    private static string StateMachineName(string name)
+    private static string MethodName(string name)
     {
         int local = name.IndexOf("g__", StringComparison.Ordinal); // a local function: <Outer>g__Name|0_1
         int bar = name.IndexOf('|', StringComparison.Ordinal);
