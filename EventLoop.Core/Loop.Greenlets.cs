@@ -13,7 +13,7 @@ public sealed partial class Loop
         var greenlet = (Greenlet)s!;
         if (!greenlet.IsCompleted)
         {
-            greenlet.Loop.AddLive(greenlet);
+            greenlet.Loop.AddLive(greenlet, 0);
             Greenlet.s_start(greenlet);
         }
     };
@@ -126,12 +126,8 @@ public sealed partial class Loop
         ThrowIfDisposed();
         if (IsOwnerThread)
         {
-            if (_currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta)
-            {
-                greenlet.Context.SpawnInfo = (ulong)delta << 32;
-            }
-
-            AddLive(greenlet);
+            uint parentDelta = _currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta ? (uint)delta : 0;
+            AddLive(greenlet, parentDelta);
             _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
         }
         else
@@ -142,9 +138,9 @@ public sealed partial class Loop
         return greenlet;
     }
 
-    private void AddLive(Greenlet greenlet)
+    private void AddLive(Greenlet greenlet, uint parentDelta)
     {
-        greenlet.Context.SpawnInfo |= (uint)(_now / TimeSpan.TicksPerMillisecond);
+        greenlet.SetSpawnInfo(parentDelta, _now);
         _live.AddFirst(greenlet);
         _liveCount++;
         _spawnedTotal++;
@@ -215,7 +211,7 @@ public sealed partial class Loop
             Scheduling.ReadyItem item = _runQueue.Dequeue();
             if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet && !greenlet.IsCompleted)
             {
-                AddLive(greenlet);
+                AddLive(greenlet, 0);
                 item = new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet);
             }
 

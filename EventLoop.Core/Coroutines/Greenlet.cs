@@ -20,11 +20,16 @@ public class Greenlet
     // A loop may hold 100,000 greenlets at once, so the object stays small (96 bytes): fields
     // most greenlets never use live in a side object, and the context carries the loop.
     private readonly LoopSynchronizationContext _context;
-    private object? _body; // the body delegate until it starts, then the Task it returned
+    // The body delegate until it starts, then the Task it returned, then (once completed) the
+    // exception the greenlet ended with, or null: one field for three lifetimes that never overlap.
+    private object? _body;
     private volatile int _state; // GreenletState
     private bool _killRequested;
     private bool _failureRaisedByRunner; // Loop.Run(main) rethrows it: not reported as well
-    private Exception? _exception;
+    // What a dump shows, packed in 8 bytes: the high half is the greenlet's Id minus its parent's
+    // (0: no parent, or one more than 2^32 spawns back), the low half the loop time of the spawn
+    // in milliseconds modulo 2^32 (ages below 49 days read right).
+    private ulong _spawnInfo;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private IntrusiveList<LoopWait, LoopWait.OwnerList> _waits;
     private Extras? _extras;
@@ -73,7 +78,7 @@ public class Greenlet
     /// The <see cref="Id"/> of the greenlet that spawned this one, or null when it was spawned
     /// outside a greenlet (or from another thread).
     /// </summary>
-    public long? ParentId => (uint)(_context.SpawnInfo >> 32) is var delta && delta != 0 ? Id - delta : null;
+    public long? ParentId => (uint)(_spawnInfo >> 32) is var delta && delta != 0 ? Id - delta : null;
 
     /// <summary>True once the body has finished (returned, thrown, or been killed).</summary>
     public bool IsCompleted => _state == GreenletState.Completed;
@@ -82,13 +87,13 @@ public class Greenlet
     public bool IsStarted => _state != GreenletState.Pending;
 
     /// <summary>True when the greenlet completed without an exception.</summary>
-    public bool Succeeded => IsCompleted && _exception is null;
+    public bool Succeeded => IsCompleted && Error is null;
 
     /// <summary>
     /// The exception the body ended with (the very object it threw), or null. For a killed
     /// greenlet it is the <see cref="OperationCanceledException"/> that ended it.
     /// </summary>
-    public Exception? Exception => IsCompleted ? _exception : null;
+    public Exception? Exception => IsCompleted ? Error : null;
 
     /// <summary>True when <see cref="Kill"/> was requested (whether or not the body honoured it).</summary>
     public bool IsKilled => Volatile.Read(ref _killRequested);
@@ -132,10 +137,13 @@ public class Greenlet
         }
     }
 
-    // Ended by Kill (not a failure: not reported, not raised by JoinAll(raiseError)).
-    internal bool EndedByKill => _killRequested && _exception is OperationCanceledException;
+    // The exception the greenlet ended with: only once completed does _body hold one.
+    private Exception? Error => _body as Exception;
 
-    internal bool Failed => IsCompleted && _exception is not null && !EndedByKill;
+    // Ended by Kill (not a failure: not reported, not raised by JoinAll(raiseError)).
+    internal bool EndedByKill => _killRequested && Error is OperationCanceledException;
+
+    internal bool Failed => IsCompleted && Error is not null && !EndedByKill;
 
     /// <summary>The token handed to the body; cancelled by <see cref="Kill"/>. Loop thread.</summary>
     internal CancellationToken Token
@@ -228,9 +236,9 @@ public class Greenlet
             throw new InvalidOperationException($"Greenlet {Name} has not finished.");
         }
 
-        if (_exception is not null)
+        if (Error is not null)
         {
-            ExceptionDispatchInfo.Throw(_exception);
+            ExceptionDispatchInfo.Throw(Error);
         }
     }
 
@@ -342,12 +350,21 @@ public class Greenlet
     {
         if (Loop.IsOnLoopThread)
         {
-            Finish((Task)_body!);
+            FinishIfPending();
         }
         else
         {
             Loop.ReportEscape(this);
-            Loop.Enqueue(static s => { var g = (Greenlet)s!; g.Finish((Task)g._body!); }, this, null);
+            Loop.Enqueue(static s => ((Greenlet)s!).FinishIfPending(), this, null);
+        }
+    }
+
+    // A greenlet completed meanwhile (its loop was disposed while the body still ran) keeps its outcome.
+    private void FinishIfPending()
+    {
+        if (_body is Task task)
+        {
+            Finish(task);
         }
     }
 
@@ -407,8 +424,7 @@ public class Greenlet
             return;
         }
 
-        _exception = error;
-        _body = null;
+        _body = error;
         PublishCompleted();
         Loop.OnGreenletCompleted(this);
 
@@ -493,6 +509,10 @@ public class Greenlet
         }
     }
 
+    /// <summary>Records the spawning greenlet (as an Id delta, 0 for none) and the spawn's loop time. Loop thread.</summary>
+    internal void SetSpawnInfo(uint parentDelta, long nowTicks) =>
+        _spawnInfo = ((ulong)parentDelta << 32) | (uint)(nowTicks / TimeSpan.TicksPerMillisecond);
+
     /// <summary>The Task the running body returned (its async method's state machine box), or null. Any thread, racy.</summary>
     internal Task? BodyTask => Volatile.Read(ref _body) as Task;
 
@@ -506,7 +526,7 @@ public class Greenlet
             : ReferenceEquals(this, running) ? EventLoop.GreenletState.Running
             : EventLoop.GreenletState.Suspended;
         string? waitingOn = state == EventLoop.GreenletState.Suspended ? DescribeWait(now) : null;
-        uint ageMs = unchecked((uint)(now / TimeSpan.TicksPerMillisecond) - (uint)_context.SpawnInfo);
+        uint ageMs = unchecked((uint)(now / TimeSpan.TicksPerMillisecond) - (uint)_spawnInfo);
         return new GreenletInfo(Id, Name, ParentId, state, TimeSpan.FromMilliseconds(ageMs), waitingOn);
     }
 
@@ -535,17 +555,17 @@ public class Greenlet
     private protected virtual void CompleteTaskSource(object source)
     {
         var tcs = (TaskCompletionSource)source;
-        if (_exception is null)
+        if (Error is null)
         {
             tcs.TrySetResult();
         }
         else if (EndedByKill)
         {
-            tcs.TrySetCanceled(((OperationCanceledException)_exception).CancellationToken);
+            tcs.TrySetCanceled(((OperationCanceledException)Error).CancellationToken);
         }
         else
         {
-            tcs.TrySetException(_exception);
+            tcs.TrySetException(Error);
         }
     }
 
@@ -591,7 +611,7 @@ public class Greenlet
     /// overtake its store of the state (store-load reordering, allowed even on x86), so each side
     /// could see the other's "not yet" and nobody would complete the Task. With a full fence on
     /// both sides at least one of them sees the other, and completing the source twice is
-    /// harmless (TrySet*). What the state publishes (_exception, a Greenlet&lt;T&gt;'s value, the
+    /// harmless (TrySet*). What the state publishes (the exception in _body, a Greenlet&lt;T&gt;'s value, the
     /// kill flag) is written before it, so a thread that reads Completed also reads those.
     /// </summary>
     private void PublishCompleted()

@@ -11,12 +11,6 @@ public sealed class LoopSynchronizationContext : SynchronizationContext
     private readonly Loop _loop;
     private readonly Greenlet? _owner;
 
-    // A greenlet's own context carries what a dump shows and the greenlet object has no room
-    // for (it stays at 96 bytes), packed in 8 bytes: the high half is the greenlet's Id minus its
-    // parent's (0: no parent, or one more than 2^32 spawns back), the low half the loop time of
-    // the spawn in milliseconds modulo 2^32 (ages below 49 days read right).
-    internal ulong SpawnInfo;
-
     internal LoopSynchronizationContext(Loop loop, Greenlet? owner)
     {
         _loop = loop;
