@@ -5,7 +5,7 @@ using EventLoop.Polling;
 
 namespace EventLoop.Tests.Polling;
 
-public sealed class EpollPollerTests : PollerContractTests
+public sealed class EpollPollerTests : NativeEdgeTriggeredPollerTests
 {
     private protected override IPoller CreatePoller() => new EpollPoller();
 
@@ -27,19 +27,6 @@ public sealed class EpollPollerTests : PollerContractTests
         TestFds.WriteByte(b);
 
         Assert.True(TestFds.IsReadable(Poller.Handle, LivenessMs));
-    }
-
-    [Fact]
-    public void Poll_EdgeTriggeredNewDataWithoutRearm_ReportedAgain()
-    {
-        var (a, b) = Pair();
-        Poller.Add(a, PollEvents.Read | PollEvents.EdgeTriggered, 4);
-        TestFds.WriteByte(b);
-        Assert.Equal([new ReadyEvent(4, IoEvents.Read)], PollOnce(LivenessMs));
-
-        TestFds.WriteByte(b);
-
-        Assert.Equal([new ReadyEvent(4, IoEvents.Read)], PollOnce(LivenessMs));
     }
 
     [Fact]

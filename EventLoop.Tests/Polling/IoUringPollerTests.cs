@@ -3,7 +3,7 @@ using EventLoop.Polling;
 
 namespace EventLoop.Tests.Polling;
 
-public sealed class IoUringPollerTests : PollerContractTests
+public sealed class IoUringPollerTests : NativeEdgeTriggeredPollerTests
 {
     private protected override IPoller CreatePoller() => new IoUringPoller();
 
@@ -13,19 +13,6 @@ public sealed class IoUringPollerTests : PollerContractTests
         Assert.Equal(PollerKind.IoUring, Poller.Kind);
         Assert.True(Poller.NativeEdgeTriggered);
         Assert.Equal(-1, Poller.Handle);
-    }
-
-    [Fact]
-    public void Poll_EdgeTriggeredNewDataWithoutRearm_ReportedAgain()
-    {
-        var (a, b) = Pair();
-        Poller.Add(a, PollEvents.Read | PollEvents.EdgeTriggered, 4);
-        TestFds.WriteByte(b);
-        Assert.Equal([new ReadyEvent(4, IoEvents.Read)], PollOnce(LivenessMs));
-
-        TestFds.WriteByte(b);
-
-        Assert.Equal([new ReadyEvent(4, IoEvents.Read)], PollOnce(LivenessMs));
     }
 
     [Fact]
