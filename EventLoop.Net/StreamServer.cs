@@ -293,7 +293,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 
             // Someone else may have filled a shared pool while this accept waited: hold the client
             // until a slot frees.
-            if (!await HoldUntilRoomAsync(_group, connection, cancellationToken).ConfigureAwait(true))
+            if ((_group.IsFull || _stopping) && !await HoldUntilRoomAsync(_group, connection, cancellationToken).ConfigureAwait(true))
             {
                 return;
             }
@@ -312,7 +312,8 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Holds an accepted client until <paramref name="group"/> has room; false (the client closed)
-    /// when the server stops meanwhile.
+    /// when the server stops meanwhile. Callers skip it when there is room and no stop, so an
+    /// accept pays no async call in the common case.
     /// </summary>
     private async ValueTask<bool> HoldUntilRoomAsync(GreenletGroup group, StreamConnection connection, CancellationToken cancellationToken)
     {
@@ -366,7 +367,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         // At most MaxRejectionsInFlight rejections hold a descriptor at once; a burst beyond that
         // waits for one to finish (a short write to a fresh socket finishes in its first step),
         // so every client turned away still gets OnRejected's message, as Redis's clients do.
-        if (!await HoldUntilRoomAsync(_rejecting, connection, cancellationToken).ConfigureAwait(true))
+        if ((_rejecting.IsFull || _stopping) && !await HoldUntilRoomAsync(_rejecting, connection, cancellationToken).ConfigureAwait(true))
         {
             return;
         }
