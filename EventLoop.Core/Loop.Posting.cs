@@ -97,6 +97,10 @@ public sealed partial class Loop
             return;
         }
 
+        // Work handed over from another thread on a greenlet's behalf (a thread-pool continuation
+        // of a library the greenlet called) belongs to that greenlet: it flows with the
+        // ExecutionContext, so the waits the work starts are the greenlet's to kill and time out.
+        owner ??= Greenlet.Ambient(this);
         _inbox.Enqueue(new ReadyItem(callback, state, owner));
         Wake();
     }

@@ -82,7 +82,7 @@ public sealed partial class Loop
     public ValueTask Yield()
     {
         VerifyAccess(nameof(Yield));
-        Exception? abort = _currentOwner?.PendingAbort();
+        Exception? abort = CurrentGreenlet?.PendingAbort();
         return abort is null ? _yield.Create() : ValueTask.FromException(abort);
     }
 

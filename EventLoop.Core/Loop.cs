@@ -574,7 +574,14 @@ public sealed partial class Loop : IDisposable
     }
 
     /// <summary>The greenlet whose step runs right now (loop thread), or null.</summary>
-    internal Greenlet? CurrentGreenlet => _currentOwner;
+    /// <summary>
+    /// The greenlet the running code serves: the owner of the ready item that runs now, else the
+    /// greenlet flowing in the ExecutionContext (a continuation scheduled by a library, not by the loop).
+    /// </summary>
+    internal Greenlet? CurrentGreenlet => _currentOwner ?? Greenlet.Ambient(this);
+
+    /// <summary>True when work attributed to <paramref name="owner"/> waits in the run queue. Loop thread.</summary>
+    internal bool HasQueuedWorkOf(Greenlet owner) => _runQueue.ContainsOwner(owner);
 
     /// <summary>Throws when called off the loop thread while it runs, or after Dispose.</summary>
     internal void VerifyAccess(string member)

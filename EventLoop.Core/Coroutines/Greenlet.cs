@@ -17,6 +17,11 @@ public class Greenlet
 {
     private static long s_nextId;
 
+    // The greenlet a body runs for, flowing with the ExecutionContext into everything the body
+    // starts: library continuations on the thread pool, tasks, timers. Work such code hands to the
+    // loop, and the loop waits it starts, belong to this greenlet (kill and cancel scopes reach them).
+    private static readonly AsyncLocal<Greenlet?> s_ambient = new();
+
     // A loop may hold 100,000 greenlets at once, so the object stays small (96 bytes): fields
     // most greenlets never use live in a side object, and the context carries the loop.
     private readonly LoopSynchronizationContext _context;
@@ -46,6 +51,14 @@ public class Greenlet
 
     /// <summary>The greenlet running on the current thread's loop right now, or null.</summary>
     public static Greenlet? Current => Loop.Current?.CurrentGreenlet;
+
+    /// <summary>
+    /// The greenlet of <paramref name="loop"/> that the code running on this thread serves, as the
+    /// ExecutionContext carries it, or null. A greenlet that completed normally no longer claims
+    /// work; a killed one does, so the waits its detached body starts fail at once. Any thread.
+    /// </summary>
+    internal static Greenlet? Ambient(Loop loop) =>
+        s_ambient.Value is { } g && ReferenceEquals(g.Loop, loop) && (!g.IsCompleted || g.IsKilled) ? g : null;
 
     /// <summary>A process-wide unique, increasing number.</summary>
     public long Id { get; }
@@ -169,6 +182,26 @@ public class Greenlet
     /// token cancelled and every loop wait it is suspended in (and every later one) throws
     /// <see cref="OperationCanceledException"/>. Never throws. Any thread; returns at once.
     /// </summary>
+    /// <remarks>
+    /// <para>
+    /// The loop waits a library starts on the greenlet's behalf count as its own: the greenlet
+    /// flows with the <see cref="ExecutionContext"/>, so a kill ends a greenlet inside
+    /// <c>HttpClient.GetAsync</c> over <c>LoopHttp</c>, or inside a <c>StreamReader</c> over a
+    /// connection's stream, with no token passed.
+    /// </para>
+    /// <para>
+    /// A greenlet suspended in an await the loop does not own (<c>await Task.Delay</c>, a
+    /// <see cref="TaskCompletionSource"/>, a thread-pool API) cannot be interrupted there: within
+    /// one loop iteration it is completed as killed anyway and its body detached. The body resumes
+    /// when that task completes, so its <c>finally</c> blocks run only then; every loop wait it
+    /// starts afterwards fails at once, and its late result or exception is dropped.
+    /// </para>
+    /// <para>
+    /// A killed greenlet never reports <see cref="Succeeded"/>: whatever its body does after the
+    /// kill (swallow the exception and return, or throw another one), <see cref="Exception"/> is an
+    /// <see cref="OperationCanceledException"/> and <see cref="Task"/> is cancelled.
+    /// </para>
+    /// </remarks>
     public void Kill()
     {
         if (IsCompleted)
@@ -320,6 +353,8 @@ public class Greenlet
         object body = _body!;
         _body = null;
         Task task;
+        ExecutionContext? outer = ExecutionContext.Capture();
+        s_ambient.Value = this; // the body's context carries its greenlet from its first step on
         try
         {
             task = InvokeBody(body) ?? throw new InvalidOperationException($"The body of {Name} returned a null Task.");
@@ -328,6 +363,10 @@ public class Greenlet
         {
             Complete(ex);
             return;
+        }
+        finally
+        {
+            RestoreContext(outer);
         }
 
         if (task.IsCompleted)
@@ -342,6 +381,18 @@ public class Greenlet
         // that and hops back. An awaiter-based continuation would be posted through the
         // context instead, hiding the escape.
         task.ContinueWith(s_onBodyDone, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private static void RestoreContext(ExecutionContext? outer)
+    {
+        if (outer is null)
+        {
+            s_ambient.Value = null; // the flow was suppressed: only this value changed
+        }
+        else
+        {
+            ExecutionContext.Restore(outer);
+        }
     }
 
     private static readonly Action<Task, object?> s_onBodyDone = static (_, s) => ((Greenlet)s!).OnBodyDone();
@@ -381,6 +432,12 @@ public class Greenlet
 
     private void Finish(Task task)
     {
+        if (_killRequested)
+        {
+            Complete(KilledOutcome(task)); // a killed greenlet never reports success, whatever its body did after the kill
+            return;
+        }
+
         if (task.IsCompletedSuccessfully)
         {
             try
@@ -452,6 +509,20 @@ public class Greenlet
 
     // ---- kill and waits (loop thread) ----
 
+    /// <summary>
+    /// What a killed greenlet ends with: the <see cref="OperationCanceledException"/> its body ended
+    /// with (the kill's, thrown by an aborted wait), else a new one naming the kill, whose inner
+    /// exception is what the body threw instead, if anything.
+    /// </summary>
+    private OperationCanceledException KilledOutcome(Task task)
+    {
+        Exception? bodyError = task.IsCompletedSuccessfully ? null
+            : task.Exception is { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0]
+            : (Exception?)task.Exception ?? new OperationCanceledException();
+        return bodyError as OperationCanceledException
+            ?? new OperationCanceledException($"Greenlet {Name} was killed.", bodyError, _extras?.Cts?.Token ?? default);
+    }
+
     internal void KillCore()
     {
         if (IsCompleted)
@@ -467,6 +538,17 @@ public class Greenlet
             return;
         }
 
+        CancelToken();
+        if (AbortWaits(killed) == 0)
+        {
+            // No loop wait was pending: unless it is about to run, the greenlet is suspended in
+            // an await the loop does not own, which nothing here can interrupt.
+            ArmDetachCheck(null);
+        }
+    }
+
+    private void CancelToken()
+    {
         try
         {
             _extras?.Cts?.Cancel();
@@ -475,8 +557,56 @@ public class Greenlet
         {
             Loop.ReportUnhandled(ex, this);
         }
+    }
 
+    /// <summary>
+    /// After a kill (<paramref name="scope"/> null) or a cancel scope's expiry that found no loop
+    /// wait to abort: on the next iteration, a greenlet that has neither completed nor anything
+    /// queued to run is suspended in an await the loop does not own (a Task, a thread-pool API),
+    /// which no abort reaches. It is then detached: completed as killed, its body left to finish
+    /// on its own (its later loop waits fail at once, its outcome is dropped). Loop thread.
+    /// </summary>
+    internal void ArmDetachCheck(CancelScope? scope) =>
+        Loop.Enqueue(s_checkDetach, scope is null ? this : (this, scope), null);
+
+    private static readonly Action<object?> s_checkDetach = static s =>
+    {
+        (Greenlet g, CancelScope? scope) = s is Greenlet single ? (single, null) : ((Greenlet, CancelScope?))s!;
+        g.CheckDetach(scope, s);
+    };
+
+    private void CheckDetach(CancelScope? scope, object? state)
+    {
+        if (IsCompleted || (scope is not null && !scope.HasFiredWhileActive))
+        {
+            return; // finished, or the body left the scope: the abort reached it
+        }
+
+        if (Loop.HasQueuedWorkOf(this))
+        {
+            Loop.Enqueue(s_checkDetach, state, null); // it runs this iteration: look again after it
+            return;
+        }
+
+        Detach(scope);
+    }
+
+    /// <summary>Completes the greenlet as killed without its body, which stays suspended in a foreign await. Loop thread.</summary>
+    private void Detach(CancelScope? scope)
+    {
+        string why = scope is null
+            ? $"Greenlet {Name} was killed while it awaited a task the loop does not own; its body was detached."
+            : $"Greenlet {Name} was ended by its cancel scope ({scope.PendingError()?.Message}) while it awaited a task the loop does not own; its body was detached.";
+        Volatile.Write(ref _killRequested, true); // waits the detached body starts later fail at once
+        var killed = new OperationCanceledException(why, scope?.PendingError(), _extras?.Cts?.Token ?? default);
+        CancelToken();
         AbortWaits(killed);
+        for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
+        {
+            s.Dispose(); // their deadlines no longer apply to anything
+        }
+
+        Complete(killed);
     }
 
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
@@ -499,14 +629,18 @@ public class Greenlet
         }
     }
 
-    /// <summary>Aborts every loop wait this greenlet is suspended in. Loop thread.</summary>
-    internal void AbortWaits(Exception error)
+    /// <summary>Aborts every loop wait this greenlet is suspended in; returns how many. Loop thread.</summary>
+    internal int AbortWaits(Exception error)
     {
+        int aborted = 0;
         while (_waits.First is { } wait)
         {
             DetachWait(wait);
             wait.Abort(error);
+            aborted++;
         }
+
+        return aborted;
     }
 
     /// <summary>Records the spawning greenlet (as an Id delta, 0 for none) and the spawn's loop time. Loop thread.</summary>

@@ -49,6 +49,20 @@ internal struct RunQueue
         return item;
     }
 
+    /// <summary>True when an item attributed to <paramref name="owner"/> is queued. O(n): for the rare kill check, never a hot path.</summary>
+    public readonly bool ContainsOwner(Greenlet owner)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (ReferenceEquals(_items[(_head + i) & (_items.Length - 1)].Owner, owner))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void Clear()
     {
         while (_count > 0)

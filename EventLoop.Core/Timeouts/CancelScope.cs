@@ -18,8 +18,14 @@ namespace EventLoop;
 /// (or <see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>) to catch only this scope's error.
 /// </para>
 /// <para>
-/// Waits that are not loop waits (awaiting an arbitrary <see cref="Task"/>) are not interrupted;
-/// pass <see cref="Token"/> to them. Loop-thread only; create and dispose it in the same greenlet.
+/// Loop waits that a library starts on the greenlet's behalf (HttpClient over <c>LoopHttp</c>, a
+/// <c>StreamReader</c> over a connection's stream, a thread-pool continuation that hands work to the
+/// loop) are the greenlet's too: the greenlet flows with the <see cref="ExecutionContext"/>. An await
+/// of something that is not a loop wait (a <see cref="Task"/> the loop does not own) cannot be
+/// interrupted: if the scope fires while the greenlet is suspended in one, the greenlet is completed
+/// as killed on the next iteration and its body detached (its <c>finally</c> blocks run when that
+/// task completes; see <see cref="Greenlet.Kill"/>). Pass <see cref="Token"/> to such awaits to end
+/// them at the deadline instead. Loop-thread only; create and dispose it in the same greenlet.
 /// </para>
 /// </remarks>
 public sealed class CancelScope : IDisposable
@@ -108,18 +114,25 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>
     /// True when <paramref name="exception"/> is this scope's own error (not an outer scope's,
-    /// not a kill); marks <see cref="CanceledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
+    /// not a kill), or wraps it as an inner exception; marks <see cref="CanceledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
     /// </summary>
     /// <param name="exception">The exception caught.</param>
     /// <returns>True when this scope raised it.</returns>
     public bool IsOwnError(Exception exception)
     {
-        bool own = exception switch
+        bool own = false;
+        for (Exception? e = exception; e is not null && !own; e = e.InnerException)
         {
-            LoopTimeoutException t => ReferenceEquals(t.Scope, this),
-            ScopeCanceledException c => ReferenceEquals(c.Scope, this),
-            _ => false,
-        };
+            // A library that wraps what a loop wait threw (HttpClient's HttpRequestException,
+            // an IOException) still carries this scope's error inside.
+            own = e switch
+            {
+                LoopTimeoutException t => ReferenceEquals(t.Scope, this),
+                ScopeCanceledException c => ReferenceEquals(c.Scope, this),
+                _ => false,
+            };
+        }
+
         if (own)
         {
             CanceledCaught = true;
@@ -181,9 +194,10 @@ public sealed class CancelScope : IDisposable
         }
 
         _error = error;
+        int aborted = 0;
         if (_greenlet.CancelScopes?.PendingError() is { } pending && !_greenlet.IsCompleted)
         {
-            _greenlet.AbortWaits(pending);
+            aborted = _greenlet.AbortWaits(pending);
         }
 
         try
@@ -194,7 +208,17 @@ public sealed class CancelScope : IDisposable
         {
             _loop.ReportUnhandled(ex, _greenlet);
         }
+
+        if (aborted == 0 && !_greenlet.IsCompleted)
+        {
+            // No loop wait of the greenlet was pending: unless it is about to run, it is suspended
+            // in an await the loop does not own, which nothing here can interrupt.
+            _greenlet.ArmDetachCheck(this);
+        }
     }
+
+    /// <summary>True while the scope is active and has been cancelled (its error is pending for the greenlet's waits).</summary>
+    internal bool HasFiredWhileActive => _active && _error is not null;
 
     private void OnDeadline() => Trigger(new LoopTimeoutException(this));
 }

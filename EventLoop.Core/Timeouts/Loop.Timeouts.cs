@@ -10,6 +10,18 @@ public sealed partial class Loop
     /// naming this scope, like <c>gevent.Timeout</c> or trio's <c>fail_after</c>.
     /// Use as <c>using (loop.FailAfter(d)) { ... }</c>. Loop thread, inside a greenlet.
     /// </summary>
+    /// <remarks>
+    /// The deadline reaches every loop wait of the greenlet, including those a library starts for
+    /// it with no token passed (HttpClient over <c>LoopHttp</c>, a <c>StreamReader</c> over a
+    /// connection's stream): the library sees the <see cref="LoopTimeoutException"/> thrown by its
+    /// read or write, and passes it on (or wraps it; <see cref="CancelScope.IsOwnError"/> looks
+    /// through inner exceptions). If the greenlet is suspended in an await the loop does not own
+    /// (<c>await Task.Delay</c>, a <see cref="TaskCompletionSource"/>) when the deadline passes, the
+    /// greenlet is completed as killed on the next iteration (its exception an
+    /// <see cref="OperationCanceledException"/> whose inner exception is the timeout) and its body
+    /// detached: its <c>finally</c> blocks run when that task completes. Pass
+    /// <see cref="CancelScope.Token"/> to such awaits to end them at the deadline instead.
+    /// </remarks>
     /// <param name="delay">Time until the deadline; <see cref="Timeout.InfiniteTimeSpan"/> for none.</param>
     /// <returns>The scope; dispose it to leave.</returns>
     /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
@@ -30,6 +42,14 @@ public sealed partial class Loop
     /// <param name="body">The work; its loop waits are interrupted at the deadline.</param>
     /// <returns>True when the body completed, false when the deadline interrupted it.</returns>
     /// <exception cref="InvalidOperationException">Not called inside a greenlet.</exception>
+    /// <remarks>
+    /// The deadline reaches the loop waits a library starts inside the body with no token passed
+    /// (HttpClient over <c>LoopHttp</c>, a <c>StreamReader</c> over a connection's stream), and
+    /// the timeout is recognised even when the library wraps it in an exception of its own. A body
+    /// suspended in an await the loop does not own at the deadline cannot be interrupted: the
+    /// greenlet is then completed as killed, as with <see cref="FailAfter"/>; use the overload that
+    /// passes a token and hand it to such awaits.
+    /// </remarks>
     public async Task<bool> MoveOnAfter(TimeSpan delay, Func<Task> body)
     {
         ArgumentNullException.ThrowIfNull(body);

@@ -52,15 +52,13 @@ internal static class LoopInvoke
             return true;
         });
 
+    // Every failure is handed over as the very exception (a kill's or a cancel scope's included),
+    // so the caller's code and Greenlet outcomes see the object the loop wait threw.
     private static async Task ForwardAsync<T>(ValueTask<T> pending, TaskCompletionSource<T> completion)
     {
         try
         {
             completion.TrySetResult(await pending.ConfigureAwait(false));
-        }
-        catch (OperationCanceledException ex)
-        {
-            completion.TrySetCanceled(ex.CancellationToken);
         }
         catch (Exception ex)
         {

@@ -68,22 +68,51 @@ public sealed class TaskScopeTests
         using Loop loop = SyncTestLoop.Create();
         loop.Run(async () =>
         {
-            var ex = await Assert.ThrowsAsync<AggregateException>(() => loop.RunScopeAsync(scope =>
+            var ex = await Assert.ThrowsAsync<AggregateException>(() => loop.RunScopeAsync(async scope =>
             {
-                // Both fail in the same loop pass: the second fails before the kill can stop it.
                 _ = scope.Spawn(async () =>
                 {
                     await loop.Sleep(TimeSpan.FromSeconds(1));
                     throw new InvalidDataException("a");
                 });
+                try
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(2));
+                }
+                finally
+                {
+                    throw new FormatException("b"); // the body fails too, while the child's failure interrupts it
+                }
+            }));
+            Assert.Equal(2, ex.InnerExceptions.Count);
+        });
+    }
+
+    [Fact]
+    public void ChildFailingAfterTheScopeKilledIt_EndsKilled_OnlyTheFirstFailureIsRethrown()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            Greenlet? second = null;
+            await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(scope =>
+            {
+                // Both would fail in the same loop pass: the first failure kills the second
+                // before its failure is seen, and a killed greenlet ends killed.
                 _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new InvalidDataException("a");
+                });
+                second = scope.Spawn(async () =>
                 {
                     await loop.Sleep(TimeSpan.FromSeconds(1));
                     throw new FormatException("b");
                 });
                 return Task.CompletedTask;
             }));
-            Assert.Equal(2, ex.InnerExceptions.Count);
+            OperationCanceledException killed = Assert.IsAssignableFrom<OperationCanceledException>(second!.Exception);
+            Assert.IsType<FormatException>(killed.InnerException);
         });
     }
 
