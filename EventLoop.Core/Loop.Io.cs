@@ -91,6 +91,7 @@ public sealed partial class Loop
     /// time moves only when <see cref="RunOnce"/> is given a non-zero timeout, so the host decides
     /// when it jumps. Loop thread, or while no thread runs the loop.
     /// </remarks>
+    /// <exception cref="System.ComponentModel.Win32Exception">The first read on epoll could not create the timerfd (e.g. EMFILE).</exception>
     public int BackendDescriptor
     {
         get
@@ -199,7 +200,7 @@ public sealed partial class Loop
         {
             _waker.Drain();
         }
-        else
+        else if (token == HostTimerToken)
         {
             _host?.OnExpired();
         }
