@@ -106,6 +106,9 @@ public sealed partial class Loop
         }
     }
 
+    /// <summary>The host descriptor's timer once <see cref="BackendDescriptor"/> was read on epoll, else null.</summary>
+    internal HostDescriptor? HostDescriptor => _host;
+
     /// <summary>True when edge-triggered registrations need no re-arming (epoll).</summary>
     internal bool NativeEdgeTriggered => _poller.NativeEdgeTriggered;
 

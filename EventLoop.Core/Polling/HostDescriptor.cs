@@ -61,6 +61,9 @@ internal sealed class HostDescriptor : IDisposable
     /// <summary>The timerfd; -1 once disposed.</summary>
     public int Fd => _timer.Fd;
 
+    /// <summary>How many times the timer was set (one timerfd_settime each), for tests.</summary>
+    public long SetCount { get; private set; }
+
     /// <summary>The poll reported the timer readable.</summary>
     public void OnExpired() => _expired = true;
 
@@ -81,6 +84,7 @@ internal sealed class HostDescriptor : IDisposable
     public void Set(long target, long remainingTicks)
     {
         _armed = target;
+        SetCount++;
         if (target == Disarmed)
         {
             _timer.Disarm();

@@ -241,6 +241,7 @@ public sealed class BackendDescriptorTests
         using (Loop poll = new(new LoopOptions { Poller = PollerKind.Poll }))
         {
             Assert.Equal(-1, poll.BackendDescriptor);
+            Assert.Null(poll.HostDescriptor);
         }
 
         if (OperatingSystem.IsLinux() && IoUringProbe.Current.IsAvailable)

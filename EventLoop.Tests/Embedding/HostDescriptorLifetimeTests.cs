@@ -1,3 +1,5 @@
+using EventLoop.Polling;
+
 namespace EventLoop.Tests.Embedding;
 
 /// <summary>
@@ -46,5 +48,29 @@ public sealed class HostDescriptorLifetimeTests
         loop.Dispose();
         Assert.Equal(-1, loop.BackendDescriptor);
         before.AssertOpenedSince(0);
+    }
+
+    [Fact]
+    public void HostMode_IterationsWithAnUnchangedDeadline_SetTheTimerOnce()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using Loop loop = new(new LoopOptions { Poller = PollerKind.Epoll });
+        TimerHandle timer = loop.CallLater(TimeSpan.FromMinutes(1), () => { });
+        _ = loop.BackendDescriptor;
+        HostDescriptor host = loop.HostDescriptor!;
+        long sets = host.SetCount;
+        for (int i = 0; i < 100; i++)
+        {
+            loop.RunOnce(TimeSpan.Zero);
+        }
+
+        Assert.Equal(sets, host.SetCount);
+        timer.Cancel();
+        loop.RunOnce(TimeSpan.Zero);
+        Assert.Equal(sets + 1, host.SetCount); // disarmed: nothing pending
     }
 }
