@@ -1,4 +1,5 @@
 using EventLoop.Polling;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EventLoop.Tests.Embedding;
 
@@ -233,6 +234,31 @@ public sealed class BackendDescriptorTests
         loop.RunOnce(TimeSpan.Zero);
         Assert.True(second);
         Assert.False(HostPoll.IsReadable(fd));
+    }
+
+    [Fact]
+    public void CustomClockBehindRealTime_TimerFdExpiresFirst_HostIsNotLeftSpinning()
+    {
+        var clock = new FakeTimeProvider();
+        using Loop loop = new(new LoopOptions { TimeProvider = clock });
+        bool fired = false;
+        loop.CallLater(TimeSpan.FromMilliseconds(400), () => fired = true);
+        int fd = loop.BackendDescriptor;
+        if (fd < 0)
+        {
+            return;
+        }
+
+        // The timerfd follows real time; the loop's clock has not moved, so the timer is not due.
+        Assert.True(HostPoll.IsReadable(fd, LivenessMs));
+        loop.RunOnce(TimeSpan.Zero);
+        Assert.False(fired);
+        Assert.False(HostPoll.IsReadable(fd), "an early expiry left the descriptor readable: the host would spin");
+
+        clock.Advance(TimeSpan.FromMilliseconds(400));
+        Assert.True(HostPoll.IsReadable(fd, LivenessMs));
+        loop.RunOnce(TimeSpan.Zero);
+        Assert.True(fired);
     }
 
     [Fact]
