@@ -11,11 +11,15 @@ public sealed partial class Loop
     // Token of the wake-up descriptor; registration tokens are slot indexes (>= 0).
     private const int WakerToken = -1;
 
+    // Token of the host descriptor's timerfd (epoll, once BackendDescriptor was read).
+    private const int HostTimerToken = -2;
+
     private IPollTarget?[] _handlers = new IPollTarget?[64];
     private readonly Stack<int> _freeTokens = new();
     private int _nextToken;
     private int _registrationCount;
     private int _lastIoEvents;
+    private HostDescriptor? _host;
 
     /// <summary>
     /// Calls <paramref name="callback"/> on the loop thread whenever <paramref name="socket"/> is
@@ -67,11 +71,43 @@ public sealed partial class Loop
     }
 
     /// <summary>
-    /// The back end's waitable descriptor (epoll's), for a host loop that watches it and calls
-    /// <c>RunOnce(TimeSpan.Zero)</c> when it becomes readable; -1 for the poll(2) and io_uring back ends,
-    /// whose hosts must call <see cref="RunOnce"/> with <see cref="GetPollTimeout"/>.
+    /// A single descriptor a host loop may wait on, calling <c>RunOnce(TimeSpan.Zero)</c> each time
+    /// it is readable; -1 when the back end has none. On the epoll back end it is the epoll
+    /// descriptor, readable when a registered descriptor is ready, when another thread posts or
+    /// stops, when a timer is due (a timerfd in the epoll set follows the earliest deadline) and
+    /// while callbacks queued by the last iteration wait to run. On the poll(2) and io_uring back
+    /// ends it is -1 (poll(2) has no kernel object to wait on; io_uring submits its requests
+    /// inside <see cref="RunOnce"/>): a host sleeps at most <see cref="GetPollTimeout"/> and then
+    /// calls <see cref="RunOnce"/>.
     /// </summary>
-    public int BackendDescriptor => _poller.Handle;
+    /// <remarks>
+    /// The first read (on epoll) puts the loop in host mode: it creates the timerfd, and from then
+    /// on every iteration polls and keeps the timerfd set, which costs a system call only when the
+    /// earliest deadline changes. A loop whose descriptor is never read pays nothing. Work the host
+    /// thread itself queues between two <c>RunOnce</c> calls (<see cref="Post(Action)"/>,
+    /// <c>Spawn</c>) does not make the descriptor readable: call <c>RunOnce(TimeSpan.Zero)</c> after
+    /// it (a timer it schedules, <see cref="CallLater"/>, is followed at once). On a virtual clock
+    /// (<see cref="LoopOptions.VirtualTime"/>) timers do not make the descriptor readable: virtual
+    /// time moves only when <see cref="RunOnce"/> is given a non-zero timeout, so the host decides
+    /// when it jumps. Loop thread, or while no thread runs the loop.
+    /// </remarks>
+    /// <exception cref="System.ComponentModel.Win32Exception">The first read on epoll could not create the timerfd (e.g. EMFILE).</exception>
+    public int BackendDescriptor
+    {
+        get
+        {
+            int fd = _poller.Handle;
+            if (fd >= 0 && _poller.Kind == PollerKind.Epoll && !_disposed)
+            {
+                EnterHostMode();
+            }
+
+            return fd;
+        }
+    }
+
+    /// <summary>The host descriptor's timer once <see cref="BackendDescriptor"/> was read on epoll, else null.</summary>
+    internal HostDescriptor? HostDescriptor => _host;
 
     /// <summary>True when edge-triggered registrations need no re-arming (epoll).</summary>
     internal bool NativeEdgeTriggered => _poller.NativeEdgeTriggered;
@@ -146,9 +182,9 @@ public sealed partial class Loop
         for (int i = 0; i < count; i++)
         {
             ref readonly ReadyEvent ready = ref _readyEvents[i];
-            if (ready.Token == WakerToken)
+            if (ready.Token < 0)
             {
-                _waker.Drain();
+                OnLoopDescriptorReady(ready.Token);
                 continue;
             }
 
@@ -159,6 +195,68 @@ public sealed partial class Loop
         }
 
         _lastIoEvents = ioEvents;
+    }
+
+    private void OnLoopDescriptorReady(int token)
+    {
+        if (token == WakerToken)
+        {
+            _waker.Drain();
+        }
+        else if (token == HostTimerToken)
+        {
+            _host?.OnExpired();
+        }
+    }
+
+    private void EnterHostMode()
+    {
+        if (_host is null)
+        {
+            _host = new HostDescriptor(_poller, HostTimerToken);
+        }
+
+        // Another thread may read the descriptor while the loop runs; the loop sets the timer
+        // at the end of its iteration.
+        int running = _runningThreadId;
+        if (running == 0 || running == Environment.CurrentManagedThreadId)
+        {
+            SyncHostDescriptor();
+        }
+    }
+
+    /// <summary>
+    /// Sets the host descriptor's timer for what the host must wake for: queued work (at once),
+    /// the earliest real-time deadline, or nothing. No system call when that did not change.
+    /// </summary>
+    private void SyncHostDescriptor()
+    {
+        HostDescriptor host = _host!;
+        long target = _runQueue.Count > 0 ? HostDescriptor.AtOnce
+            : _virtualClock is null && _timers.TryPeekDeadline(out long deadline) ? deadline
+            : HostDescriptor.Disarmed;
+        if (host.NeedsSet(target))
+        {
+            host.Set(target, target > HostDescriptor.AtOnce ? target - ReadClock() : 0);
+        }
+    }
+
+    /// <summary>
+    /// Host mode: a timer or work the host thread queued while no iteration runs (so no
+    /// iteration end sets the host descriptor before the host waits) makes it readable now.
+    /// </summary>
+    internal void OnQueuedBetweenIterations()
+    {
+        if (_host is not null && _runningThreadId == 0)
+        {
+            SyncHostDescriptor();
+        }
+    }
+
+    private void CloseHostDescriptor()
+    {
+        _host?.Dispose(); // closing the timerfd takes it out of the epoll set
+        _host = null;
     }
 
     private void ReleaseHandlers()

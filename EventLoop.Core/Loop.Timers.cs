@@ -121,6 +121,11 @@ public sealed partial class Loop
         long deadline = ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
         node.Sequence = _timerSequence++;
         _timers.Push(node, deadline);
+        if (_host is not null)
+        {
+            OnQueuedBetweenIterations(); // a host may wait on BackendDescriptor next
+        }
+
         return deadline;
     }
 

@@ -248,6 +248,7 @@ public sealed partial class Loop : IDisposable
         _sleepPool.Clear();
         _poller.Remove(_waker.Fd);
         _waker.Dispose();
+        CloseHostDescriptor();
         _pollerClosed = true;
         _poller.Dispose();
         _watchdog?.Dispose();
@@ -293,6 +294,10 @@ public sealed partial class Loop : IDisposable
 
         DrainInbox();
         RunReadyQueue();
+        if (_host is not null)
+        {
+            SyncHostDescriptor(); // a host waiting on BackendDescriptor alone wakes for timers and queued work
+        }
     }
 
     private void UpdateTime() => _now = ReadClock();
@@ -333,12 +338,13 @@ public sealed partial class Loop : IDisposable
 
     private void PollIo(int timeoutMs)
     {
-        if (timeoutMs == 0 && _registrationCount == 0)
+        if (timeoutMs == 0 && _registrationCount == 0 && _host is null)
         {
             // Nothing but the waker is registered and we would not block: the poll could only
             // report the waker, and DrainInbox reads the inbox anyway. Skipping the system call
             // makes a yield a few nanoseconds instead of an epoll_wait; a wake-up left pending
-            // just ends the next blocking poll early.
+            // just ends the next blocking poll early. A host waiting on BackendDescriptor would
+            // see that wake-up (or an expired host timer) as readiness forever, so host mode polls.
             _lastIoEvents = 0;
             return;
         }
