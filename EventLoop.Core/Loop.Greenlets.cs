@@ -129,6 +129,7 @@ public sealed partial class Loop
             uint parentDelta = _currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta ? (uint)delta : 0;
             AddLive(greenlet, parentDelta);
             _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
+            OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
         }
         else
         {

@@ -85,8 +85,7 @@ public sealed partial class Loop
     /// on every iteration polls and keeps the timerfd set, which costs a system call only when the
     /// earliest deadline changes. A loop whose descriptor is never read pays nothing. Work the host
     /// thread itself queues between two <c>RunOnce</c> calls (<see cref="Post(Action)"/>,
-    /// <c>Spawn</c>) does not make the descriptor readable: call <c>RunOnce(TimeSpan.Zero)</c> after
-    /// it (a timer it schedules, <see cref="CallLater"/>, is followed at once). On a virtual clock
+    /// <c>Spawn</c>, <see cref="CallLater"/>) makes it readable at once too. On a virtual clock
     /// (<see cref="LoopOptions.VirtualTime"/>) timers do not make the descriptor readable: virtual
     /// time moves only when <see cref="RunOnce"/> is given a non-zero timeout, so the host decides
     /// when it jumps. Loop thread, or while no thread runs the loop.

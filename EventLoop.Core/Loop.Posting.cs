@@ -79,9 +79,14 @@ public sealed partial class Loop
     {
         int me = Environment.CurrentManagedThreadId;
         int running = _runningThreadId;
-        if (running == me || (running == 0 && _ownerThreadId == me))
+        if (running == me)
         {
             _runQueue.Enqueue(new ReadyItem(callback, state, owner));
+        }
+        else if (running == 0 && _ownerThreadId == me)
+        {
+            _runQueue.Enqueue(new ReadyItem(callback, state, owner));
+            OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
         }
         else
         {

@@ -97,6 +97,32 @@ public sealed class BackendDescriptorTests
     }
 
     [Fact]
+    public void PostAndSpawnByTheHostBetweenIterations_MakeTheDescriptorReadable()
+    {
+        using Loop loop = new();
+        int fd = loop.BackendDescriptor;
+        if (fd < 0)
+        {
+            return;
+        }
+
+        loop.RunOnce(TimeSpan.Zero);
+        Assert.False(HostPoll.IsReadable(fd));
+
+        bool posted = false;
+        loop.Post(() => posted = true);
+        Assert.True(HostPoll.IsReadable(fd), "a Post from the host thread between iterations left the descriptor unreadable");
+        Assert.True(new DescriptorHost(loop).RunUntil(() => posted));
+
+        Greenlet g = loop.Spawn(() => Task.CompletedTask);
+        Assert.True(HostPoll.IsReadable(fd), "a Spawn from the host thread between iterations left the descriptor unreadable");
+        var host = new DescriptorHost(loop);
+        Assert.True(host.RunUntil(() => g.IsCompleted));
+        Assert.InRange(host.WakeUps, 1, MaxWakeUps);
+        Assert.False(HostPoll.IsReadable(fd), "nothing is pending, yet the descriptor is readable");
+    }
+
+    [Fact]
     public void GreenletSleepingThreeTimes_HostWaitsOnDescriptorOnly_Completes()
     {
         using Loop loop = new();
