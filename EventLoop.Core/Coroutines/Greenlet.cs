@@ -399,6 +399,11 @@ public class Greenlet
 
     private void OnBodyDone()
     {
+        if (IsCompleted)
+        {
+            return; // a detached body (its greenlet was completed as killed): its outcome is dropped
+        }
+
         if (Loop.IsOnLoopThread)
         {
             FinishIfPending();
@@ -454,23 +459,26 @@ public class Greenlet
         }
         else if (task.IsCanceled)
         {
-            Exception error;
-            try
-            {
-                task.GetAwaiter().GetResult();
-                error = new OperationCanceledException();
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-            }
-
-            Complete(error);
+            Complete(CanceledError(task));
         }
         else
         {
             AggregateException? aggregate = task.Exception;
             Complete(aggregate is { InnerExceptions.Count: 1 } ? aggregate.InnerExceptions[0] : aggregate!);
+        }
+    }
+
+    /// <summary>The exception a canceled body task throws (its own, with its token).</summary>
+    private static Exception CanceledError(Task task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+            return new OperationCanceledException();
+        }
+        catch (Exception ex)
+        {
+            return ex;
         }
     }
 
@@ -517,8 +525,9 @@ public class Greenlet
     private OperationCanceledException KilledOutcome(Task task)
     {
         Exception? bodyError = task.IsCompletedSuccessfully ? null
+            : task.IsCanceled ? CanceledError(task)
             : task.Exception is { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0]
-            : (Exception?)task.Exception ?? new OperationCanceledException();
+            : task.Exception;
         return bodyError as OperationCanceledException
             ?? new OperationCanceledException($"Greenlet {Name} was killed.", bodyError, _extras?.Cts?.Token ?? default);
     }
