@@ -21,10 +21,14 @@ public class NetBenchmarks
     private Greenlet _server = null!;
     private Func<Task> _clientGreenletBody = null!;
 
+    /// <summary>With the blocked-loop monitor on (<see cref="LoopOptions.BlockedLoopThreshold"/> = 100 ms), or off.</summary>
+    [Params(false, true)]
+    public bool Watchdog { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _loop = new Loop();
+        _loop = new Loop(new LoopOptions { BlockedLoopThreshold = Watchdog ? TimeSpan.FromMilliseconds(100) : null });
         _listener = _loop.Listen(new IPEndPoint(IPAddress.Loopback, 0));
         StreamConnection? client = null;
         _loop.Run(async () => client = await _loop.ConnectAsync(_listener.LocalEndPoint));

@@ -14,13 +14,14 @@ public sealed partial class Loop
     private readonly string _name;
     private readonly KeyValuePair<string, object?> _nameTag;
     private readonly LoopWatchdog? _watchdog;
-    private readonly bool _instrumented; // a slow-callback threshold or a watchdog: RunItem takes the long way
+    private readonly bool _instrumented; // a slow-callback threshold: RunItem takes the long way
     private readonly long _createdStopwatch;
 
-    // The watchdog's view of the loop thread: the sequence number of the callback running now
-    // (0 between callbacks) and that callback; the monitor thread reads both.
-    private long _heldSequence;
-    private object? _heldCallback;
+    // The watchdog's view of the loop thread: true while a ready phase runs callbacks. The monitor
+    // thread reads it with the loop's callback and iteration counters and, once the loop is held,
+    // the running item, which stays in its run-queue slot while it runs: the loop thread stores
+    // nothing per callback for it.
+    private bool _inReadyPhase;
 
     // Metrics: what was handed to the meter so far, the idle time spent in polls, the delay probe.
     private long _spawnedTotal;
@@ -42,9 +43,15 @@ public sealed partial class Loop
 
     internal KeyValuePair<string, object?> NameTag => _nameTag;
 
-    internal long HeldSequence => Volatile.Read(ref _heldSequence);
+    /// <summary>
+    /// For the watchdog, any thread: 0 while no ready phase runs, else a number that changes with
+    /// every callback and every iteration (the sum of the two counters), so the same non-zero value
+    /// seen for a while means one callback holds the loop.
+    /// </summary>
+    internal long HeldSequence => Volatile.Read(ref _inReadyPhase) ? Volatile.Read(ref _callbacksRun) + Volatile.Read(ref _iterations) : 0;
 
-    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), Volatile.Read(ref _heldCallback));
+    /// <summary>For the watchdog, once the loop is held: the greenlet and the callback running. Any thread, racy.</summary>
+    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), _runQueue.HeadCallbackRacy());
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
 

@@ -105,7 +105,7 @@ public sealed partial class Loop : IDisposable
             _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
         }
 
-        _instrumented = _slowThreshold != 0 || _watchdog is not null;
+        _instrumented = _slowThreshold != 0;
         LoopMetrics.Register(this);
     }
 
@@ -404,6 +404,12 @@ public sealed partial class Loop : IDisposable
 
     private void RunReadyQueue()
     {
+        if (_watchdog is not null)
+        {
+            RunReadyQueueWatched();
+            return;
+        }
+
         // Only what was ready when the phase began: work queued now waits for the next
         // iteration, so a callback that keeps re-posting itself cannot starve timers or I/O.
         for (int count = _runQueue.Count; count > 0; count--)
@@ -412,7 +418,25 @@ public sealed partial class Loop : IDisposable
             RunItem(in item);
         }
 
-        _heldSequence = 0; // the watchdog's "between callbacks": the loop is about to poll
+        SwitchTo(null);
+    }
+
+    /// <summary>
+    /// The ready phase with a blocked-loop monitor: each item stays in its run-queue slot while it
+    /// runs, where the monitor finds it once the loop is held, and the phase is flagged; the loop
+    /// thread stores nothing more per callback than without a monitor.
+    /// </summary>
+    private void RunReadyQueueWatched()
+    {
+        Volatile.Write(ref _inReadyPhase, true);
+        for (int count = _runQueue.Count; count > 0; count--)
+        {
+            ReadyItem item = _runQueue.PeekHead();
+            RunItem(in item);
+            _runQueue.DropHead();
+        }
+
+        Volatile.Write(ref _inReadyPhase, false); // between phases: the loop is about to poll
         SwitchTo(null);
     }
 
@@ -426,18 +450,8 @@ public sealed partial class Loop : IDisposable
         _callbacksRun++;
         if (_instrumented)
         {
-            if (_watchdog is not null)
-            {
-                // The watchdog's share: what runs, and its number (cleared when the ready phase ends).
-                _heldCallback = item.Callback;
-                Volatile.Write(ref _heldSequence, _callbacksRun);
-            }
-
-            if (_slowThreshold != 0)
-            {
-                RunTimed(in item);
-                return;
-            }
+            RunTimed(in item);
+            return;
         }
 
         try

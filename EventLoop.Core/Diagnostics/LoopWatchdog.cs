@@ -4,11 +4,12 @@ namespace EventLoop;
 
 /// <summary>
 /// The blocked-loop monitor of one loop (<see cref="LoopOptions.BlockedLoopThreshold"/>): a
-/// background thread that samples which callback the loop runs. The loop thread's share is two
-/// stores per callback (<see cref="Loop"/> publishes the running callback and its sequence number)
-/// and one per iteration (the number cleared when the ready phase ends, before the poll); the
-/// monitor sees the same non-zero number for longer than the threshold and reports it while it is
-/// still running, then once more when the number changes.
+/// background thread that samples the loop's progress. The loop thread's share is two stores per
+/// iteration (a flag raised while the ready phase runs) and nothing per callback: the monitor
+/// reads the callback and iteration counters the loop keeps anyway, and, once the same non-zero
+/// reading (<see cref="Loop.HeldSequence"/>) has lasted longer than the threshold, the item that
+/// holds the loop, which stays in its run-queue slot while it runs. It reports the hold while it
+/// lasts, then once more when the reading changes.
 /// </summary>
 internal sealed class LoopWatchdog : IDisposable
 {

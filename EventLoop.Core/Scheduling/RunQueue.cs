@@ -63,6 +63,32 @@ internal struct RunQueue
         return false;
     }
 
+    /// <summary>The item at the head, left in its slot (pair with <see cref="DropHead"/>): a run that keeps its item visible.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ReadyItem PeekHead() => _items[_head];
+
+    /// <summary>Removes the head item after <see cref="PeekHead"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void DropHead()
+    {
+        ReadyItem[] items = _items;
+        items[_head] = default; // drop references so finished work can be collected
+        _head = (_head + 1) & (items.Length - 1);
+        _count--;
+    }
+
+    /// <summary>
+    /// The head item's callback, read from another thread without synchronisation (the blocked-loop
+    /// monitor, while the loop thread is stuck running that item): exact when the loop is held,
+    /// possibly stale otherwise; never throws.
+    /// </summary>
+    public readonly object? HeadCallbackRacy()
+    {
+        ReadyItem[] items = Volatile.Read(ref Unsafe.AsRef(in _items));
+        int head = Volatile.Read(ref Unsafe.AsRef(in _head));
+        return items[head & (items.Length - 1)].Callback;
+    }
+
     public void Clear()
     {
         while (_count > 0)
