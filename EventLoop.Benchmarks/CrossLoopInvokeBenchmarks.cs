@@ -18,10 +18,18 @@ public class CrossLoopInvokeBenchmarks
     private Func<Task<int>> _sameLoopBatch = null!;
     private Func<Task<int>> _pipelinedBatch = null!;
 
+    /// <summary><see cref="LoopOptions.SpinBeforePoll"/> of both loops, in microseconds (0: they sleep in the poll).</summary>
+    [Params(0, 50)]
+    public int SpinMicroseconds { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        _group = new LoopGroup(2, new LoopGroupOptions { Name = "bench" });
+        _group = new LoopGroup(2, new LoopGroupOptions
+        {
+            Name = "bench",
+            Loop = new LoopOptions { SpinBeforePoll = TimeSpan.FromMicroseconds(SpinMicroseconds) },
+        });
         _batch = () => RunBatchAsync(_group[1]);
         _sameLoopBatch = () => RunBatchAsync(_group[0]);
         _pipelinedBatch = () => RunPipelinedAsync(_group[1]);

@@ -46,6 +46,7 @@ public sealed partial class Loop : IDisposable
     private long _iterations;
     private long _callbacksRun;
     private int _wakeSignalled;
+    private readonly long _spinTicks; // LoopOptions.SpinBeforePoll in Stopwatch ticks; 0 = never spin
     private volatile bool _stopRequested;
     private volatile int _runningThreadId;
     private int _ownerThreadId;
@@ -106,6 +107,12 @@ public sealed partial class Loop : IDisposable
         }
 
         _instrumented = _slowThreshold != 0;
+        if (_options.SpinBeforePoll < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), _options.SpinBeforePoll, "LoopOptions.SpinBeforePoll must not be negative.");
+        }
+
+        _spinTicks = (long)(_options.SpinBeforePoll.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         LoopMetrics.Register(this);
     }
 
@@ -338,6 +345,11 @@ public sealed partial class Loop : IDisposable
 
     private void PollIo(int timeoutMs)
     {
+        if (timeoutMs != 0 && _spinTicks != 0 && SpinForPostedWork(timeoutMs))
+        {
+            timeoutMs = 0; // work arrived while spinning: poll without blocking, then run it
+        }
+
         if (timeoutMs == 0 && _registrationCount == 0 && _host is null)
         {
             // Nothing but the waker is registered and we would not block: the poll could only
@@ -365,6 +377,37 @@ public sealed partial class Loop : IDisposable
             _inUntimedPoll = false;
             DispatchIoEvents(ready);
         }
+    }
+
+    /// <summary>
+    /// <see cref="LoopOptions.SpinBeforePoll"/>: busy-waits up to the spin time (bounded by the poll's
+    /// timeout) for work another thread posts; true when some arrived (or a stop was requested).
+    /// While it spins the wake flag is held set, so posters skip the eventfd write (they see "already
+    /// signalled"); the flag is cleared with a full fence before the inbox is checked a last time, so
+    /// a post that comes after that check sees the cleared flag and wakes the poll: the same
+    /// handshake as <see cref="DrainInbox"/>'s.
+    /// </summary>
+    private bool SpinForPostedWork(int timeoutMs)
+    {
+        if (Interlocked.Exchange(ref _wakeSignalled, 1) != 0)
+        {
+            return false; // a wake-up is already pending: the poll returns at once anyway
+        }
+
+        long spin = _spinTicks;
+        if (timeoutMs > 0)
+        {
+            spin = Math.Min(spin, timeoutMs * System.Diagnostics.Stopwatch.Frequency / 1000);
+        }
+
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + spin;
+        while (!_inbox.HasItems && !_stopRequested && System.Diagnostics.Stopwatch.GetTimestamp() < until)
+        {
+            Thread.SpinWait(16);
+        }
+
+        Interlocked.Exchange(ref _wakeSignalled, 0);
+        return _inbox.HasItems || _stopRequested;
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>
