@@ -21,6 +21,8 @@ internal static class CacheServerCommand
             int.MaxValue);
         Option<int> shards = CommonOptions.Ranged(
             "--shards", "Shard loops, shared nothing: each owns the keys of its hash slots; connections forward commands to the owner", 1, 1, 256);
+        Option<int> spin = CommonOptions.Ranged(
+            "--spin", "With --shards: microseconds each shard loop spins for forwarded commands before it sleeps (a forward then needs no kernel wake-up; costs CPU while idle; 0: never)", 0, 0, 10_000);
         Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
@@ -29,6 +31,7 @@ internal static class CacheServerCommand
             maxKeys,
             maxClients,
             shards,
+            spin,
             blockedThreshold,
         };
         command.SetAction(parseResult =>
@@ -42,12 +45,13 @@ internal static class CacheServerCommand
             // and say so when the hard limit keeps the client limit lower.
             ClientLimit.RaiseDescriptorLimit(clients);
             int shardCount = parseResult.GetValue(shards);
+            int spinMicroseconds = parseResult.GetValue(spin);
             return CommandLoop.Run(error, async loop =>
             {
                 if (shardCount > 1)
                 {
                     // This loop only waits for Ctrl+C; the shard loops serve.
-                    await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard", Loop = CommonOptions.ServerLoopOptions("shard", blockedMs) });
+                    await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard", Loop = CommonOptions.ServerLoopOptions("shard", blockedMs, spinMicroseconds: spinMicroseconds) });
                     await using var sharded = new ShardedCacheServer(group, endpoint, limit);
                     return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", sharded.Start, () => sharded.LocalEndPoint, sharded.StopAsync);
                 }

@@ -29,12 +29,13 @@ internal static class CommonOptions
     public static Option<int> BlockedThreshold() => Ranged(
         "--blocked-threshold", "Report on standard error a step that holds the loop longer than this many ms, while it holds it (0: off)", 0, 0, 3_600_000);
 
-    /// <summary>The loop options a server command runs with: its name and the watchdog.</summary>
-    public static LoopOptions ServerLoopOptions(string name, int blockedThresholdMs, Action<Exception>? unhandled = null) => new()
+    /// <summary>The loop options a server command runs with: its name, the watchdog, and the spin before each sleep.</summary>
+    public static LoopOptions ServerLoopOptions(string name, int blockedThresholdMs, Action<Exception>? unhandled = null, int spinMicroseconds = 0) => new()
     {
         Name = name,
         BlockedLoopThreshold = blockedThresholdMs > 0 ? TimeSpan.FromMilliseconds(blockedThresholdMs) : null,
         UnhandledException = unhandled,
+        SpinBeforePoll = TimeSpan.FromMicroseconds(spinMicroseconds),
     };
 
     public static Option<bool> Quiet(string description) => new("--quiet", "-q") { Description = description };

@@ -149,4 +149,34 @@ public sealed class ServerCommandLineTests
         Assert.Equal(":2\r\n", replies[4]);
         Assert.Equal(string.Empty, server.Error);
     }
+
+    [Fact]
+    public async Task ShardedCacheServerThatSpins_KeysOnBothShards_ServedAndExits0()
+    {
+        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--shards", "2", "--spin", "50");
+        int port = int.Parse(ListeningPort(server), System.Globalization.CultureInfo.InvariantCulture);
+
+        string reply;
+        using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+
+            // "a" and "b" hash to different slots; with two shards at least one is forwarded.
+            await client.SendAsync(Encoding.ASCII.GetBytes(
+                "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n"), SocketFlags.None);
+            reply = await ReadLinesAsync(client, 6);
+        }
+
+        Assert.Equal(0, StopGracefully(server));
+        Assert.Equal("+OK\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n", reply);
+        Assert.Equal(string.Empty, server.Error);
+    }
+
+    [Fact]
+    public void CacheServer_NegativeSpin_IsRefusedWithOneLine()
+    {
+        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--spin", "-1");
+        Assert.NotEqual(0, server.WaitForExit());
+        Assert.Contains("--spin", server.Error, StringComparison.Ordinal);
+    }
 }
