@@ -22,6 +22,7 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
     private readonly EndPoint _endpoint;
     private readonly CacheShard[] _shards;
     private StreamServer? _server;
+    private long _nextClientId; // one numbering for every shard loop: CLIENT ID is unique server-wide
 
     /// <summary>Creates (does not start) the server: one shard per loop of <paramref name="group"/>.</summary>
     /// <param name="group">The shard loops.</param>
@@ -98,7 +99,7 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
     private async Task HandleAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         CacheShard home = Array.Find(_shards, s => ReferenceEquals(s.Loop, connection.Loop))!;
-        ClientSession session = home.Processor.CreateSession();
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId));
         var parser = new RespParser();
         var output = new ArrayBufferWriter<byte>();
         var pending = new List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)>();

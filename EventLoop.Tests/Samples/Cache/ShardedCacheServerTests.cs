@@ -89,4 +89,32 @@ public sealed class ShardedCacheServerTests
             Assert.All(replies.Skip(keys.Length + 2), r => Assert.Equal("(nil)", r.ToString()));
         });
     }
+
+    [Fact]
+    public async Task ClientId_ConnectionsOnEveryShardLoop_AreUniqueServerWide()
+    {
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+
+        using var clientLoop = new Loop();
+        var ids = new List<string>();
+        clientLoop.Run(async () =>
+        {
+            // Enough connections that both shard loops accept some (SO_REUSEPORT spreads them by hash).
+            var clients = new List<RespClient>();
+            for (int i = 0; i < 16; i++)
+            {
+                clients.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
+            }
+
+            foreach (RespClient client in clients)
+            {
+                ids.Add((await client.CommandAsync("CLIENT", "ID")).ToString());
+                client.Dispose();
+            }
+        });
+
+        Assert.Equal(16, ids.Distinct().Count());
+    }
 }
