@@ -40,6 +40,45 @@ public sealed class SslStreamTests
         Assert.Equal("SECRET", reply);
     }
 
+    [Fact]
+    public void KillAndMoveOnAfter_GreenletInsideSslStreamRead_WithNoTokenPassed_AreReached()
+    {
+        using X509Certificate2 certificate = CreateCertificate();
+        using Loop loop = LoopNet.Create();
+        (bool killedNotSucceeded, Exception? killError, bool movedOn) = LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            var silent = new LoopEvent(loop);
+            Greenlet server = loop.Spawn(async () =>
+            {
+                // Completes the handshake, then never writes: the client's reads wait.
+                using StreamConnection accepted = await listener.AcceptAsync();
+                await using var tls = new SslStream(accepted.AsStream());
+                await tls.AuthenticateAsServerAsync(certificate);
+                await silent.WaitAsync();
+            });
+
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            await using var clientTls = new SslStream(client.AsStream(), leaveInnerStreamOpen: true, (_, _, _, _) => true);
+            await clientTls.AuthenticateAsClientAsync("localhost");
+
+            byte[] buffer = new byte[64];
+            Greenlet reader = loop.Spawn(async () => await clientTls.ReadAsync(buffer));
+            await loop.Sleep(TimeSpan.FromMilliseconds(50));
+            reader.Kill();
+            await reader.Task.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(TimeSpan.FromSeconds(20));
+
+            bool done = await loop.MoveOnAfter(TimeSpan.FromMilliseconds(100), async () => _ = await clientTls.ReadAsync(buffer));
+            silent.Set();
+            server.Kill();
+            return (!reader.Succeeded, reader.Exception, !done);
+        });
+
+        Assert.True(killedNotSucceeded);
+        Assert.IsAssignableFrom<OperationCanceledException>(killError);
+        Assert.True(movedOn);
+    }
+
     private static X509Certificate2 CreateCertificate()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
