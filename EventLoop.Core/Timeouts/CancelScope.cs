@@ -22,10 +22,11 @@ namespace EventLoop;
 /// <c>StreamReader</c> over a connection's stream, a thread-pool continuation that hands work to the
 /// loop) are the greenlet's too: the greenlet flows with the <see cref="ExecutionContext"/>. An await
 /// of something that is not a loop wait (a <see cref="Task"/> the loop does not own) cannot be
-/// interrupted: if the scope fires while the greenlet is suspended in one, the greenlet is completed
-/// as killed on the next iteration and its body detached (its <c>finally</c> blocks run when that
-/// task completes; see <see cref="Greenlet.Kill"/>). Pass <see cref="Token"/> to such awaits to end
-/// them at the deadline instead. Loop-thread only; create and dispose it in the same greenlet.
+/// interrupted: if the scope's deadline passes while the greenlet is suspended in one, the greenlet
+/// is completed as killed on the next iteration and its body detached (its <c>finally</c> blocks run
+/// when that task completes; see <see cref="Greenlet.Kill"/>); <see cref="Cancel"/> only cancels
+/// <see cref="Token"/> there. Pass <see cref="Token"/> to such awaits to end them at the deadline
+/// or on <see cref="Cancel"/> instead. Loop-thread only; create and dispose it in the same greenlet.
 /// </para>
 /// </remarks>
 public sealed class CancelScope : IDisposable
@@ -186,7 +187,7 @@ public sealed class CancelScope : IDisposable
         return error;
     }
 
-    internal void Trigger(Exception error)
+    internal void Trigger(Exception error, bool detachForeignAwait = false)
     {
         if (_error is not null || !_active)
         {
@@ -209,10 +210,12 @@ public sealed class CancelScope : IDisposable
             _loop.ReportUnhandled(ex, _greenlet);
         }
 
-        if (aborted == 0 && !_greenlet.IsCompleted)
+        if (detachForeignAwait && aborted == 0 && !_greenlet.IsCompleted)
         {
-            // No loop wait of the greenlet was pending: unless it is about to run, it is suspended
-            // in an await the loop does not own, which nothing here can interrupt.
+            // A deadline, and no loop wait of the greenlet was pending: unless it is about to run,
+            // it is suspended in an await the loop does not own, which nothing here can interrupt.
+            // (A Cancel is left to the token: a TaskScope cancels its body while the body may be
+            // awaiting children that are still unwinding.)
             _greenlet.ArmDetachCheck(this);
         }
     }
@@ -220,5 +223,5 @@ public sealed class CancelScope : IDisposable
     /// <summary>True while the scope is active and has been cancelled (its error is pending for the greenlet's waits).</summary>
     internal bool HasFiredWhileActive => _active && _error is not null;
 
-    private void OnDeadline() => Trigger(new LoopTimeoutException(this));
+    private void OnDeadline() => Trigger(new LoopTimeoutException(this), detachForeignAwait: true);
 }

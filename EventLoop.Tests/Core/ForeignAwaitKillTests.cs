@@ -224,4 +224,46 @@ public sealed class ForeignAwaitKillTests
 
         Assert.Equal("carried on", g.Value);
     }
+
+    [Fact]
+    public void TaskScope_ChildFails_BodyAwaitingAChildThatUnwindsOverSeveralIterations_IsNotDetached()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        var order = new List<string>();
+        loop.Run(async () =>
+        {
+            await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(async scope =>
+            {
+                Greenlet slowToUnwind = scope.Spawn(async () =>
+                {
+                    try
+                    {
+                        await loop.Sleep(TimeSpan.FromHours(1));
+                    }
+                    finally
+                    {
+                        await Task.Yield(); // unwinding takes a few iterations
+                        await Task.Yield();
+                        order.Add("child unwound");
+                    }
+                });
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new InvalidDataException("fails");
+                });
+                try
+                {
+                    await slowToUnwind; // not a loop wait: the scope's cancel cannot interrupt it
+                }
+                catch (OperationCanceledException)
+                {
+                    order.Add("body saw the child end");
+                }
+            }));
+            order.Add("scope ended");
+        });
+
+        Assert.Equal(["child unwound", "body saw the child end", "scope ended"], order);
+    }
 }
