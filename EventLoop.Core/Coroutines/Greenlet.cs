@@ -266,6 +266,12 @@ public class Greenlet
     {
         if (!IsCompleted)
         {
+            // An await by another greenlet that was ended by that greenlet's kill or cancel scope.
+            if (Current?.PendingAbort() is { } abort)
+            {
+                throw abort;
+            }
+
             throw new InvalidOperationException($"Greenlet {Name} has not finished.");
         }
 
@@ -306,6 +312,25 @@ public class Greenlet
     /// <summary>Adds an awaiter's continuation; any thread.</summary>
     internal void AddContinuation(Action continuation, bool flowExecutionContext)
     {
+        if (!IsCompleted
+            && SynchronizationContext.Current is LoopSynchronizationContext { Owner: { } awaiter } context
+            && ReferenceEquals(context.Loop, Loop)
+            && Loop.IsOwnerThread)
+        {
+            // Another greenlet of this loop awaits: a loop wait of that greenlet (kill and scopes end it).
+            var wait = new GreenletJoinWait(this, awaiter, continuation, flowExecutionContext ? ExecutionContext.Capture() : null);
+            if (wait.AttachToCurrentGreenlet() is not null)
+            {
+                wait.Resume(); // already killed or past a deadline: resume at once; GetResult throws
+            }
+            else
+            {
+                AddListener(wait);
+            }
+
+            return;
+        }
+
         var listener = new ContinuationListener(
             continuation,
             SynchronizationContext.Current,

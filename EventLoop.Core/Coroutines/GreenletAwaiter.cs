@@ -2,7 +2,11 @@ using System.Runtime.CompilerServices;
 
 namespace EventLoop;
 
-/// <summary>Awaits a <see cref="Greenlet"/>; resumes through the awaiting code's context.</summary>
+/// <summary>
+/// Awaits a <see cref="Greenlet"/>; resumes through the awaiting code's context. Awaited by another
+/// greenlet of the same loop, the await is a loop wait of that greenlet: its kill, <c>FailAfter</c>
+/// and <c>MoveOnAfter</c> end it with their own exception, and the awaited greenlet keeps running.
+/// </summary>
 public readonly struct GreenletAwaiter : ICriticalNotifyCompletion
 {
     private readonly Greenlet _greenlet;

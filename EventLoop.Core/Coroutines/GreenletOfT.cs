@@ -73,6 +73,11 @@ public sealed class Greenlet<T> : Greenlet
 
     internal T GetResultOrThrow()
     {
+        if (!IsCompleted)
+        {
+            ThrowIfFailed(); // an await ended by the awaiter's kill or cancel scope: throws its abort
+        }
+
         if (Exception is { } error)
         {
             ExceptionDispatchInfo.Throw(error);

@@ -226,7 +226,46 @@ public sealed class ForeignAwaitKillTests
     }
 
     [Fact]
-    public void TaskScope_ChildFails_BodyAwaitingAChildThatUnwindsOverSeveralIterations_IsNotDetached()
+    public void TaskScope_ChildFails_BodyInAForeignAwaitThatEndsWhenTheChildUnwinds_IsNotDetached()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        var order = new List<string>();
+        loop.Run(async () =>
+        {
+            await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(async scope =>
+            {
+                var unwound = new TaskCompletionSource();
+                _ = scope.Spawn(async () =>
+                {
+                    try
+                    {
+                        await loop.Sleep(TimeSpan.FromHours(1));
+                    }
+                    finally
+                    {
+                        await Task.Yield(); // unwinding takes a few iterations
+                        await Task.Yield();
+                        order.Add("child unwound");
+                        unwound.SetResult();
+                    }
+                });
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw new InvalidDataException("fails");
+                });
+
+                await unwound.Task; // not a loop wait: the scope's cancel cannot interrupt it
+                order.Add("body saw the child end");
+            }));
+            order.Add("scope ended");
+        });
+
+        Assert.Equal(["child unwound", "body saw the child end", "scope ended"], order);
+    }
+
+    [Fact]
+    public void TaskScope_ChildFails_BodyAwaitingAnotherChild_IsInterruptedAndTheScopeStillWaitsForIt()
     {
         using Loop loop = LoopAssert.Virtual();
         var order = new List<string>();
@@ -242,7 +281,7 @@ public sealed class ForeignAwaitKillTests
                     }
                     finally
                     {
-                        await Task.Yield(); // unwinding takes a few iterations
+                        await Task.Yield();
                         await Task.Yield();
                         order.Add("child unwound");
                     }
@@ -254,16 +293,17 @@ public sealed class ForeignAwaitKillTests
                 });
                 try
                 {
-                    await slowToUnwind; // not a loop wait: the scope's cancel cannot interrupt it
+                    await slowToUnwind; // a loop wait of the body: the scope's cancel ends it
                 }
-                catch (OperationCanceledException)
+                catch (ScopeCanceledException)
                 {
-                    order.Add("body saw the child end");
+                    order.Add("body interrupted");
+                    throw;
                 }
             }));
             order.Add("scope ended");
         });
 
-        Assert.Equal(["child unwound", "body saw the child end", "scope ended"], order);
+        Assert.Equal(["body interrupted", "child unwound", "scope ended"], order);
     }
 }
