@@ -22,7 +22,15 @@ internal sealed class CacheShard
         Store = new CacheStore(loop.Time, maxKeys);
         Expiry = new ActiveExpiry(Store, s_cronInterval);
         Processor = new CommandProcessor(Store) { Status = status };
+        Gate = new LoopLock(loop);
     }
+
+    /// <summary>
+    /// Held by a command that spans shards while it runs its parts (<see cref="ShardedCommands"/>):
+    /// a command for this shard that arrives meanwhile waits behind it, in arrival order, so no
+    /// one sees such a command half applied. Free almost always: checking it is the only cost.
+    /// </summary>
+    public LoopLock Gate { get; }
 
     public Loop Loop { get; }
 
@@ -57,6 +65,24 @@ internal sealed class CacheShard
         Processor.Execute(args, output);
         return output.WrittenSpan.ToArray();
     }
+
+    /// <summary>
+    /// Executes one request here once no command spanning shards holds <see cref="Gate"/>, and
+    /// returns its reply's bytes. On the shard's loop.
+    /// </summary>
+    public Task<byte[]> ExecuteGatedAsync(IReadOnlyList<ReadOnlyMemory<byte>> args) =>
+        Gate.IsLocked ? ExecuteBehindGateAsync(args) : Task.FromResult(Execute(args));
+
+    /// <summary>Waits for <see cref="Gate"/> (FIFO), runs <paramref name="run"/>, lets the gate go. On the shard's loop.</summary>
+    public async Task<T> BehindGateAsync<T>(Func<T> run)
+    {
+        using (await Gate.AcquireAsync())
+        {
+            return run();
+        }
+    }
+
+    private Task<byte[]> ExecuteBehindGateAsync(IReadOnlyList<ReadOnlyMemory<byte>> args) => BehindGateAsync(() => Execute(args));
 
     private void Cron()
     {

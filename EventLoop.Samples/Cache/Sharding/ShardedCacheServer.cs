@@ -137,18 +137,24 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
                 }
 
                 end += received;
-                start += StartBatch(home, session, parser, input.AsSpan(start, end - start), output, pending, out bool close);
-                foreach ((Task<CommandResult> task, ArrayBufferWriter<byte>? buffer) in pending)
+                bool close, more;
+                do
                 {
-                    // Replies go out in request order, whichever shard answers first.
-                    close |= await task == CommandResult.CloseAfterReply;
-                    if (buffer is not null)
+                    start += StartBatch(home, session, parser, input.AsSpan(start, end - start), output, pending, out close, out more);
+                    foreach ((Task<CommandResult> task, ArrayBufferWriter<byte>? buffer) in pending)
                     {
-                        output.Write(buffer.WrittenSpan);
+                        // Replies go out in request order, whichever shard answers first.
+                        close |= await task == CommandResult.CloseAfterReply;
+                        if (buffer is not null)
+                        {
+                            output.Write(buffer.WrittenSpan);
+                        }
                     }
-                }
 
-                pending.Clear();
+                    pending.Clear();
+                }
+                while (more && !close);
+
                 if (start == end)
                 {
                     start = end = 0;
@@ -183,7 +189,9 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
     /// <paramref name="output"/>; after it each request writes to a buffer of its own, queued in
     /// <paramref name="pending"/> in request order. Arguments that may travel to another shard
     /// are copied, since the parser reuses its storage for the next request. Each shard sees a
-    /// connection's requests in the order sent (one loop posts them FIFO), as in Redis Cluster.
+    /// connection's requests in the order sent (one loop posts them FIFO), as in Redis Cluster. A
+    /// request whose keys span shards is the last one started (<paramref name="more"/> is then
+    /// true): the requests after it start once it is done, so they see its effect.
     /// </summary>
     /// <returns>The bytes consumed.</returns>
     private int StartBatch(
@@ -193,11 +201,13 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
         ReadOnlySpan<byte> input,
         ArrayBufferWriter<byte> output,
         List<(Task<CommandResult> Task, ArrayBufferWriter<byte>? Buffer)> pending,
-        out bool close)
+        out bool close,
+        out bool more)
     {
         int offset = 0;
         close = false;
-        while (offset < input.Length && !close)
+        more = false;
+        while (offset < input.Length && !close && !more)
         {
             OperationStatus status = parser.TryParse(input[offset..], out int consumed, out string? error);
             offset += consumed;
@@ -230,6 +240,8 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
             {
                 args = Copy(args);
             }
+
+            more = ShardedCommands.SpansShards(_shards, args);
 
             ValueTask<CommandResult> result = ShardedCommands.ExecuteAsync(_shards, home, session, args, target);
             if (result.IsCompletedSuccessfully)

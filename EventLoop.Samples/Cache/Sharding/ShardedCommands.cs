@@ -11,7 +11,11 @@ namespace EventLoop.Samples.Cache.Sharding;
 /// connection's own shard. Work for the connection's own shard runs inline, without a hop.
 /// </summary>
 /// <remarks>
-/// MSET across shards is not atomic (each shard applies its part); within one shard it is.
+/// A command whose keys span shards runs as one step, as in Redis: it takes the owners'
+/// <see cref="CacheShard.Gate"/>s in shard order (two such commands therefore never wait for each
+/// other in a cycle), runs every part while all are held, and lets them go; commands for those
+/// shards that arrive meanwhile wait behind it. So no client sees an MSET half applied, and MGET
+/// reads its keys at one instant.
 /// </remarks>
 internal static class ShardedCommands
 {
@@ -94,16 +98,142 @@ internal static class ShardedCommands
         return false;
     }
 
+    /// <summary>
+    /// True when <paramref name="args"/> is a multi-key command whose keys span shards: it runs as
+    /// one step (see the remarks), and the connection starts nothing after it until it is done, so
+    /// its later requests see its effect.
+    /// </summary>
+    public static bool SpansShards(CacheShard[] shards, IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        if (shards.Length == 1 || !CommandTable.TryGet(args[0].Span, out CommandSpec spec) || !spec.AcceptsCount(args.Count))
+        {
+            return false;
+        }
+
+        int step = spec.Id switch
+        {
+            CommandId.Del or CommandId.Exists or CommandId.MGet => 1,
+            CommandId.MSet when (args.Count - 1) % 2 == 0 => 2,
+            _ => 0,
+        };
+        if (step == 0)
+        {
+            return false;
+        }
+
+        int first = HashSlot.ShardOf(args[1].Span, shards.Length);
+        for (int k = 1 + step; k < args.Count; k += step)
+        {
+            if (HashSlot.ShardOf(args[k].Span, shards.Length) != first)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static async ValueTask ForwardWholeAsync(CacheShard owner, CacheShard home, ClientSession session, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
     {
         if (ReferenceEquals(owner, home))
         {
-            home.Processor.Execute(args, output, session);
+            if (!home.Gate.IsLocked)
+            {
+                home.Processor.Execute(args, output, session);
+                return;
+            }
+
+            output.Write(await home.BehindGateAsync(() =>
+            {
+                var reply = new ArrayBufferWriter<byte>();
+                home.Processor.Execute(args, reply, session);
+                return reply.WrittenSpan.ToArray();
+            }));
             return;
         }
 
         // The connection copied the arguments (MayForward), so they outlive its next request.
-        output.Write(await owner.Loop.InvokeAsync(() => Task.FromResult(owner.Execute(args))));
+        output.Write(await owner.Loop.InvokeAsync(() => owner.ExecuteGatedAsync(args)));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> on every shard that has a part, as one step (strict two-phase
+    /// locking): the owners' gates are taken in shard order, each part runs on its shard as soon as
+    /// that shard's gate is taken (one hop per shard), and every gate is held until all parts have
+    /// run, then let go on its own loop. Nobody sees a part before the whole command is applied,
+    /// since anyone who would look waits at a gate still held. Whether a gate is held is recorded
+    /// and read only on that gate's loop, so a gate taken just as this caller was killed is still
+    /// let go.
+    /// </summary>
+    private static async Task<T[]> AcrossShardsAsync<T>(
+        CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run)
+    {
+        var held = new bool[shards.Length];
+        var results = new T[shards.Length];
+        try
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not { } part)
+                {
+                    continue;
+                }
+
+                CacheShard shard = shards[i];
+                int index = i;
+                results[i] = ReferenceEquals(shard, home)
+                    ? await TakeGateAndRunAsync(shard, held, index, part, run)
+                    : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, run));
+            }
+
+            return results;
+        }
+        finally
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not null)
+                {
+                    LetGateGo(shards[i], home, held, i);
+                }
+            }
+        }
+    }
+
+    private static async Task<T> TakeGateAndRunAsync<T>(
+        CacheShard shard, bool[] held, int index, List<ReadOnlyMemory<byte>> part, Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run)
+    {
+        _ = await shard.Gate.AcquireAsync(); // let go by LetGateGo, not by this releaser
+        held[index] = true;
+        return run(shard, part);
+    }
+
+    private static void LetGateGo(CacheShard shard, CacheShard home, bool[] held, int index)
+    {
+        if (ReferenceEquals(shard, home))
+        {
+            Release(shard, held, index);
+            return;
+        }
+
+        try
+        {
+            // Queued after anything this loop sent the shard before, the gate's taking included.
+            shard.Loop.Post(() => Release(shard, held, index));
+        }
+        catch (ObjectDisposedException)
+        {
+            // The shard's loop is gone (the server stops): nothing waits behind its gate.
+        }
+
+        static void Release(CacheShard shard, bool[] held, int index)
+        {
+            if (held[index])
+            {
+                held[index] = false;
+                shard.Gate.Release();
+            }
+        }
     }
 
     /// <summary>
@@ -120,26 +250,17 @@ internal static class ShardedCommands
             return;
         }
 
-        var replies = new Task<byte[]>[shards.Length];
-        for (int i = 0; i < shards.Length; i++)
-        {
-            if (parts[i] is { } part)
-            {
-                replies[i] = Run(shards[i], home, part);
-            }
-        }
-
+        byte[][] replies = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
         long total = 0;
         byte[]? error = null;
         byte[]? ok = null;
-        foreach (Task<byte[]> pending in replies)
+        foreach (byte[] reply in replies)
         {
-            if (pending is null)
+            if (reply is null)
             {
                 continue;
             }
 
-            byte[] reply = await pending;
             if (reply[0] == (byte)'-')
             {
                 error ??= reply;
@@ -178,26 +299,7 @@ internal static class ShardedCommands
         }
 
         // Each owner answers a GET per key of its part; the replies are put back in key order.
-        var replies = new Task<byte[][]>[shards.Length];
-        for (int i = 0; i < shards.Length; i++)
-        {
-            if (parts[i] is { } part)
-            {
-                CacheShard shard = shards[i];
-                replies[i] = ReferenceEquals(shard, home)
-                    ? Task.FromResult(GetEach(shard, part))
-                    : shard.Loop.InvokeAsync(() => Task.FromResult(GetEach(shard, part)));
-            }
-        }
-
-        var byShard = new byte[shards.Length][][];
-        for (int i = 0; i < shards.Length; i++)
-        {
-            if (replies[i] is { } pending)
-            {
-                byShard[i] = await pending;
-            }
-        }
+        byte[][][] byShard = await AcrossShardsAsync(shards, home, parts, static (shard, part) => GetEach(shard, part));
 
         RespWriter.WriteArrayHeader(output, args.Count - 1);
         var next = new int[shards.Length];

@@ -117,4 +117,91 @@ public sealed class ShardedCacheServerTests
 
         Assert.Equal(16, ids.Distinct().Count());
     }
+
+    [Fact]
+    public async Task MSetAcrossShards_IsNeverSeenHalfApplied_ByMGetOnOtherConnections()
+    {
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+        Assert.NotEqual(HashSlot.ShardOf("a"u8, 2), HashSlot.ShardOf("b"u8, 2));
+
+        const int Writes = 1500;
+        int reads = 0;
+        var torn = new List<string>();
+        using var clientLoop = new Loop();
+        clientLoop.Run(async () =>
+        {
+            using RespClient writer = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+            var readers = new List<RespClient>();
+            for (int r = 0; r < 4; r++)
+            {
+                readers.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
+            }
+
+            bool writing = true;
+            Greenlet writes = clientLoop.Spawn(async () =>
+            {
+                for (int i = 1; i <= Writes; i++)
+                {
+                    string v = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.Equal("OK", (await writer.CommandAsync("MSET", "a", v, "b", v)).ToString());
+                }
+
+                writing = false;
+            });
+            Greenlet[] readings = readers.Select(reader => clientLoop.Spawn(async () =>
+            {
+                while (writing)
+                {
+                    string pair = (await reader.CommandAsync("MGET", "a", "b")).ToString();
+                    string[] values = pair.Trim('[', ']').Split(", ");
+                    reads++;
+                    if (values[0] != values[1])
+                    {
+                        torn.Add(pair);
+                    }
+                }
+            })).ToArray();
+
+            await clientLoop.JoinAllAsync([writes, .. readings], raiseError: true);
+            foreach (RespClient reader in readers)
+            {
+                reader.Dispose();
+            }
+        });
+
+        Assert.True(reads > 0);
+        Assert.Empty(torn);
+    }
+
+    [Fact]
+    public async Task SpanningCommands_InOnePipeline_LaterRequestsSeeTheirEffect()
+    {
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+
+        using var clientLoop = new Loop();
+        IReadOnlyList<RespValue>? replies = null;
+        clientLoop.Run(async () =>
+        {
+            using RespClient client = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+            replies = await client.PipelineAsync(
+            [
+                ["MSET", "a", "1", "b", "1"],
+                ["GET", "a"],
+                ["GET", "b"],
+                ["MSET", "a", "2", "b", "2"],
+                ["MGET", "a", "b"],
+                ["DEL", "a", "b"],
+                ["EXISTS", "a", "b"],
+                ["GET", "b"],
+            ]);
+        });
+
+        Assert.Equal(
+            ["OK", "\"1\"", "\"1\"", "OK", "[\"2\", \"2\"]", "(integer) 2", "(integer) 0", "(nil)"],
+            replies!.Select(r => r.ToString()));
+    }
 }
