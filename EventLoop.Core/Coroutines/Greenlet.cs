@@ -262,16 +262,25 @@ public class Greenlet
     /// <inheritdoc />
     public override string ToString() => $"{Name} (#{Id}, {(IsCompleted ? (Succeeded ? "succeeded" : "failed") : IsStarted ? "running" : "pending")})";
 
+    /// <summary>
+    /// An awaiter's <c>GetResult</c>: the greenlet's outcome, or, when it has not finished, the
+    /// abort that ended the await (the awaiting greenlet's kill or cancel scope: see
+    /// <see cref="GreenletJoinWait"/>).
+    /// </summary>
+    internal void ThrowIfFailedOrAwaitAborted()
+    {
+        if (!IsCompleted && Current?.PendingAbort() is { } abort)
+        {
+            throw abort;
+        }
+
+        ThrowIfFailed();
+    }
+
     internal void ThrowIfFailed()
     {
         if (!IsCompleted)
         {
-            // An await by another greenlet that was ended by that greenlet's kill or cancel scope.
-            if (Current?.PendingAbort() is { } abort)
-            {
-                throw abort;
-            }
-
             throw new InvalidOperationException($"Greenlet {Name} has not finished.");
         }
 

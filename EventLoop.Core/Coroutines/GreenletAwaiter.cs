@@ -20,7 +20,7 @@ public readonly struct GreenletAwaiter : ICriticalNotifyCompletion
     public bool IsCompleted => _greenlet.IsCompleted;
 
     /// <summary>Returns when the greenlet succeeded; rethrows its exception otherwise.</summary>
-    public void GetResult() => _greenlet.ThrowIfFailed();
+    public void GetResult() => _greenlet.ThrowIfFailedOrAwaitAborted();
 
     /// <inheritdoc />
     public void OnCompleted(Action continuation) => _greenlet.AddContinuation(continuation, flowExecutionContext: true);

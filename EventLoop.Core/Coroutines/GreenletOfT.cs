@@ -75,7 +75,7 @@ public sealed class Greenlet<T> : Greenlet
     {
         if (!IsCompleted)
         {
-            ThrowIfFailed(); // an await ended by the awaiter's kill or cancel scope: throws its abort
+            ThrowIfFailedOrAwaitAborted(); // an await ended by the awaiter's kill or cancel scope
         }
 
         if (Exception is { } error)
