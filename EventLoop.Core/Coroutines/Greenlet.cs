@@ -631,6 +631,12 @@ public class Greenlet
             return;
         }
 
+        if (scope is not null && scope.TryAbandonBody())
+        {
+            NoteAbandonedBody(); // MoveOnAfter moves on; the greenlet carries on without the body
+            return;
+        }
+
         Detach(scope);
     }
 
@@ -655,7 +661,10 @@ public class Greenlet
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
     internal Exception? PendingAbort() =>
         _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _extras?.Cts?.Token ?? default)
-        : CancelScopes?.PendingError();
+        : CancelScopes?.PendingError() ?? (_extras is { AbandonedBodies: true } ? CancelScope.AbandonedBodyError() : null);
+
+    /// <summary>A <c>MoveOnAfter</c> of this greenlet moved on from a body left in a foreign await: its waits are checked from then on. Loop thread.</summary>
+    internal void NoteAbandonedBody() => GetExtras().AbandonedBodies = true;
 
     internal void AttachWait(LoopWait wait)
     {
@@ -818,6 +827,7 @@ public class Greenlet
         public CancellationTokenSource? Cts;
         public object? TaskSource;
         public CancelScope? CancelScopes;
+        public bool AbandonedBodies; // a MoveOnAfter left a body behind: its flow's waits fail at once
     }
 
     private static class GreenletState

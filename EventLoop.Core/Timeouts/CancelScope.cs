@@ -24,14 +24,19 @@ namespace EventLoop;
 /// of something that is not a loop wait (a <see cref="Task"/> the loop does not own) cannot be
 /// interrupted: if the scope's deadline passes while the greenlet is suspended in one, the greenlet
 /// is completed as killed on the next iteration and its body detached (its <c>finally</c> blocks run
-/// when that task completes; see <see cref="Greenlet.Kill"/>); <see cref="Cancel"/> only cancels
-/// <see cref="Token"/> there. Pass <see cref="Token"/> to such awaits to end them at the deadline
+/// when that task completes; see <see cref="Greenlet.Kill"/>), except under
+/// <see cref="Loop.MoveOnAfter(TimeSpan, Func{Task})"/>, which abandons its body and moves on;
+/// <see cref="Cancel"/> only cancels <see cref="Token"/> there. Pass <see cref="Token"/> to such awaits to end them at the deadline
 /// or on <see cref="Cancel"/> instead. Loop-thread only; create and dispose it in the same greenlet.
 /// </para>
 /// </remarks>
 public sealed class CancelScope : IDisposable
 {
     private static readonly Action<object?> s_onDeadline = static s => ((CancelScope)s!).OnDeadline();
+
+    // The MoveOnAfter scope whose body the running code belongs to, flowing with the body's
+    // ExecutionContext: once the scope abandoned its body, the body's later loop waits fail at once.
+    private static readonly AsyncLocal<CancelScope?> s_moveOnBody = new();
 
     private readonly Loop _loop;
     private readonly Greenlet _greenlet;
@@ -40,6 +45,9 @@ public sealed class CancelScope : IDisposable
     private Exception? _error;
     private CancellationTokenSource? _cts;
     private bool _active;
+    private TaskCompletionSource? _abandon; // MoveOnAfter: completed with the scope's error to move on from a body in a foreign await
+    private CancelScope? _enclosingMoveOn; // the MoveOnAfter scope this one's body runs in, if any
+    private bool _abandoned;
 
     internal CancelScope(Loop loop, TimeSpan? delay)
     {
@@ -210,7 +218,7 @@ public sealed class CancelScope : IDisposable
             _loop.ReportUnhandled(ex, _greenlet);
         }
 
-        if (detachForeignAwait && aborted == 0 && !_greenlet.IsCompleted)
+        if (detachForeignAwait && (aborted == 0 || _abandon is not null) && !_greenlet.IsCompleted)
         {
             // A deadline, and no loop wait of the greenlet was pending: unless it is about to run,
             // it is suspended in an await the loop does not own, which nothing here can interrupt.
@@ -222,6 +230,62 @@ public sealed class CancelScope : IDisposable
 
     /// <summary>True while the scope is active and has been cancelled (its error is pending for the greenlet's waits).</summary>
     internal bool HasFiredWhileActive => _active && _error is not null;
+
+    /// <summary>
+    /// The error a loop wait fails with when it is started by a body that a <c>MoveOnAfter</c>
+    /// abandoned (the running code's flow carries that scope), or null. Reads the flow only when
+    /// the greenlet ever abandoned a body.
+    /// </summary>
+    internal static Exception? AbandonedBodyError()
+    {
+        for (CancelScope? s = s_moveOnBody.Value; s is not null; s = s._enclosingMoveOn)
+        {
+            if (s._abandoned)
+            {
+                return s._error;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <c>MoveOnAfter</c>: runs <paramref name="body"/> as this scope's body and waits for it. The
+    /// wait for a body that is still running goes through a task this scope can complete, so a
+    /// body left in an await the loop does not own at the deadline is abandoned (the wait throws
+    /// the scope's error) rather than the greenlet being ended.
+    /// </summary>
+    internal async Task RunBodyAsync(Func<Task> body)
+    {
+        _enclosingMoveOn = s_moveOnBody.Value;
+        s_moveOnBody.Value = this; // flows into the body only: restored when this method returns
+        Task task = body();
+        if (!task.IsCompleted)
+        {
+            _abandon = new TaskCompletionSource();
+            Task first = await Task.WhenAny(task, _abandon.Task).ConfigureAwait(true);
+            if (!ReferenceEquals(first, task))
+            {
+                _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default); // its outcome is dropped
+                throw _error!;
+            }
+        }
+
+        await task.ConfigureAwait(true);
+    }
+
+    /// <summary>Abandons the body of a fired <c>MoveOnAfter</c> that waits in a foreign await; false for other scopes. Loop thread.</summary>
+    internal bool TryAbandonBody()
+    {
+        if (_abandon is null || _error is null || _abandoned)
+        {
+            return false;
+        }
+
+        _abandoned = true;
+        _abandon.TrySetResult();
+        return true;
+    }
 
     private void OnDeadline() => Trigger(new LoopTimeoutException(this), detachForeignAwait: true);
 }

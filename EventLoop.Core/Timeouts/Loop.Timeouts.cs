@@ -46,9 +46,12 @@ public sealed partial class Loop
     /// The deadline reaches the loop waits a library starts inside the body with no token passed
     /// (HttpClient over <c>LoopHttp</c>, a <c>StreamReader</c> over a connection's stream), and
     /// the timeout is recognised even when the library wraps it in an exception of its own. A body
-    /// suspended in an await the loop does not own at the deadline cannot be interrupted: the
-    /// greenlet is then completed as killed, as with <see cref="FailAfter"/>; use the overload that
-    /// passes a token and hand it to such awaits.
+    /// suspended in an await the loop does not own at the deadline (a <see cref="Task"/>, a
+    /// thread-pool API, HttpClient waiting for a connection) cannot be interrupted: within one
+    /// iteration <c>MoveOnAfter</c> abandons it and returns false, and the greenlet carries on. The
+    /// abandoned body resumes when that await completes, its later loop waits fail at once with
+    /// the deadline's <see cref="LoopTimeoutException"/>, and its outcome is dropped. A body in a
+    /// loop wait is interrupted and unwinds (its <c>finally</c> blocks run) before this returns.
     /// </remarks>
     public async Task<bool> MoveOnAfter(TimeSpan delay, Func<Task> body)
     {
@@ -56,7 +59,7 @@ public sealed partial class Loop
         using var scope = new CancelScope(this, delay);
         try
         {
-            await body().ConfigureAwait(true);
+            await scope.RunBodyAsync(body).ConfigureAwait(true);
             return true;
         }
         catch (Exception ex) when (scope.IsOwnError(ex))
@@ -79,7 +82,7 @@ public sealed partial class Loop
         using var scope = new CancelScope(this, delay);
         try
         {
-            await body(scope.Token).ConfigureAwait(true);
+            await scope.RunBodyAsync(() => body(scope.Token)).ConfigureAwait(true);
             return true;
         }
         catch (Exception ex) when (scope.IsOwnError(ex) || (ex is OperationCanceledException oce && oce.CancellationToken == scope.Token && scope.IsCancellationRequested))

@@ -306,4 +306,66 @@ public sealed class ForeignAwaitKillTests
 
         Assert.Equal(["body interrupted", "child unwound", "scope ended"], order);
     }
+
+    [Fact]
+    public void MoveOnAfter_BodyInAForeignAwait_MovesOnAtTheDeadline_AndTheAbandonedBodysLaterWaitsFailAtOnce()
+    {
+        var unhandled = new List<Exception>();
+        using var loop = new Loop(new LoopOptions { VirtualTime = true, UnhandledException = unhandled.Add });
+        var never = new TaskCompletionSource();
+        Exception? bodyLaterWait = null;
+        bool? done = null;
+        TimeSpan movedOnAt = TimeSpan.Zero;
+        Greenlet g = loop.Spawn(async () =>
+        {
+            done = await loop.MoveOnAfter(TimeSpan.FromSeconds(1), async () =>
+            {
+                await never.Task; // not a loop wait: the deadline cannot interrupt it
+                bodyLaterWait = await Record.ExceptionAsync(async () => await loop.Sleep(TimeSpan.FromHours(1)));
+                throw new InvalidOperationException("a late failure of an abandoned body");
+            });
+            movedOnAt = loop.Now;
+            await loop.Sleep(TimeSpan.FromSeconds(1)); // the greenlet carries on, its own waits work
+        });
+
+        loop.JoinAll([g]);
+        Assert.False(done);
+        Assert.Equal(TimeSpan.FromSeconds(1), movedOnAt);
+        Assert.True(g.Succeeded);
+
+        never.SetResult(); // the abandoned body resumes on the loop
+        for (int i = 0; i < 5 && bodyLaterWait is null; i++)
+        {
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+        }
+
+        Assert.IsType<LoopTimeoutException>(bodyLaterWait);
+        Assert.Empty(unhandled);
+    }
+
+    [Fact]
+    public void MoveOnAfter_BodyInALoopWait_UnwindsBeforeMoveOnAfterReturns()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        var order = new List<string>();
+        Greenlet g = loop.Spawn(async () =>
+        {
+            bool done = await loop.MoveOnAfter(TimeSpan.FromSeconds(1), async () =>
+            {
+                try
+                {
+                    await loop.Sleep(TimeSpan.FromHours(1));
+                }
+                finally
+                {
+                    order.Add("body finally");
+                }
+            });
+            order.Add($"moved on: {done}");
+        });
+
+        loop.JoinAll([g]);
+
+        Assert.Equal(["body finally", "moved on: False"], order);
+    }
 }
