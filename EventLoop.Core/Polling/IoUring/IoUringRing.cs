@@ -157,6 +157,36 @@ internal sealed unsafe class IoUringRing : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// io_uring_register(2) on this ring: returns its result, or the negated errno. Never throws.
+    /// </summary>
+    public int Register(uint opcode, void* argument, uint count)
+    {
+        int result = IoUringInterop.Register(_fd, opcode, argument, count);
+        return result < 0 ? -Marshal.GetLastPInvokeError() : result;
+    }
+
+    /// <summary>
+    /// Finds the unconsumed completion of <paramref name="userData"/>, if it is in the CQ ring,
+    /// without consuming anything (it stays for the normal reaping, which drops it as stale).
+    /// </summary>
+    public bool TryFindCompletion(ulong userData, out int result)
+    {
+        uint tail = Volatile.Read(ref *_cqTail);
+        for (uint i = _cqHeadLocal; i != tail; i++)
+        {
+            ref Cqe cqe = ref _cqes[i & _cqMask];
+            if (cqe.UserData == userData)
+            {
+                result = cqe.Result;
+                return true;
+            }
+        }
+
+        result = 0;
+        return false;
+    }
+
     /// <summary>The oldest unconsumed completion; valid until <see cref="Consume"/>.</summary>
     public ref readonly Cqe Peek() => ref _cqes[_cqHeadLocal & _cqMask];
 

@@ -1,0 +1,111 @@
+using System.Runtime.InteropServices;
+using EventLoop.Internal;
+using static EventLoop.Polling.IoUringInterop;
+
+namespace EventLoop;
+
+/// <summary>
+/// One reusable io_uring request slot of a driver: at most one receive or send in flight at a
+/// time, its result reported to the <see cref="ICompletionHandler"/> given to
+/// <see cref="CompletionIo.CreateRequest"/>. See <see cref="CompletionIo"/> for the pattern.
+/// Loop-thread only.
+/// </summary>
+public sealed class CompletionRequest
+{
+    private int _slot = -1;
+    private ulong _userData;
+
+    internal CompletionRequest(CompletionIo io, ICompletionHandler handler)
+    {
+        Io = io;
+        Handler = handler;
+    }
+
+    /// <summary>The ring the request runs on.</summary>
+    public CompletionIo Io { get; }
+
+    /// <summary>Told the result of each completed request.</summary>
+    public ICompletionHandler Handler { get; }
+
+    /// <summary>True from a submission until its completion is reported or it is cancelled.</summary>
+    public bool IsInFlight => _slot >= 0;
+
+    /// <summary>
+    /// Queues <c>IORING_OP_RECV</c> of up to <paramref name="buffer"/>'s length from
+    /// <paramref name="handle"/> into <paramref name="buffer"/>; the loop's next
+    /// <c>io_uring_enter</c> submits it. The kernel waits for data itself (no readiness round trip).
+    /// Loop thread.
+    /// </summary>
+    /// <param name="handle">A connected stream or datagram socket; keep it open until the request ends.</param>
+    /// <param name="buffer">Pinned until the request completes or is cancelled. An empty buffer completes with 0 at once.</param>
+    /// <exception cref="InvalidOperationException">A request is already in flight, or called off the loop thread.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    public void Receive(SafeHandle handle, Memory<byte> buffer)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ThrowIfInFlight();
+        Io.Submit(this, IORING_OP_RECV, handle, buffer.Pin(), (uint)buffer.Length, 0);
+    }
+
+    /// <summary>
+    /// Queues <c>IORING_OP_SEND</c> of <paramref name="buffer"/> to <paramref name="handle"/>
+    /// (with <c>MSG_NOSIGNAL</c>); the loop's next <c>io_uring_enter</c> submits it. The result
+    /// may be short of the length (a stream socket's buffer filled): submit the rest. Loop thread.
+    /// </summary>
+    /// <param name="handle">A connected socket; keep it open until the request ends.</param>
+    /// <param name="buffer">Pinned until the request completes or is cancelled; leave it unchanged meanwhile.</param>
+    /// <exception cref="InvalidOperationException">A request is already in flight, or called off the loop thread.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    public void Send(SafeHandle handle, ReadOnlyMemory<byte> buffer)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ThrowIfInFlight();
+        Io.Submit(this, IORING_OP_SEND, handle, buffer.Pin(), (uint)buffer.Length, MSG_NOSIGNAL);
+    }
+
+    /// <summary>
+    /// Ends the request in flight before returning: afterwards the kernel holds neither the buffer
+    /// nor the descriptor, and the handler is not called for it. A request not yet submitted is
+    /// withdrawn without a system call; a submitted one costs one (<c>IORING_REGISTER_SYNC_CANCEL</c>).
+    /// Loop thread.
+    /// </summary>
+    /// <param name="result">
+    /// What the request ended with: <c>-125</c> (ECANCELED) when it was cancelled before it took
+    /// effect; otherwise the result it completed with just before (a byte count the caller must not
+    /// lose, e.g. data already received into the buffer, or a negated errno).
+    /// </param>
+    /// <returns>False when nothing was in flight (<paramref name="result"/> is 0).</returns>
+    /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>
+    public bool TryCancel(out int result)
+    {
+        if (_slot < 0)
+        {
+            result = 0;
+            return false;
+        }
+
+        Io.VerifyAccess();
+        result = Io.Cancel(this, _slot, _userData);
+        return true;
+    }
+
+    internal void OnSubmitted(int slot, ulong userData)
+    {
+        _slot = slot;
+        _userData = userData;
+    }
+
+    internal void OnEnded()
+    {
+        _slot = -1;
+        _userData = 0;
+    }
+
+    private void ThrowIfInFlight()
+    {
+        if (_slot >= 0)
+        {
+            ThrowHelper.ThrowInvalidOperation("A request of this CompletionRequest is already in flight.");
+        }
+    }
+}
