@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using EventLoop.Net.Operations;
 
 namespace EventLoop.Net;
@@ -111,7 +112,14 @@ internal sealed class LoopSocket : IReadinessHandler
         }
 
         _nativeEdgeTriggered = _watch.StaysArmed;
+        Completions = loop.CompletionIo;
     }
+
+    /// <summary>The loop's completion I/O (io_uring), or null: operations then wait for readiness only.</summary>
+    public CompletionIo? Completions { get; }
+
+    /// <summary>The descriptor's handle, for requests on the ring.</summary>
+    public SafeHandle Handle => _handle;
 
     /// <summary>The descriptor (still the old number once closed: check <see cref="IsClosed"/>).</summary>
     public int Fd { get; }

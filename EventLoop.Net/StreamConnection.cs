@@ -30,6 +30,9 @@ public sealed class StreamConnection : IDisposable
     private EndPoint? _localEndPoint;
     private EndPoint? _remoteEndPoint;
     private LoopStream? _stream;
+    private byte[]? _kept;
+    private int _keptStart;
+    private int _keptEnd;
     private bool _disposed;
 
     /// <summary>
@@ -156,6 +159,11 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
+        if (_keptEnd != 0)
+        {
+            return new ValueTask<int>(TakeKept(buffer.Span));
+        }
+
         if (buffer.IsEmpty && _socket.IsDrained)
         {
             // The last receive came back short: the queue was drained, and whatever comes next
@@ -180,7 +188,9 @@ public sealed class StreamConnection : IDisposable
 
         ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);
         _cachedReceive = null;
-        return op.Start(buffer, cancellationToken);
+        return !buffer.IsEmpty && _socket.Completions is { } io
+            ? op.StartOnRing(buffer, io, cancellationToken)
+            : op.Start(buffer, cancellationToken);
     }
 
     /// <summary>
@@ -305,7 +315,42 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;
 
+    /// <summary>
+    /// Keeps bytes a canceled ring receive had already taken from the kernel; the next receive
+    /// returns them first (rare: the data and the cancellation crossed).
+    /// </summary>
+    internal void KeepReceived(ReadOnlySpan<byte> data)
+    {
+        if (_disposed || _socket.IsClosed)
+        {
+            return;
+        }
+
+        int held = _keptEnd - _keptStart;
+        byte[] kept = new byte[held + data.Length];
+        _kept?.AsSpan(_keptStart, held).CopyTo(kept);
+        data.CopyTo(kept.AsSpan(held));
+        _kept = kept;
+        _keptStart = 0;
+        _keptEnd = kept.Length;
+    }
+
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
+
+    private int TakeKept(Span<byte> buffer)
+    {
+        // An empty buffer only asks whether data is there: it is.
+        int count = Math.Min(buffer.Length, _keptEnd - _keptStart);
+        _kept.AsSpan(_keptStart, count).CopyTo(buffer);
+        _keptStart += count;
+        if (_keptStart == _keptEnd)
+        {
+            _kept = null;
+            _keptStart = _keptEnd = 0;
+        }
+
+        return count;
+    }
 
     private void DisposeCore()
     {

@@ -3,11 +3,17 @@ using EventLoop.Net.Internal;
 
 namespace EventLoop.Net.Operations;
 
-/// <summary>A stream receive waiting for data; completes with the byte count (0 = end of stream). Pooled per connection.</summary>
-internal sealed class ReceiveOperation : SocketOperation<int>
+/// <summary>
+/// A stream receive waiting for data; completes with the byte count (0 = end of stream). Pooled
+/// per connection. On the io_uring back end a receive into a buffer waits as an IORING_OP_RECV
+/// request on the ring (the kernel receives when data comes, no readiness round trip); a zero-byte
+/// receive always waits for readiness.
+/// </summary>
+internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandler
 {
     private readonly StreamConnection _owner;
     private Memory<byte> _buffer;
+    private CompletionRequest? _request;
 
     public ReceiveOperation(StreamConnection owner, LoopSocket socket)
         : base(socket, SocketDirection.Read)
@@ -22,6 +28,46 @@ internal sealed class ReceiveOperation : SocketOperation<int>
         return new ValueTask<int>(this, Suspend(cancellationToken));
     }
 
+    /// <summary>Receives into <paramref name="buffer"/> (not empty) through the ring's <paramref name="io"/>.</summary>
+    public ValueTask<int> StartOnRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
+    {
+        _buffer = buffer;
+        OnRing = true;
+        short version = Suspend(cancellationToken);
+        if (IsPending)
+        {
+            (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, buffer);
+        }
+        else
+        {
+            OnRing = false;
+        }
+
+        return new ValueTask<int>(this, version);
+    }
+
+    void ICompletionHandler.OnCompleted(CompletionRequest request, int result)
+    {
+        if (!IsPending)
+        {
+            return;
+        }
+
+        if (result >= 0)
+        {
+            Socket.OnReceived(result, _buffer.Length);
+            TrySetResult(result);
+        }
+        else if (result == -Interop.Libc.EAGAIN)
+        {
+            FallBackToReadiness();
+        }
+        else
+        {
+            TrySetException(CreateException(SocketErrorPal.FromErrno(-result)));
+        }
+    }
+
     protected override SocketError Execute(out int result)
     {
         if (_buffer.IsEmpty)
@@ -33,6 +79,19 @@ internal sealed class ReceiveOperation : SocketOperation<int>
         }
 
         return StreamConnection.ReceiveCore(Socket, _buffer.Span, out result);
+    }
+
+    protected override void OnFinished()
+    {
+        // A kill, a deadline, the token or a close ended the wait first: end the request before
+        // the caller gets its buffer back. Data the kernel had already received is kept for the
+        // next receive, so cancellation loses nothing, as on epoll.
+        if (_request is { IsInFlight: true } request && request.TryCancel(out int received) && received > 0)
+        {
+            _owner.KeepReceived(_buffer.Span[..received]);
+        }
+
+        OnRing = false;
     }
 
     protected override Exception CreateException(SocketError error) => NetThrowHelper.CreateSocketException(error, "receive");
