@@ -30,6 +30,8 @@ public sealed class StreamConnection : IDisposable
     private EndPoint? _localEndPoint;
     private EndPoint? _remoteEndPoint;
     private LoopStream? _stream;
+    private ReceiveOperation? _held;
+    private int _heldOffset;
     private byte[]? _kept;
     private int _keptStart;
     private int _keptEnd;
@@ -159,9 +161,22 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
+        if (_held is not null)
+        {
+            return new ValueTask<int>(TakeHeld(buffer.Span));
+        }
+
         if (_keptEnd != 0)
         {
             return new ValueTask<int>(TakeKept(buffer.Span));
+        }
+
+        if (buffer.IsEmpty && _socket.Completions is { CanReceivePooled: true } ring)
+        {
+            // Wait through the ring holding no buffer; the data then waits in a pool buffer.
+            ReceiveOperation pooled = _cachedReceive ?? new ReceiveOperation(this, _socket);
+            _cachedReceive = null;
+            return pooled.StartPooled(ring, cancellationToken);
         }
 
         if (buffer.IsEmpty && _socket.IsDrained)
@@ -315,6 +330,19 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;
 
+    /// <summary>A pooled ring receive left data in <paramref name="op"/>'s pool buffer: the next receives take it.</summary>
+    internal void HoldPooled(ReceiveOperation op)
+    {
+        if (_disposed || _socket.IsClosed || _held is not null)
+        {
+            op.ReleasePooled();
+            return;
+        }
+
+        _held = op;
+        _heldOffset = 0;
+    }
+
     /// <summary>
     /// Keeps bytes a canceled ring receive had already taken from the kernel; the next receive
     /// returns them first (rare: the data and the cancellation crossed).
@@ -336,6 +364,23 @@ public sealed class StreamConnection : IDisposable
     }
 
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
+
+    private int TakeHeld(Span<byte> buffer)
+    {
+        // An empty buffer only asks whether data is there: it is.
+        ReceiveOperation held = _held!;
+        ReadOnlySpan<byte> data = held.PooledData[_heldOffset..];
+        int count = Math.Min(buffer.Length, data.Length);
+        data[..count].CopyTo(buffer);
+        _heldOffset += count;
+        if (count == data.Length)
+        {
+            _held = null;
+            held.ReleasePooled();
+        }
+
+        return count;
+    }
 
     private int TakeKept(Span<byte> buffer)
     {
@@ -361,6 +406,8 @@ public sealed class StreamConnection : IDisposable
 
         _disposed = true;
         _socket.Close(nameof(StreamConnection));
+        _held?.ReleasePooled();
+        _held = null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

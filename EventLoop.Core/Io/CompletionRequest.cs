@@ -14,6 +14,8 @@ public sealed class CompletionRequest
 {
     private int _slot = -1;
     private ulong _userData;
+    private int _pooledId = -1;
+    private int _pooledLength;
 
     internal CompletionRequest(CompletionIo io, ICompletionHandler handler)
     {
@@ -44,7 +46,53 @@ public sealed class CompletionRequest
     {
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
+        ReleasePooled();
         Io.Submit(this, IORING_OP_RECV, handle, buffer.Pin(), (uint)buffer.Length, 0);
+    }
+
+    /// <summary>
+    /// Queues <c>IORING_OP_RECV</c> from <paramref name="handle"/> into a buffer the kernel takes
+    /// from the loop's receive pool when data arrives (<c>IOSQE_BUFFER_SELECT</c>), so the wait
+    /// holds no memory: the way to wait for data on thousands of idle connections. A positive
+    /// result leaves the bytes in <see cref="PooledData"/> (up to 4 KiB; more stays queued in
+    /// the socket) until <see cref="ReleasePooled"/>. A result of <c>-105</c> (ENOBUFS) means the
+    /// pool was empty: nothing was received. Loop thread.
+    /// </summary>
+    /// <param name="handle">A connected stream socket; keep it open until the request ends.</param>
+    /// <exception cref="InvalidOperationException">A request is already in flight, or called off the loop thread.</exception>
+    /// <exception cref="NotSupportedException">The pool is not available (<see cref="CompletionIo.CanReceivePooled"/> is false).</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    public void ReceivePooled(SafeHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        ThrowIfInFlight();
+        ReleasePooled();
+        if (!Io.CanReceivePooled)
+        {
+            throw new NotSupportedException("The kernel refused the loop's receive pool (IORING_REGISTER_PBUF_RING, Linux 5.19).");
+        }
+
+        Io.Submit(this, IORING_OP_RECV, handle, default, 0, 0, pooled: true);
+    }
+
+    /// <summary>
+    /// The bytes the last <see cref="ReceivePooled"/> received (also when it completed just before
+    /// <see cref="TryCancel"/>), in a pool buffer; empty when none is held. Valid until
+    /// <see cref="ReleasePooled"/> or the next submission. Loop thread.
+    /// </summary>
+    public ReadOnlySpan<byte> PooledData =>
+        _pooledId >= 0 && Io.Pool is { } pool ? pool.Data((ushort)_pooledId, _pooledLength) : default;
+
+    /// <summary>Gives the buffer behind <see cref="PooledData"/> back to the pool; nothing when none is held. Loop thread.</summary>
+    public void ReleasePooled()
+    {
+        if (_pooledId >= 0)
+        {
+            int id = _pooledId;
+            _pooledId = -1;
+            _pooledLength = 0;
+            Io.ReturnBuffer((ushort)id);
+        }
     }
 
     /// <summary>
@@ -60,6 +108,7 @@ public sealed class CompletionRequest
     {
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
+        ReleasePooled();
         Io.Submit(this, IORING_OP_SEND, handle, buffer.Pin(), (uint)buffer.Length, MSG_NOSIGNAL);
     }
 
@@ -93,6 +142,12 @@ public sealed class CompletionRequest
     {
         _slot = slot;
         _userData = userData;
+    }
+
+    internal void OnPooledReceived(ushort id, int length)
+    {
+        _pooledId = id;
+        _pooledLength = length;
     }
 
     internal void OnEnded()

@@ -11,6 +11,8 @@ namespace EventLoop.Net.Operations;
 /// </summary>
 internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandler
 {
+    private const int ENOBUFS = 105;
+
     private readonly StreamConnection _owner;
     private Memory<byte> _buffer;
     private CompletionRequest? _request;
@@ -46,6 +48,33 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         return new ValueTask<int>(this, version);
     }
 
+    /// <summary>
+    /// A zero-byte receive through the ring: waits with a pooled-buffer receive, so the kernel
+    /// takes a buffer only when data comes; the data then waits in it for the next receive.
+    /// </summary>
+    public ValueTask<int> StartPooled(CompletionIo io, CancellationToken cancellationToken)
+    {
+        _buffer = default;
+        OnRing = true;
+        short version = Suspend(cancellationToken);
+        if (IsPending)
+        {
+            (_request ??= io.CreateRequest(this)).ReceivePooled(Socket.Handle);
+        }
+        else
+        {
+            OnRing = false;
+        }
+
+        return new ValueTask<int>(this, version);
+    }
+
+    /// <summary>The bytes a pooled receive left for the next receive.</summary>
+    public ReadOnlySpan<byte> PooledData => _request is null ? default : _request.PooledData;
+
+    /// <summary>Gives the pooled buffer back once its bytes were taken.</summary>
+    public void ReleasePooled() => _request?.ReleasePooled();
+
     void ICompletionHandler.OnCompleted(CompletionRequest request, int result)
     {
         if (!IsPending)
@@ -53,10 +82,52 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
             return;
         }
 
-        if (result >= 0)
+        if (_buffer.IsEmpty)
+        {
+            OnPooledCompleted(result);
+        }
+        else if (result >= 0)
         {
             Socket.OnReceived(result, _buffer.Length);
             TrySetResult(result);
+        }
+        else if (result == -Interop.Libc.EAGAIN)
+        {
+            FallBackToReadiness();
+        }
+        else
+        {
+            TrySetException(CreateException(SocketErrorPal.FromErrno(-result)));
+        }
+    }
+
+    private void OnPooledCompleted(int result)
+    {
+        if (result > 0)
+        {
+            _owner.HoldPooled(this);
+            TrySetResult(0);
+        }
+        else if (result == 0)
+        {
+            TrySetResult(0); // end of stream: the next receive returns 0 too
+        }
+        else if (result == -ENOBUFS)
+        {
+            // The pool ran dry and nothing was received: look, then wait for an edge if empty.
+            SocketError error = SocketPal.Peek(Socket.Fd);
+            if (error == SocketError.Success)
+            {
+                TrySetResult(0);
+            }
+            else if (error == SocketError.WouldBlock)
+            {
+                FallBackToReadiness();
+            }
+            else
+            {
+                TrySetException(CreateException(error));
+            }
         }
         else if (result == -Interop.Libc.EAGAIN)
         {
@@ -88,7 +159,14 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         // next receive, so cancellation loses nothing, as on epoll.
         if (_request is { IsInFlight: true } request && request.TryCancel(out int received) && received > 0)
         {
-            _owner.KeepReceived(_buffer.Span[..received]);
+            if (_buffer.IsEmpty)
+            {
+                _owner.HoldPooled(this);
+            }
+            else
+            {
+                _owner.KeepReceived(_buffer.Span[..received]);
+            }
         }
 
         OnRing = false;

@@ -268,6 +268,152 @@ public sealed class RingReceiveTests
         }
     }
 
+    [Fact]
+    public void ZeroByteReceive_WaitsOnThePool_ThenTheDataIsReturnedSynchronously()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null || !loop.CompletionIo!.CanReceivePooled)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (client)
+            using (accepted)
+            {
+                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+                Assert.False(zero.IsCompleted);
+                Assert.Equal(1, loop.CompletionIo!.InFlight);
+                await client.SendAsync("pooled"u8.ToArray());
+                Assert.Equal(0, await zero);
+
+                // Still there for a zero-byte receive, then taken in two pieces without waiting.
+                Assert.True(accepted.ReceiveAsync(Memory<byte>.Empty).IsCompletedSuccessfully);
+                byte[] buffer = new byte[4];
+                ValueTask<int> first = accepted.ReceiveAsync(buffer);
+                Assert.True(first.IsCompletedSuccessfully);
+                Assert.Equal(4, first.Result);
+                Assert.Equal("pool"u8.ToArray(), buffer);
+                ValueTask<int> second = accepted.ReceiveAsync(buffer);
+                Assert.True(second.IsCompletedSuccessfully);
+                Assert.Equal(2, second.Result);
+                Assert.Equal("ed"u8.ToArray(), buffer[..2]);
+            }
+        });
+    }
+
+    [Fact]
+    public void ZeroByteReceive_OnThePool_PeerCloses_CompletesThenReceiveSeesEnd()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (accepted)
+            {
+                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+                await loop.Yield();
+                await client.SendAsync("end"u8.ToArray());
+                client.Dispose();
+                Assert.Equal(0, await zero);
+                byte[] buffer = new byte[16];
+                Assert.Equal(3, await accepted.ReceiveAsync(buffer));
+                Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+                Assert.Equal(0, await accepted.ReceiveAsync(buffer));
+            }
+        });
+    }
+
+    [Fact]
+    public void Kill_DuringPooledZeroByteReceive_LosesNoData()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (client)
+            using (accepted)
+            {
+                Greenlet<int> waiter = loop.Spawn(async () => await accepted.ReceiveAsync(Memory<byte>.Empty));
+                await WaitForRingRequestAsync(loop);
+
+                // The data and the kill cross: the bytes stay for the next receive either way.
+                await client.SendAsync("kept"u8.ToArray());
+                waiter.Kill();
+                try
+                {
+                    await waiter;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                Assert.Equal(0, loop.CompletionIo!.InFlight);
+                byte[] buffer = new byte[4];
+                await accepted.ReceiveExactlyAsync(buffer);
+                Assert.Equal("kept"u8.ToArray(), buffer);
+            }
+        });
+    }
+
+    [Fact]
+    public void Dispose_DuringPooledZeroByteReceive_FailsIt()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (client)
+            {
+                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+                await loop.Yield();
+                accepted.Dispose();
+                await Assert.ThrowsAsync<ObjectDisposedException>(async () => await zero);
+                Assert.Equal(0, loop.CompletionIo!.InFlight);
+                using (loop.FailAfter(TimeSpan.FromSeconds(10)))
+                {
+                    Assert.Equal(0, await client.ReceiveAsync(new byte[4]));
+                }
+            }
+        });
+    }
+
+    [Fact]
+    public void EchoServer_QuietWarmRoundTrips_OnTheRing_AllocateNothing()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        using StreamServer server = EventLoop.Samples.Echo.EchoServer.Create(loop, LoopNet.AnyPort, log: null);
+        server.Start();
+        using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
+        LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
+    }
+
     private static Loop? CreateLoop()
     {
         if (!IoUringProbe.Current.IsAvailable)

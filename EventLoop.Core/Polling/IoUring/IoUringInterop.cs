@@ -61,6 +61,7 @@ internal static unsafe partial class IoUringInterop
     internal const uint IORING_ENTER_EXT_ARG = 1u << 3;
 
     internal const uint IORING_REGISTER_PROBE = 8;
+    internal const uint IORING_REGISTER_PBUF_RING = 22;
     internal const uint IORING_REGISTER_SYNC_CANCEL = 24;
     internal const ushort IO_URING_OP_SUPPORTED = 1;
 
@@ -73,7 +74,10 @@ internal static unsafe partial class IoUringInterop
 
     internal const uint MSG_NOSIGNAL = 0x4000;
 
+    internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
     internal const byte IOSQE_CQE_SKIP_SUCCESS = 1 << 6;
+    internal const uint IORING_CQE_F_BUFFER = 1u << 0;
+    internal const int IORING_CQE_BUFFER_SHIFT = 16;
 
     internal const uint IORING_POLL_ADD_MULTI = 1u << 0;
     internal const uint IORING_CQE_F_MORE = 1u << 1;
@@ -85,6 +89,7 @@ internal static unsafe partial class IoUringInterop
     internal const int EBUSY = 16;
     internal const int ECANCELED = 125;
     internal const int ENOSYS = 38;
+    internal const int ENOBUFS = 105;
 
     /// <summary>struct io_sqring_offsets (40 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]

@@ -225,6 +225,7 @@ internal sealed unsafe class IoUringPoller : IPoller
         finally
         {
             _ring.Dispose();
+            _completions?.Close();
             _entries = [];
         }
     }

@@ -170,7 +170,7 @@ internal sealed unsafe class IoUringRing : IDisposable
     /// Finds the unconsumed completion of <paramref name="userData"/>, if it is in the CQ ring,
     /// without consuming anything (it stays for the normal reaping, which drops it as stale).
     /// </summary>
-    public bool TryFindCompletion(ulong userData, out int result)
+    public bool TryFindCompletion(ulong userData, out Cqe found)
     {
         uint tail = Volatile.Read(ref *_cqTail);
         for (uint i = _cqHeadLocal; i != tail; i++)
@@ -178,12 +178,12 @@ internal sealed unsafe class IoUringRing : IDisposable
             ref Cqe cqe = ref _cqes[i & _cqMask];
             if (cqe.UserData == userData)
             {
-                result = cqe.Result;
+                found = cqe;
                 return true;
             }
         }
 
-        result = 0;
+        found = default;
         return false;
     }
 
