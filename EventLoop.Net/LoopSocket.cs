@@ -224,6 +224,7 @@ internal sealed class LoopSocket : IReadinessHandler
         _closed = true;
         AbortWaiters(objectName);
         _watch.Dispose();
+        Completions?.Submit(); // a queued request must reach the kernel before its descriptor number is free
         _handle.Dispose();
     }
 

@@ -30,6 +30,9 @@ public sealed class StreamConnection : IDisposable
     private EndPoint? _localEndPoint;
     private EndPoint? _remoteEndPoint;
     private LoopStream? _stream;
+    private RingSend? _ringSend;
+    private SendOperation? _afterRingSend;
+    private bool _shutdownAfterRingSend;
     private ReceiveOperation? _held;
     private int _heldOffset;
     private byte[]? _kept;
@@ -187,6 +190,8 @@ public sealed class StreamConnection : IDisposable
         }
         else if (_socket.IsReady(SocketDirection.Read))
         {
+            // A system call observes the kernel: sends queued on the ring go first.
+            _socket.Completions?.Submit();
             SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
             if (error == SocketError.Success)
             {
@@ -231,6 +236,11 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled(cancellationToken);
         }
 
+        if (_socket.Completions is not null)
+        {
+            return SendOnRing(buffer, cancellationToken);
+        }
+
         ReadOnlyMemory<byte> remaining = buffer;
         if (_socket.IsReady(SocketDirection.Write))
         {
@@ -273,6 +283,13 @@ public sealed class StreamConnection : IDisposable
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_ringSend is { InFlight: true })
+        {
+            // The FIN goes after the data the ring still sends (see SendAsync).
+            _shutdownAfterRingSend = true;
+            return;
+        }
+
         SocketError error = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
         if (error is not SocketError.Success and not SocketError.NotConnected)
         {
@@ -365,6 +382,121 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
 
+    /// <summary>The ring send finished (sent, failed, or its connection closed): run what waited for it.</summary>
+    internal void OnRingSendFinished()
+    {
+        if (_disposed || _socket.IsClosed)
+        {
+            return;
+        }
+
+        if (_shutdownAfterRingSend)
+        {
+            _shutdownAfterRingSend = false;
+            _ = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
+        }
+
+        if (_afterRingSend is { } next)
+        {
+            _afterRingSend = null;
+            SocketError error = _ringSend!.TakeError();
+            if (error != SocketError.Success)
+            {
+                next.TrySetException(NetThrowHelper.CreateSocketException(error, "send"));
+            }
+            else
+            {
+                next.ResumeAfterRing();
+            }
+        }
+    }
+
+    /// <summary>A send that waited behind the ring send was canceled.</summary>
+    internal void ForgetAfterRingSend(SendOperation op)
+    {
+        if (ReferenceEquals(_afterRingSend, op))
+        {
+            _afterRingSend = null;
+        }
+    }
+
+    /// <summary>The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).</summary>
+    internal bool TryStartRingSend(ReadOnlySpan<byte> data)
+    {
+        if (data.Length > RingSend.MaxCopy || _ringSend is { InFlight: true } || _socket.Completions is not { } io)
+        {
+            return false;
+        }
+
+        (_ringSend ??= new RingSend(this, _socket, io)).Start(data);
+        return true;
+    }
+
+    // io_uring: a small send is copied to the ring and completes at once (no system call; the
+    // kernel takes it at the loop's next io_uring_enter). A send behind one still on the ring
+    // waits for it; a large one is sent from the caller's buffer as on epoll.
+    private ValueTask SendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_ringSend is not null && _ringSend.Error != SocketError.Success)
+        {
+            return ValueTask.FromException(NetThrowHelper.CreateSocketException(_ringSend.TakeError(), "send"));
+        }
+
+        if (buffer.IsEmpty)
+        {
+            return default;
+        }
+
+        if (_ringSend is { InFlight: true })
+        {
+            SendOperation waiting = _cachedSend ?? new SendOperation(this, _socket);
+            _cachedSend = null;
+            ValueTask wait = waiting.StartAfterRing(buffer, cancellationToken);
+            if (waiting.IsPending)
+            {
+                _afterRingSend = waiting;
+            }
+
+            return wait;
+        }
+
+        if (TryStartRingSend(buffer.Span))
+        {
+            return default;
+        }
+
+        ReadOnlyMemory<byte> remaining = buffer;
+        if (_socket.IsReady(SocketDirection.Write))
+        {
+            while (!remaining.IsEmpty)
+            {
+                SocketError error = SocketPal.Send(_socket.Fd, remaining.Span, out int sent);
+                if (error == SocketError.Success)
+                {
+                    remaining = remaining[sent..];
+                    continue;
+                }
+
+                if (error != SocketError.WouldBlock)
+                {
+                    return ValueTask.FromException(NetThrowHelper.CreateSocketException(error, "send"));
+                }
+
+                _socket.OnWouldBlock(SocketDirection.Write);
+                break;
+            }
+
+            if (remaining.IsEmpty)
+            {
+                return default;
+            }
+        }
+
+        SendOperation op = _cachedSend ?? new SendOperation(this, _socket);
+        _cachedSend = null;
+        return op.Start(remaining, cancellationToken);
+    }
+
     private int TakeHeld(Span<byte> buffer)
     {
         // An empty buffer only asks whether data is there: it is.
@@ -405,6 +537,13 @@ public sealed class StreamConnection : IDisposable
         }
 
         _disposed = true;
+        if (_ringSend is { InFlight: true })
+        {
+            // The kernel must have the queued send before the descriptor number is released; it
+            // holds the file until the send is done, so the FIN still follows the data.
+            _socket.Completions!.Submit();
+        }
+
         _socket.Close(nameof(StreamConnection));
         _held?.ReleasePooled();
         _held = null;

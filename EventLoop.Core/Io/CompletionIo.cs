@@ -100,6 +100,22 @@ public sealed unsafe class CompletionIo
         }
     }
 
+    /// <summary>
+    /// Hands every queued request to the kernel now (one <c>io_uring_enter</c>) instead of at the
+    /// loop's next poll; nothing, and no system call, when nothing is queued. For a driver that
+    /// must know the kernel has a request before it goes on: before closing a descriptor a queued
+    /// request names, or before a system call that must observe a queued send. Loop thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>
+    public void Submit()
+    {
+        VerifyAccess();
+        if (!_closed && _ring.Unsubmitted != 0)
+        {
+            _ = _ring.Enter(0, 0, null, 0);
+        }
+    }
+
     /// <summary>Creates a reusable request whose completions go to <paramref name="handler"/>. Loop thread.</summary>
     /// <param name="handler">Told the result of each completed request, inside the poll phase.</param>
     /// <returns>The request; nothing is submitted yet.</returns>
@@ -257,6 +273,7 @@ public sealed unsafe class CompletionIo
     /// </summary>
     internal void ReleaseAll()
     {
+        WithdrawUnsubmitted();
         for (int i = 0; i < _slotCount; i++)
         {
             if (_slots[i].Live)
@@ -269,6 +286,26 @@ public sealed unsafe class CompletionIo
         }
 
         _inFlight = 0;
+    }
+
+    /// <summary>
+    /// Turns every request still in the submission queue into a NOP (the loop is closing: the
+    /// descriptors they name may be closed already, and their numbers reused).
+    /// </summary>
+    internal void WithdrawUnsubmitted()
+    {
+        for (int i = 0; i < _slotCount; i++)
+        {
+            if (_slots[i].Live && _ring.IsUnsubmitted(_slots[i].Position))
+            {
+                Sqe* queued = _ring.At(_slots[i].Position);
+                *queued = default;
+                queued->Opcode = IORING_OP_NOP;
+                queued->Fd = -1;
+                queued->Flags = _nopFlags;
+                queued->UserData = ulong.MaxValue;
+            }
+        }
     }
 
     /// <summary>Gives buffer <paramref name="id"/> back to the pool (nothing once the ring is closed).</summary>

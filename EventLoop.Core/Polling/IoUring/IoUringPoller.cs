@@ -202,6 +202,7 @@ internal sealed unsafe class IoUringPoller : IPoller
         _disposed = true;
         try
         {
+            _completions?.WithdrawUnsubmitted();
             if (_completions is { InFlight: > 0 })
             {
                 // Wait until the kernel lets go of every buffer before unpinning them.
