@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using EventLoop.Net;
-using EventLoop.Polling;
 
 namespace EventLoop.Tests.Net;
 
@@ -14,7 +13,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void WaitingReceive_IsARequestOnTheRing_AndCompletesWithTheData()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -22,7 +21,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -46,7 +45,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void Kill_DuringRingReceive_EndsTheGreenletAndTheConnectionStaysUsable()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -54,7 +53,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -77,7 +76,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void FailAfter_DuringRingReceive_ThrowsTheScopesTimeout()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -85,7 +84,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -110,7 +109,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void TokenCanceled_DuringRingReceive_ThrowsForThatToken_NoDataLost()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -118,7 +117,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -151,7 +150,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void TokenCanceledFromAnotherThread_DuringRingReceive_Throws()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -159,7 +158,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -180,7 +179,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void Dispose_DuringRingReceive_FailsItAndThePeerSeesTheClose()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -188,7 +187,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             {
@@ -213,7 +212,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void PeerResets_DuringRingReceive_ThrowsConnectionReset()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -221,7 +220,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (accepted)
             {
@@ -238,7 +237,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void WarmRoundTrips_ThroughTheRing_AllocateNothing()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -271,7 +270,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void ZeroByteReceive_WaitsOnThePool_ThenTheDataIsReturnedSynchronously()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null || !loop.CompletionIo!.CanReceivePooled)
         {
             return;
@@ -279,7 +278,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -308,7 +307,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void ZeroByteReceive_OnThePool_PeerCloses_CompletesThenReceiveSeesEnd()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -316,7 +315,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (accepted)
             {
@@ -336,7 +335,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void Kill_DuringPooledZeroByteReceive_LosesNoData()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -344,7 +343,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
@@ -374,7 +373,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void Dispose_DuringPooledZeroByteReceive_FailsIt()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -382,7 +381,7 @@ public sealed class RingReceiveTests
 
         LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
             using (listener)
             using (client)
             {
@@ -402,7 +401,7 @@ public sealed class RingReceiveTests
     [Fact]
     public void EchoServer_QuietWarmRoundTrips_OnTheRing_AllocateNothing()
     {
-        using Loop? loop = CreateLoop();
+        using Loop? loop = RingNet.CreateLoop();
         if (loop is null)
         {
             return;
@@ -412,31 +411,6 @@ public sealed class RingReceiveTests
         server.Start();
         using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
         LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
-    }
-
-    private static Loop? CreateLoop()
-    {
-        if (!IoUringProbe.Current.IsAvailable)
-        {
-            return null;
-        }
-
-        var loop = new Loop(new LoopOptions { Poller = PollerKind.IoUring });
-        if (loop.CompletionIo is null)
-        {
-            loop.Dispose();
-            return null;
-        }
-
-        return loop;
-    }
-
-    private static async Task<(StreamConnection Client, StreamConnection Accepted, StreamListener Listener)> ConnectAsync(Loop loop)
-    {
-        StreamListener listener = loop.Listen(LoopNet.AnyPort);
-        StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-        StreamConnection accepted = await listener.AcceptAsync();
-        return (client, accepted, listener);
     }
 
     private static async Task WaitForRingRequestAsync(Loop loop)
