@@ -149,6 +149,13 @@ public sealed class StreamConnection : IDisposable
     /// queued is returned synchronously. An empty buffer waits until data is available and
     /// returns 0 without consuming any. Loop thread.
     /// </summary>
+    /// <remarks>
+    /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a receive that has to wait is a
+    /// receive request on the ring into <paramref name="buffer"/>, and a zero-byte receive waits
+    /// with a request that takes a buffer from the loop's receive pool only when data comes: that
+    /// data stays in the pool buffer and the next receive returns it synchronously (it counts as
+    /// "not consumed"). Either way a canceled wait loses no data.
+    /// </remarks>
     /// <param name="buffer">Where the data goes; must stay valid until the operation completes.</param>
     /// <param name="cancellationToken">Cancels the wait; the connection stays usable and no data is lost.</param>
     /// <returns>The byte count; 0 at end of stream.</returns>
@@ -218,6 +225,14 @@ public sealed class StreamConnection : IDisposable
     /// kernel, waiting for room in the send buffer as often as needed (so a slow reader slows
     /// the writer instead of growing memory). Completes synchronously when everything fits. Loop thread.
     /// </summary>
+    /// <remarks>
+    /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a send of up to 16 KiB is copied
+    /// to the ring and completes synchronously: the loop's next <c>io_uring_enter</c> hands it to the
+    /// kernel with every other request of the iteration, and a receive system call, a
+    /// <see cref="ShutdownSend"/> or <see cref="Dispose"/> on this loop comes after it. A send
+    /// made while that copy is still on the ring waits for it; a failure of the copy (the peer
+    /// reset) is thrown by the next send.
+    /// </remarks>
     /// <param name="buffer">The data; must stay unchanged until the operation completes.</param>
     /// <param name="cancellationToken">
     /// Cancels the wait. A send canceled part-way leaves an unknown prefix sent, so the stream
@@ -236,9 +251,9 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        if (_socket.Completions is not null)
+        if (_socket.Completions is not null && TrySendOnRing(buffer, cancellationToken, out ValueTask onRing))
         {
-            return SendOnRing(buffer, cancellationToken);
+            return onRing;
         }
 
         ReadOnlyMemory<byte> remaining = buffer;
@@ -423,7 +438,7 @@ public sealed class StreamConnection : IDisposable
     /// <summary>The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).</summary>
     internal bool TryStartRingSend(ReadOnlySpan<byte> data)
     {
-        if (data.Length > RingSend.MaxCopy || _ringSend is { InFlight: true } || _socket.Completions is not { } io)
+        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _ringSend is { InFlight: true } || _socket.Completions is not { } io)
         {
             return false;
         }
@@ -434,67 +449,40 @@ public sealed class StreamConnection : IDisposable
 
     // io_uring: a small send is copied to the ring and completes at once (no system call; the
     // kernel takes it at the loop's next io_uring_enter). A send behind one still on the ring
-    // waits for it; a large one is sent from the caller's buffer as on epoll.
-    private ValueTask SendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    // waits for it. False: the caller sends from the buffer, as on epoll.
+    private bool TrySendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, out ValueTask result)
     {
-        if (_ringSend is not null && _ringSend.Error != SocketError.Success)
+        result = default;
+        if (_ringSend is null)
         {
-            return ValueTask.FromException(NetThrowHelper.CreateSocketException(_ringSend.TakeError(), "send"));
+            return TryStartRingSend(buffer.Span);
+        }
+
+        if (_ringSend.Error != SocketError.Success)
+        {
+            result = ValueTask.FromException(NetThrowHelper.CreateSocketException(_ringSend.TakeError(), "send"));
+            return true;
         }
 
         if (buffer.IsEmpty)
         {
-            return default;
+            return true;
         }
 
-        if (_ringSend is { InFlight: true })
+        if (_ringSend.InFlight)
         {
             SendOperation waiting = _cachedSend ?? new SendOperation(this, _socket);
             _cachedSend = null;
-            ValueTask wait = waiting.StartAfterRing(buffer, cancellationToken);
+            result = waiting.StartAfterRing(buffer, cancellationToken);
             if (waiting.IsPending)
             {
                 _afterRingSend = waiting;
             }
 
-            return wait;
+            return true;
         }
 
-        if (TryStartRingSend(buffer.Span))
-        {
-            return default;
-        }
-
-        ReadOnlyMemory<byte> remaining = buffer;
-        if (_socket.IsReady(SocketDirection.Write))
-        {
-            while (!remaining.IsEmpty)
-            {
-                SocketError error = SocketPal.Send(_socket.Fd, remaining.Span, out int sent);
-                if (error == SocketError.Success)
-                {
-                    remaining = remaining[sent..];
-                    continue;
-                }
-
-                if (error != SocketError.WouldBlock)
-                {
-                    return ValueTask.FromException(NetThrowHelper.CreateSocketException(error, "send"));
-                }
-
-                _socket.OnWouldBlock(SocketDirection.Write);
-                break;
-            }
-
-            if (remaining.IsEmpty)
-            {
-                return default;
-            }
-        }
-
-        SendOperation op = _cachedSend ?? new SendOperation(this, _socket);
-        _cachedSend = null;
-        return op.Start(remaining, cancellationToken);
+        return TryStartRingSend(buffer.Span);
     }
 
     private int TakeHeld(Span<byte> buffer)

@@ -32,4 +32,30 @@ internal static class RingNet
         StreamConnection accepted = await listener.AcceptAsync();
         return (client, accepted, listener);
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a connected pair on a fresh io_uring loop that has
+    /// completion I/O (nothing where there is none); disposes the pair and its listener, then
+    /// asserts that no registration is left.
+    /// </summary>
+    public static void RunPair(Func<Loop, StreamConnection, StreamConnection, Task> body)
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (client)
+            using (accepted)
+            {
+                await body(loop, client, accepted);
+            }
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
 }

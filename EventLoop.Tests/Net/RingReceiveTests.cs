@@ -13,224 +13,140 @@ public sealed class RingReceiveTests
     [Fact]
     public void WaitingReceive_IsARequestOnTheRing_AndCompletesWithTheData()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            byte[] buffer = new byte[16];
+            ValueTask<int> pending = accepted.ReceiveAsync(buffer);
+            Assert.False(pending.IsCompleted);
+            Assert.Equal(1, loop.CompletionIo!.InFlight);
+            await loop.Yield();
+            Assert.Equal(1, loop.CompletionIo.InFlight); // submitted; the kernel waits, no EAGAIN
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                byte[] buffer = new byte[16];
-                ValueTask<int> pending = accepted.ReceiveAsync(buffer);
-                Assert.False(pending.IsCompleted);
-                Assert.Equal(1, loop.CompletionIo!.InFlight);
-                await loop.Yield();
-                Assert.Equal(1, loop.CompletionIo.InFlight); // submitted; the kernel waits, no EAGAIN
-
-                await client.SendAsync("ring"u8.ToArray());
-                Assert.Equal(4, await pending);
-                Assert.Equal("ring"u8.ToArray(), buffer[..4]);
-                Assert.Equal(0, loop.CompletionIo.InFlight);
-            }
+            await client.SendAsync("ring"u8.ToArray());
+            Assert.Equal(4, await pending);
+            Assert.Equal("ring"u8.ToArray(), buffer[..4]);
+            Assert.Equal(0, loop.CompletionIo.InFlight);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void Kill_DuringRingReceive_EndsTheGreenletAndTheConnectionStaysUsable()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            Greenlet<int> reader = loop.Spawn(async () => await accepted.ReceiveAsync(new byte[16]));
+            await WaitForRingRequestAsync(loop);
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                Greenlet<int> reader = loop.Spawn(async () => await accepted.ReceiveAsync(new byte[16]));
-                await WaitForRingRequestAsync(loop);
+            reader.Kill();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader);
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
 
-                reader.Kill();
-                await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await reader);
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
-
-                await client.SendAsync("after"u8.ToArray());
-                byte[] buffer = new byte[16];
-                await accepted.ReceiveExactlyAsync(buffer.AsMemory(0, 5));
-                Assert.Equal("after"u8.ToArray(), buffer[..5]);
-            }
+            await client.SendAsync("after"u8.ToArray());
+            byte[] buffer = new byte[16];
+            await accepted.ReceiveExactlyAsync(buffer.AsMemory(0, 5));
+            Assert.Equal("after"u8.ToArray(), buffer[..5]);
         });
     }
 
     [Fact]
     public void FailAfter_DuringRingReceive_ThrowsTheScopesTimeout()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
+            CancelScope? scope = null;
+            LoopTimeoutException error = await Assert.ThrowsAsync<LoopTimeoutException>(async () =>
             {
-                CancelScope? scope = null;
-                LoopTimeoutException error = await Assert.ThrowsAsync<LoopTimeoutException>(async () =>
+                using (scope = loop.FailAfter(TimeSpan.FromMilliseconds(50)))
                 {
-                    using (scope = loop.FailAfter(TimeSpan.FromMilliseconds(50)))
-                    {
-                        await accepted.ReceiveAsync(new byte[16]);
-                    }
-                });
+                    await accepted.ReceiveAsync(new byte[16]);
+                }
+            });
 
-                Assert.Same(scope, error.Scope);
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
-                await client.SendAsync("x"u8.ToArray());
-                Assert.Equal(1, await accepted.ReceiveAsync(new byte[16]));
-            }
+            Assert.Same(scope, error.Scope);
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
+            await client.SendAsync("x"u8.ToArray());
+            Assert.Equal(1, await accepted.ReceiveAsync(new byte[16]));
         });
     }
 
     [Fact]
     public void TokenCanceled_DuringRingReceive_ThrowsForThatToken_NoDataLost()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            using var cts = new CancellationTokenSource();
+            ValueTask<int> pending = accepted.ReceiveAsync(new byte[16], cts.Token);
+            Assert.False(pending.IsCompleted);
+            await loop.Yield();
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
+            // The data and the cancellation cross: whichever wins, no byte is lost.
+            await client.SendAsync("crossed"u8.ToArray());
+            cts.Cancel();
+            int got = 0;
+            try
             {
-                using var cts = new CancellationTokenSource();
-                ValueTask<int> pending = accepted.ReceiveAsync(new byte[16], cts.Token);
-                Assert.False(pending.IsCompleted);
-                await loop.Yield();
-
-                // The data and the cancellation cross: whichever wins, no byte is lost.
-                await client.SendAsync("crossed"u8.ToArray());
-                cts.Cancel();
-                int got = 0;
-                try
-                {
-                    got = await pending;
-                }
-                catch (OperationCanceledException e)
-                {
-                    Assert.Equal(cts.Token, e.CancellationToken);
-                }
-
-                byte[] rest = new byte[7 - got];
-                await accepted.ReceiveExactlyAsync(rest);
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
+                got = await pending;
             }
+            catch (OperationCanceledException e)
+            {
+                Assert.Equal(cts.Token, e.CancellationToken);
+            }
+
+            byte[] rest = new byte[7 - got];
+            await accepted.ReceiveExactlyAsync(rest);
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
         });
     }
 
     [Fact]
     public void TokenCanceledFromAnotherThread_DuringRingReceive_Throws()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                using var cts = new CancellationTokenSource();
-                ValueTask<int> pending = accepted.ReceiveAsync(new byte[16], cts.Token);
-                await loop.Yield();
-                var canceler = new Thread(cts.Cancel);
-                canceler.Start();
-                OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pending);
-                canceler.Join();
-                Assert.Equal(cts.Token, e.CancellationToken);
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
-            }
+            using var cts = new CancellationTokenSource();
+            ValueTask<int> pending = accepted.ReceiveAsync(new byte[16], cts.Token);
+            await loop.Yield();
+            var canceler = new Thread(cts.Cancel);
+            canceler.Start();
+            OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pending);
+            canceler.Join();
+            Assert.Equal(cts.Token, e.CancellationToken);
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
         });
     }
 
     [Fact]
     public void Dispose_DuringRingReceive_FailsItAndThePeerSeesTheClose()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            ValueTask<int> pending = accepted.ReceiveAsync(new byte[16]);
+            await loop.Yield();
+            Assert.Equal(1, loop.CompletionIo!.InFlight);
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
+            accepted.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await pending);
+            Assert.Equal(0, loop.CompletionIo.InFlight);
+
+            // The ring does not keep the file open: the FIN reaches the peer.
+            using (loop.FailAfter(TimeSpan.FromSeconds(10)))
             {
-                ValueTask<int> pending = accepted.ReceiveAsync(new byte[16]);
-                await loop.Yield();
-                Assert.Equal(1, loop.CompletionIo!.InFlight);
-
-                accepted.Dispose();
-                await Assert.ThrowsAsync<ObjectDisposedException>(async () => await pending);
-                Assert.Equal(0, loop.CompletionIo.InFlight);
-
-                // The ring does not keep the file open: the FIN reaches the peer.
-                using (loop.FailAfter(TimeSpan.FromSeconds(10)))
-                {
-                    Assert.Equal(0, await client.ReceiveAsync(new byte[16]));
-                }
+                Assert.Equal(0, await client.ReceiveAsync(new byte[16]));
             }
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void PeerResets_DuringRingReceive_ThrowsConnectionReset()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (accepted)
-            {
-                ValueTask<int> pending = accepted.ReceiveAsync(new byte[8]);
-                await loop.Yield();
-                Assert.Equal(SocketError.Success, SocketPal.SetLinger(client.Socket.Fd, true, 0));
-                client.Dispose();
-                SocketException error = await Assert.ThrowsAsync<SocketException>(async () => await pending);
-                Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
-            }
+            ValueTask<int> pending = accepted.ReceiveAsync(new byte[8]);
+            await loop.Yield();
+            Assert.Equal(SocketError.Success, SocketPal.SetLinger(client.Socket.Fd, true, 0));
+            client.Dispose();
+            SocketException error = await Assert.ThrowsAsync<SocketException>(async () => await pending);
+            Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
         });
     }
 
@@ -270,130 +186,89 @@ public sealed class RingReceiveTests
     [Fact]
     public void ZeroByteReceive_WaitsOnThePool_ThenTheDataIsReturnedSynchronously()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null || !loop.CompletionIo!.CanReceivePooled)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
+            if (!loop.CompletionIo!.CanReceivePooled)
             {
-                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
-                Assert.False(zero.IsCompleted);
-                Assert.Equal(1, loop.CompletionIo!.InFlight);
-                await client.SendAsync("pooled"u8.ToArray());
-                Assert.Equal(0, await zero);
-
-                // Still there for a zero-byte receive, then taken in two pieces without waiting.
-                Assert.True(accepted.ReceiveAsync(Memory<byte>.Empty).IsCompletedSuccessfully);
-                byte[] buffer = new byte[4];
-                ValueTask<int> first = accepted.ReceiveAsync(buffer);
-                Assert.True(first.IsCompletedSuccessfully);
-                Assert.Equal(4, first.Result);
-                Assert.Equal("pool"u8.ToArray(), buffer);
-                ValueTask<int> second = accepted.ReceiveAsync(buffer);
-                Assert.True(second.IsCompletedSuccessfully);
-                Assert.Equal(2, second.Result);
-                Assert.Equal("ed"u8.ToArray(), buffer[..2]);
+                return;
             }
+
+            ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+            Assert.False(zero.IsCompleted);
+            Assert.Equal(1, loop.CompletionIo!.InFlight);
+            await client.SendAsync("pooled"u8.ToArray());
+            Assert.Equal(0, await zero);
+
+            // Still there for a zero-byte receive, then taken in two pieces without waiting.
+            Assert.True(accepted.ReceiveAsync(Memory<byte>.Empty).IsCompletedSuccessfully);
+            byte[] buffer = new byte[4];
+            ValueTask<int> first = accepted.ReceiveAsync(buffer);
+            Assert.True(first.IsCompletedSuccessfully);
+            Assert.Equal(4, first.Result);
+            Assert.Equal("pool"u8.ToArray(), buffer);
+            ValueTask<int> second = accepted.ReceiveAsync(buffer);
+            Assert.True(second.IsCompletedSuccessfully);
+            Assert.Equal(2, second.Result);
+            Assert.Equal("ed"u8.ToArray(), buffer[..2]);
         });
     }
 
     [Fact]
     public void ZeroByteReceive_OnThePool_PeerCloses_CompletesThenReceiveSeesEnd()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (accepted)
-            {
-                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
-                await loop.Yield();
-                await client.SendAsync("end"u8.ToArray());
-                client.Dispose();
-                Assert.Equal(0, await zero);
-                byte[] buffer = new byte[16];
-                Assert.Equal(3, await accepted.ReceiveAsync(buffer));
-                Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
-                Assert.Equal(0, await accepted.ReceiveAsync(buffer));
-            }
+            ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+            await loop.Yield();
+            await client.SendAsync("end"u8.ToArray());
+            client.Dispose();
+            Assert.Equal(0, await zero);
+            byte[] buffer = new byte[16];
+            Assert.Equal(3, await accepted.ReceiveAsync(buffer));
+            Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            Assert.Equal(0, await accepted.ReceiveAsync(buffer));
         });
     }
 
     [Fact]
     public void Kill_DuringPooledZeroByteReceive_LosesNoData()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            Greenlet<int> waiter = loop.Spawn(async () => await accepted.ReceiveAsync(Memory<byte>.Empty));
+            await WaitForRingRequestAsync(loop);
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
+            // The data and the kill cross: the bytes stay for the next receive either way.
+            await client.SendAsync("kept"u8.ToArray());
+            waiter.Kill();
+            try
             {
-                Greenlet<int> waiter = loop.Spawn(async () => await accepted.ReceiveAsync(Memory<byte>.Empty));
-                await WaitForRingRequestAsync(loop);
-
-                // The data and the kill cross: the bytes stay for the next receive either way.
-                await client.SendAsync("kept"u8.ToArray());
-                waiter.Kill();
-                try
-                {
-                    await waiter;
-                }
-                catch (OperationCanceledException)
-                {
-                }
-
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
-                byte[] buffer = new byte[4];
-                await accepted.ReceiveExactlyAsync(buffer);
-                Assert.Equal("kept"u8.ToArray(), buffer);
+                await waiter;
             }
+            catch (OperationCanceledException)
+            {
+            }
+
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
+            byte[] buffer = new byte[4];
+            await accepted.ReceiveExactlyAsync(buffer);
+            Assert.Equal("kept"u8.ToArray(), buffer);
         });
     }
 
     [Fact]
     public void Dispose_DuringPooledZeroByteReceive_FailsIt()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
+            ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
+            await loop.Yield();
+            accepted.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await zero);
+            Assert.Equal(0, loop.CompletionIo!.InFlight);
+            using (loop.FailAfter(TimeSpan.FromSeconds(10)))
             {
-                ValueTask<int> zero = accepted.ReceiveAsync(Memory<byte>.Empty);
-                await loop.Yield();
-                accepted.Dispose();
-                await Assert.ThrowsAsync<ObjectDisposedException>(async () => await zero);
-                Assert.Equal(0, loop.CompletionIo!.InFlight);
-                using (loop.FailAfter(TimeSpan.FromSeconds(10)))
-                {
-                    Assert.Equal(0, await client.ReceiveAsync(new byte[4]));
-                }
+                Assert.Equal(0, await client.ReceiveAsync(new byte[4]));
             }
         });
     }

@@ -13,26 +13,14 @@ public sealed class RingSendTests
     [Fact]
     public void SmallSend_CompletesAtOnce_AndReachesThePeer()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                ValueTask send = client.SendAsync("hello"u8.ToArray());
-                Assert.True(send.IsCompletedSuccessfully);
-                Assert.Equal(1, loop.CompletionIo!.InFlight); // queued on the ring, not yet with the kernel
-                byte[] buffer = new byte[5];
-                await accepted.ReceiveExactlyAsync(buffer);
-                Assert.Equal("hello"u8.ToArray(), buffer);
-            }
+            ValueTask send = client.SendAsync("hello"u8.ToArray());
+            Assert.True(send.IsCompletedSuccessfully);
+            Assert.Equal(1, loop.CompletionIo!.InFlight); // queued on the ring, not yet with the kernel
+            byte[] buffer = new byte[5];
+            await accepted.ReceiveExactlyAsync(buffer);
+            Assert.Equal("hello"u8.ToArray(), buffer);
         });
     }
 
@@ -79,154 +67,95 @@ public sealed class RingSendTests
     [Fact]
     public void ShutdownSend_RightAfterAQueuedSend_TheEndFollowsTheData()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            await client.SendAsync("last words"u8.ToArray());
+            client.ShutdownSend();
+            Assert.Equal("last words"u8.ToArray(), await accepted.ReceiveToEndAsync());
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                await client.SendAsync("last words"u8.ToArray());
-                client.ShutdownSend();
-                Assert.Equal("last words"u8.ToArray(), await accepted.ReceiveToEndAsync());
-
-                // Half-closed only: the other direction still works.
-                await accepted.SendAsync("reply"u8.ToArray());
-                byte[] reply = new byte[5];
-                await client.ReceiveExactlyAsync(reply);
-                Assert.Equal("reply"u8.ToArray(), reply);
-            }
+            // Half-closed only: the other direction still works.
+            await accepted.SendAsync("reply"u8.ToArray());
+            byte[] reply = new byte[5];
+            await client.ReceiveExactlyAsync(reply);
+            Assert.Equal("reply"u8.ToArray(), reply);
         });
     }
 
     [Fact]
     public void Dispose_RightAfterAQueuedSend_DeliversTheDataThenTheEnd()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (accepted)
+            await client.SendAsync("goodbye"u8.ToArray());
+            client.Dispose();
+            using (loop.FailAfter(TimeSpan.FromSeconds(10)))
             {
-                await client.SendAsync("goodbye"u8.ToArray());
-                client.Dispose();
-                using (loop.FailAfter(TimeSpan.FromSeconds(10)))
-                {
-                    Assert.Equal("goodbye"u8.ToArray(), await accepted.ReceiveToEndAsync());
-                }
+                Assert.Equal("goodbye"u8.ToArray(), await accepted.ReceiveToEndAsync());
             }
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void SendsAfterThePeerReset_FailWithASocketException()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (accepted)
+            Assert.Equal(SocketError.Success, SocketPal.SetLinger(client.Socket.Fd, true, 0));
+            client.Dispose();
+            SocketException? error = null;
+            for (int i = 0; i < 1000 && error is null; i++)
             {
-                Assert.Equal(SocketError.Success, SocketPal.SetLinger(client.Socket.Fd, true, 0));
-                client.Dispose();
-                SocketException? error = null;
-                for (int i = 0; i < 1000 && error is null; i++)
+                try
                 {
-                    try
-                    {
-                        await accepted.SendAsync("into the void"u8.ToArray());
-                        await loop.Yield();
-                    }
-                    catch (SocketException e)
-                    {
-                        error = e;
-                    }
+                    await accepted.SendAsync("into the void"u8.ToArray());
+                    await loop.Yield();
                 }
-
-                Assert.NotNull(error);
-                Assert.True(error.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown, error.SocketErrorCode.ToString());
+                catch (SocketException e)
+                {
+                    error = e;
+                }
             }
+
+            Assert.NotNull(error);
+            Assert.True(error.SocketErrorCode is SocketError.ConnectionReset or SocketError.Shutdown, error.SocketErrorCode.ToString());
         });
     }
 
     [Fact]
     public void Kill_OfASendWaitingBehindTheRingSend_SendsNothingOfIt_AndLaterSendsFollow()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            Assert.True(client.SendAsync("first"u8.ToArray()).IsCompletedSuccessfully);
+            Greenlet second = loop.Spawn(async () => await client.SendAsync("second"u8.ToArray()));
+            await loop.Yield(); // second now waits behind the ring send... or already went
+            second.Kill();
+            await second.Task.ContinueWith(_ => { }, TaskScheduler.Default);
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                Assert.True(client.SendAsync("first"u8.ToArray()).IsCompletedSuccessfully);
-                Greenlet second = loop.Spawn(async () => await client.SendAsync("second"u8.ToArray()));
-                await loop.Yield(); // second now waits behind the ring send... or already went
-                second.Kill();
-                await second.Task.ContinueWith(_ => { }, TaskScheduler.Default);
-
-                await client.SendAsync("third"u8.ToArray());
-                client.ShutdownSend();
-                string all = System.Text.Encoding.ASCII.GetString(await accepted.ReceiveToEndAsync());
-                Assert.True(all is "firstthird" or "firstsecondthird", all);
-                Assert.Equal(second.Succeeded, all == "firstsecondthird");
-            }
+            await client.SendAsync("third"u8.ToArray());
+            client.ShutdownSend();
+            string all = System.Text.Encoding.ASCII.GetString(await accepted.ReceiveToEndAsync());
+            Assert.True(all is "firstthird" or "firstsecondthird", all);
+            Assert.Equal(second.Succeeded, all == "firstsecondthird");
         });
     }
 
     [Fact]
     public void TokenCanceled_WhileWaitingBehindTheRingSend_Throws()
     {
-        using Loop? loop = RingNet.CreateLoop();
-        if (loop is null)
+        RingNet.RunPair(async (loop, client, accepted) =>
         {
-            return;
-        }
+            using var cts = new CancellationTokenSource();
+            Assert.True(client.SendAsync("first"u8.ToArray()).IsCompletedSuccessfully);
+            ValueTask second = client.SendAsync("second"u8.ToArray(), cts.Token);
+            Assert.False(second.IsCompleted); // behind the ring send
+            cts.Cancel();
+            OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await second);
+            Assert.Equal(cts.Token, e.CancellationToken);
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                using var cts = new CancellationTokenSource();
-                Assert.True(client.SendAsync("first"u8.ToArray()).IsCompletedSuccessfully);
-                ValueTask second = client.SendAsync("second"u8.ToArray(), cts.Token);
-                Assert.False(second.IsCompleted); // behind the ring send
-                cts.Cancel();
-                OperationCanceledException e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await second);
-                Assert.Equal(cts.Token, e.CancellationToken);
-
-                await client.SendAsync("third"u8.ToArray());
-                client.ShutdownSend();
-                Assert.Equal("firstthird"u8.ToArray(), await accepted.ReceiveToEndAsync());
-            }
+            await client.SendAsync("third"u8.ToArray());
+            client.ShutdownSend();
+            Assert.Equal("firstthird"u8.ToArray(), await accepted.ReceiveToEndAsync());
         });
     }
 }

@@ -42,6 +42,13 @@ namespace EventLoop.Polling;
 // reported as Read | Write. A failed request is not re-armed: Core's next system call on the
 // descriptor sees the error, as with poll(2)'s POLLNVAL.
 //
+// Completion requests. The same ring carries the receives and sends of Loop.CompletionIo
+// (Io/CompletionIo.cs): their user_data has bit 31 of the low word set (a slot, not a
+// descriptor) and a per-slot sequence in the high word, and Poll hands their completions to
+// CompletionIo.Dispatch, which calls the driver's handler in place; they take no room in the
+// ready buffer. They are submitted by the same io_uring_enter as everything else. Dispose waits
+// for them (IORING_REGISTER_SYNC_CANCEL of every request) before the buffers are unpinned.
+//
 // The wait is one io_uring_enter per iteration, like epoll_wait; Handle is -1 because re-arms are
 // submitted inside Poll, so a host loop must drive this back end with RunOnce and GetPollTimeout.
 internal sealed unsafe class IoUringPoller : IPoller
