@@ -169,6 +169,19 @@ internal sealed class LoopSocket : IReadinessHandler
     }
 
     /// <summary>
+    /// Records EAGAIN of a receive that goes on through the ring: the kernel waits for the data
+    /// itself, so Read is not armed (no edge is needed, and an armed Read would report every
+    /// message once more).
+    /// </summary>
+    public void OnReceiveWouldBlockOnRing() => _readReady = false;
+
+    /// <summary>
+    /// Records a receive completed by the ring with data: as after a receive system call, more may
+    /// be queued (or come) for the next receive's system call to take at once.
+    /// </summary>
+    public void OnReceivedOnRing() => _readReady = true;
+
+    /// <summary>
     /// Records a successful stream receive of <paramref name="received"/> bytes into a buffer of
     /// <paramref name="requested"/>: a short one means the queue was drained, when that can be
     /// trusted (see the design note).

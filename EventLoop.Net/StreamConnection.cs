@@ -42,10 +42,12 @@ public sealed class StreamConnection : IDisposable
 
     /// <summary>
     /// Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>. Registered for Read
-    /// only: Write is added if a send ever has to wait (see LoopSocket's design note).
+    /// only: Write is added if a send ever has to wait (see LoopSocket's design note). On the
+    /// io_uring back end with the receive pool, for nothing: receives wait on the ring, and a
+    /// direction is armed only if an operation falls back to waiting for readiness.
     /// </summary>
     internal StreamConnection(Loop loop, int fd, bool isUnix)
-        : this(new LoopSocket(loop, fd, IoEvents.Read), isUnix)
+        : this(new LoopSocket(loop, fd, loop.CompletionIo is { CanReceivePooled: true } ? IoEvents.None : IoEvents.Read), isUnix)
     {
     }
 
@@ -210,7 +212,14 @@ public sealed class StreamConnection : IDisposable
                 return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
             }
 
-            _socket.OnWouldBlock(SocketDirection.Read);
+            if (_socket.Completions is not null && !buffer.IsEmpty)
+            {
+                _socket.OnReceiveWouldBlockOnRing();
+            }
+            else
+            {
+                _socket.OnWouldBlock(SocketDirection.Read);
+            }
         }
 
         ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);

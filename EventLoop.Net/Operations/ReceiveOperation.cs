@@ -89,6 +89,11 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         else if (result >= 0)
         {
             Socket.OnReceived(result, _buffer.Length);
+            if (result > 0)
+            {
+                Socket.OnReceivedOnRing();
+            }
+
             TrySetResult(result);
         }
         else if (result == -Interop.Libc.EAGAIN)
@@ -106,6 +111,7 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         if (result > 0)
         {
             _owner.HoldPooled(this);
+            Socket.OnReceivedOnRing();
             TrySetResult(0);
         }
         else if (result == 0)
