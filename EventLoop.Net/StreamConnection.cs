@@ -452,8 +452,7 @@ public sealed class StreamConnection : IDisposable
             return false;
         }
 
-        (_ringSend ??= new RingSend(this, _socket, io)).Start(data);
-        return true;
+        return (_ringSend ??= new RingSend(this, _socket, io)).TryStart(data);
     }
 
     // io_uring: a small send is copied to the ring and completes at once (no system call; the

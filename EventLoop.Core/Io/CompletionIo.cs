@@ -37,7 +37,8 @@ namespace EventLoop;
 /// </para>
 /// <para>
 /// Results are the kernel's: a byte count (0 for a receive at end of stream), or a negated
-/// errno (<c>-104</c> for ECONNRESET, <c>-32</c> for EPIPE; sends pass <c>MSG_NOSIGNAL</c>).
+/// errno (<c>-104</c> for ECONNRESET, <c>-32</c> for EPIPE; sends pass <c>MSG_NOSIGNAL</c> and
+/// <c>MSG_WAITALL</c>).
 /// A request in flight keeps the loop polling only while something else is registered with it
 /// (a socket's <see cref="ReadinessWatch"/> is).
 /// </para>
@@ -157,8 +158,11 @@ public sealed unsafe class CompletionIo
             sqe->UserData = userData;
             if (pooled)
             {
+                // A pooled receive is a wait for data that is not there yet: the kernel arms its
+                // poll at once instead of trying the receive first (5.19, as the pool itself).
                 sqe->Flags = IOSQE_BUFFER_SELECT;
                 sqe->BufferIndex = PoolGroup;
+                sqe->IoPriority = IORING_RECVSEND_POLL_FIRST;
             }
 
             entry.Request = request;
@@ -224,9 +228,9 @@ public sealed unsafe class CompletionIo
         }
 
         // The request has ended: its completion (the result, or -ECANCELED) was posted before
-        // the system call returned to user mode. Read it now; when it is reaped it is stale.
+        // the system call returned to user mode. Take it now, out of turn.
         int outcome = -ECANCELED;
-        if (_ring.TryFindCompletion(userData, out Cqe found))
+        if (_ring.TryTakeCompletion(userData, out Cqe found))
         {
             outcome = found.Result;
             TakeBuffer(request, in found);
@@ -243,7 +247,10 @@ public sealed unsafe class CompletionIo
         uint sequence = (uint)(cqe.UserData >> 32);
         if ((uint)slot >= (uint)_slotCount || !_slots[slot].Live || _slots[slot].Sequence != sequence)
         {
-            return; // cancelled synchronously: already accounted for
+            // Cancelled synchronously, its completion not found then: only a pool buffer it
+            // may carry is still to give back.
+            ReturnCarriedBuffer(in cqe);
+            return;
         }
 
         CompletionRequest? request = _slots[slot].Request;
@@ -252,6 +259,7 @@ public sealed unsafe class CompletionIo
             // An orphan of an asynchronous cancel: the kernel is done with the buffer now.
             _slots[slot].Pin.Dispose();
             FreeSlot(slot);
+            ReturnCarriedBuffer(in cqe);
             return;
         }
 
@@ -330,6 +338,14 @@ public sealed unsafe class CompletionIo
         if (!Loop.CheckAccess())
         {
             ThrowHelper.ThrowWrongThread(nameof(CompletionIo));
+        }
+    }
+
+    private void ReturnCarriedBuffer(in Cqe cqe)
+    {
+        if ((cqe.Flags & IORING_CQE_F_BUFFER) != 0)
+        {
+            ReturnBuffer((ushort)(cqe.Flags >> IORING_CQE_BUFFER_SHIFT));
         }
     }
 

@@ -97,8 +97,10 @@ public sealed class CompletionRequest
 
     /// <summary>
     /// Queues <c>IORING_OP_SEND</c> of <paramref name="buffer"/> to <paramref name="handle"/>
-    /// (with <c>MSG_NOSIGNAL</c>); the loop's next <c>io_uring_enter</c> submits it. The result
-    /// may be short of the length (a stream socket's buffer filled): submit the rest. Loop thread.
+    /// (with <c>MSG_NOSIGNAL</c> and <c>MSG_WAITALL</c>: the kernel waits for room until all is
+    /// sent); the loop's next <c>io_uring_enter</c> submits it. A result short of the length
+    /// (a failure after part was sent, or a kernel before 5.18 that does not retry): submit the
+    /// rest, which reports the failure. Loop thread.
     /// </summary>
     /// <param name="handle">A connected socket; keep it open until the request ends.</param>
     /// <param name="buffer">Pinned until the request completes or is cancelled; leave it unchanged meanwhile.</param>
@@ -109,7 +111,7 @@ public sealed class CompletionRequest
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
         ReleasePooled();
-        Io.Submit(this, IORING_OP_SEND, handle, buffer.Pin(), (uint)buffer.Length, MSG_NOSIGNAL);
+        Io.Submit(this, IORING_OP_SEND, handle, buffer.Pin(), (uint)buffer.Length, MSG_NOSIGNAL | MSG_WAITALL);
     }
 
     /// <summary>

@@ -38,7 +38,15 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         short version = Suspend(cancellationToken);
         if (IsPending)
         {
-            (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, buffer);
+            try
+            {
+                (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, buffer);
+            }
+            catch (Exception error)
+            {
+                OnRing = false;
+                TrySetException(error);
+            }
         }
         else
         {
@@ -59,7 +67,15 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         short version = Suspend(cancellationToken);
         if (IsPending)
         {
-            (_request ??= io.CreateRequest(this)).ReceivePooled(Socket.Handle);
+            try
+            {
+                (_request ??= io.CreateRequest(this)).ReceivePooled(Socket.Handle);
+            }
+            catch (Exception error)
+            {
+                OnRing = false;
+                TrySetException(error);
+            }
         }
         else
         {

@@ -29,21 +29,34 @@ internal sealed class RingSend : ICompletionHandler
         _request = io.CreateRequest(this);
     }
 
-    /// <summary>True from <see cref="Start"/> until the kernel reported the whole copy sent (or failed).</summary>
+    /// <summary>True from <see cref="TryStart"/> until the kernel reported the whole copy sent (or failed).</summary>
     public bool InFlight => _copy is not null;
 
     /// <summary>A failure of a completed ring send not yet reported to the caller (Success when none).</summary>
     public SocketError Error { get; private set; }
 
-    /// <summary>Copies <paramref name="data"/> (at most <see cref="MaxCopy"/> bytes) and queues it.</summary>
-    public void Start(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Copies <paramref name="data"/> (at most <see cref="MaxCopy"/> bytes) and queues it; false
+    /// when the ring refused it (its submission queue is jammed), and nothing was queued.
+    /// </summary>
+    public bool TryStart(ReadOnlySpan<byte> data)
     {
         byte[] copy = ArrayPool<byte>.Shared.Rent(data.Length);
         data.CopyTo(copy);
+        try
+        {
+            _request.Send(_socket.Handle, copy.AsMemory(0, data.Length));
+        }
+        catch (InvalidOperationException)
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+            return false;
+        }
+
         _copy = copy;
         _offset = 0;
         _end = data.Length;
-        _request.Send(_socket.Handle, copy.AsMemory(0, data.Length));
+        return true;
     }
 
     /// <summary>Takes the pending failure: it is reported once.</summary>
@@ -58,7 +71,8 @@ internal sealed class RingSend : ICompletionHandler
     {
         if (result > 0 && _offset + result < _end && !_socket.IsClosed)
         {
-            // A short send (the socket buffer filled): the kernel waits for room for the rest.
+            // Short (a failure after part was sent, or a kernel that does not retry): the rest
+            // goes again, and reports the failure if there is one.
             _offset += result;
             _request.Send(_socket.Handle, _copy.AsMemory(_offset, _end - _offset));
             return;

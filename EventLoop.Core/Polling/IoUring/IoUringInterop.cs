@@ -73,6 +73,8 @@ internal static unsafe partial class IoUringInterop
     internal const byte IORING_OP_RECV = 27;
 
     internal const uint MSG_NOSIGNAL = 0x4000;
+    internal const uint MSG_WAITALL = 0x100;
+    internal const ushort IORING_RECVSEND_POLL_FIRST = 1 << 0;
 
     internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
     internal const byte IOSQE_CQE_SKIP_SUCCESS = 1 << 6;

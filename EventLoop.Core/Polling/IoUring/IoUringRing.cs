@@ -167,10 +167,11 @@ internal sealed unsafe class IoUringRing : IDisposable
     }
 
     /// <summary>
-    /// Finds the unconsumed completion of <paramref name="userData"/>, if it is in the CQ ring,
-    /// without consuming anything (it stays for the normal reaping, which drops it as stale).
+    /// Takes the unconsumed completion of <paramref name="userData"/> out of turn, if it is in the
+    /// CQ ring: its user_data is overwritten with all ones, which every reaper skips, and it is
+    /// consumed in order with the others.
     /// </summary>
-    public bool TryFindCompletion(ulong userData, out Cqe found)
+    public bool TryTakeCompletion(ulong userData, out Cqe found)
     {
         uint tail = Volatile.Read(ref *_cqTail);
         for (uint i = _cqHeadLocal; i != tail; i++)
@@ -179,6 +180,7 @@ internal sealed unsafe class IoUringRing : IDisposable
             if (cqe.UserData == userData)
             {
                 found = cqe;
+                cqe.UserData = ulong.MaxValue;
                 return true;
             }
         }
