@@ -30,7 +30,11 @@ public sealed class StreamConnection : IDisposable
     private EndPoint? _localEndPoint;
     private EndPoint? _remoteEndPoint;
     private LoopStream? _stream;
+    // EVENTLOOP_RECEIVE_MULTISHOT=0 keeps the single-shot pooled receive (one request per wait).
+    private static readonly bool s_multishot = Environment.GetEnvironmentVariable("EVENTLOOP_RECEIVE_MULTISHOT") != "0";
+
     private RingSend? _ringSend;
+    private RingReceiver? _receiver;
     private SendOperation? _afterRingSend;
     private bool _shutdownAfterRingSend;
     private ReceiveOperation? _held;
@@ -181,6 +185,11 @@ public sealed class StreamConnection : IDisposable
         if (_keptEnd != 0)
         {
             return new ValueTask<int>(TakeKept(buffer.Span));
+        }
+
+        if (_receiver is not null || (buffer.IsEmpty && s_multishot && _socket.Completions is { CanReceivePooled: true }))
+        {
+            return ReceiveOnReceiver(buffer, cancellationToken);
         }
 
         if (buffer.IsEmpty && _socket.Completions is { CanReceivePooled: true } ring)
@@ -493,6 +502,23 @@ public sealed class StreamConnection : IDisposable
         return TryStartRingSend(buffer.Span);
     }
 
+    // The connection receives through its multishot ring receive from its first zero-byte
+    // receive on (see RingReceiver): served from the pool buffers it holds, or waiting for more.
+    private ValueTask<int> ReceiveOnReceiver(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        RingReceiver receiver = _receiver ??= new RingReceiver(_socket, _socket.Completions!);
+        if (receiver.TryReceive(buffer.Span, out int received, out SocketError error))
+        {
+            return error == SocketError.Success
+                ? new ValueTask<int>(received)
+                : ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
+        }
+
+        ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+        _cachedReceive = null;
+        return op.StartOnReceiver(receiver, buffer, cancellationToken);
+    }
+
     private int TakeHeld(Span<byte> buffer)
     {
         // An empty buffer only asks whether data is there: it is.
@@ -540,6 +566,7 @@ public sealed class StreamConnection : IDisposable
             _socket.Completions!.Submit();
         }
 
+        _receiver?.Close(); // the kernel lets go of the descriptor before it is closed
         _socket.Close(nameof(StreamConnection));
         _held?.ReleasePooled();
         _held = null;

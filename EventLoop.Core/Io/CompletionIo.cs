@@ -129,7 +129,7 @@ public sealed unsafe class CompletionIo
     }
 
     /// <summary>Queues one SQE for <paramref name="request"/>; the buffer is pinned until it ends.</summary>
-    internal void Submit(CompletionRequest request, byte opcode, SafeHandle handle, MemoryHandle pin, uint length, uint messageFlags, bool pooled = false)
+    internal void Submit(CompletionRequest request, byte opcode, SafeHandle handle, MemoryHandle pin, uint length, uint messageFlags, bool pooled = false, bool multishot = false)
     {
         int slot = -1;
         try
@@ -162,7 +162,7 @@ public sealed unsafe class CompletionIo
                 // poll at once instead of trying the receive first (5.19, as the pool itself).
                 sqe->Flags = IOSQE_BUFFER_SELECT;
                 sqe->BufferIndex = PoolGroup;
-                sqe->IoPriority = IORING_RECVSEND_POLL_FIRST;
+                sqe->IoPriority = (ushort)(IORING_RECVSEND_POLL_FIRST | (multishot ? IORING_RECV_MULTISHOT : 0));
             }
 
             entry.Request = request;
@@ -229,11 +229,17 @@ public sealed unsafe class CompletionIo
 
         // The request has ended: its completion (the result, or -ECANCELED) was posted before
         // the system call returned to user mode. Take it now, out of turn.
+        // A multishot receive may have posted several: the data ones go to the request's
+        // pooled buffers, the last one (no IORING_CQE_F_MORE) is the outcome.
         int outcome = -ECANCELED;
-        if (_ring.TryTakeCompletion(userData, out Cqe found))
+        while (_ring.TryTakeCompletion(userData, out Cqe found))
         {
-            outcome = found.Result;
             TakeBuffer(request, in found);
+            if ((found.Flags & IORING_CQE_F_MORE) == 0)
+            {
+                outcome = found.Result;
+                break;
+            }
         }
 
         Release(slot);
@@ -264,7 +270,11 @@ public sealed unsafe class CompletionIo
         }
 
         TakeBuffer(request, in cqe);
-        Release(slot);
+        if ((cqe.Flags & IORING_CQE_F_MORE) == 0)
+        {
+            Release(slot);
+        }
+
         try
         {
             request.Handler.OnCompleted(request, cqe.Result);

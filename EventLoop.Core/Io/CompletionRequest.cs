@@ -14,8 +14,11 @@ public sealed class CompletionRequest
 {
     private int _slot = -1;
     private ulong _userData;
-    private int _pooledId = -1;
-    private int _pooledLength;
+    // Pool buffers received and not yet released, oldest first (a multishot receive may deliver
+    // several before the driver takes them).
+    private PooledBuffer[] _pooled = new PooledBuffer[1];
+    private int _pooledHead;
+    private int _pooledCount;
 
     internal CompletionRequest(CompletionIo io, ICompletionHandler handler)
     {
@@ -46,52 +49,60 @@ public sealed class CompletionRequest
     {
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
-        ReleasePooled();
         Io.Submit(this, IORING_OP_RECV, handle, buffer.Pin(), (uint)buffer.Length, 0);
     }
 
     /// <summary>
     /// Queues <c>IORING_OP_RECV</c> from <paramref name="handle"/> into a buffer the kernel takes
     /// from the loop's receive pool when data arrives (<c>IOSQE_BUFFER_SELECT</c>), so the wait
-    /// holds no memory: the way to wait for data on thousands of idle connections. A positive
-    /// result leaves the bytes in <see cref="PooledData"/> (up to 4 KiB; more stays queued in
-    /// the socket) until <see cref="ReleasePooled"/>. A result of <c>-105</c> (ENOBUFS) means the
-    /// pool was empty: nothing was received. Loop thread.
+    /// holds no memory: the way to wait for data on thousands of idle connections. Each positive
+    /// result leaves its bytes (up to 4 KiB; more stays queued in the socket) in a pool buffer,
+    /// read through <see cref="PooledData"/> until <see cref="ReleasePooled"/>. A result of
+    /// <c>-105</c> (ENOBUFS) means the pool was empty: nothing was received. Loop thread.
     /// </summary>
     /// <param name="handle">A connected stream socket; keep it open until the request ends.</param>
+    /// <param name="multishot">
+    /// Keep receiving (<c>IORING_RECV_MULTISHOT</c>, 6.0): the request stays in flight and the
+    /// handler is told each arrival (<see cref="IsInFlight"/> is still true then) until a final
+    /// result ends it: 0 at end of stream, a negated errno (ENOBUFS when the pool ran dry), or
+    /// <see cref="TryCancel"/>. The kernel keeps taking data while the driver does not read it,
+    /// so the driver bounds what it holds (<see cref="PooledCount"/>) by cancelling.
+    /// </param>
     /// <exception cref="InvalidOperationException">A request is already in flight, or called off the loop thread.</exception>
     /// <exception cref="NotSupportedException">The pool is not available (<see cref="CompletionIo.CanReceivePooled"/> is false).</exception>
     /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
-    public void ReceivePooled(SafeHandle handle)
+    public void ReceivePooled(SafeHandle handle, bool multishot = false)
     {
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
-        ReleasePooled();
         if (!Io.CanReceivePooled)
         {
             throw new NotSupportedException("The kernel refused the loop's receive pool (IORING_REGISTER_PBUF_RING, Linux 5.19).");
         }
 
-        Io.Submit(this, IORING_OP_RECV, handle, default, 0, 0, pooled: true);
+        Io.Submit(this, IORING_OP_RECV, handle, default, 0, 0, pooled: true, multishot: multishot);
     }
 
     /// <summary>
-    /// The bytes the last <see cref="ReceivePooled"/> received (also when it completed just before
-    /// <see cref="TryCancel"/>), in a pool buffer; empty when none is held. Valid until
-    /// <see cref="ReleasePooled"/> or the next submission. Loop thread.
+    /// The bytes of the oldest pool buffer this request received and the driver has not released
+    /// (also one that completed just before <see cref="TryCancel"/>); empty when none is held.
+    /// Valid until <see cref="ReleasePooled"/>. Loop thread.
     /// </summary>
     public ReadOnlySpan<byte> PooledData =>
-        _pooledId >= 0 && Io.Pool is { } pool ? pool.Data((ushort)_pooledId, _pooledLength) : default;
+        _pooledCount > 0 && Io.Pool is { } pool ? pool.Data(_pooled[_pooledHead].Id, _pooled[_pooledHead].Length) : default;
 
-    /// <summary>Gives the buffer behind <see cref="PooledData"/> back to the pool; nothing when none is held. Loop thread.</summary>
+    /// <summary>How many received pool buffers the request holds (see <see cref="PooledData"/>).</summary>
+    public int PooledCount => _pooledCount;
+
+    /// <summary>Gives the oldest held pool buffer (<see cref="PooledData"/>) back to the pool; nothing when none is held. Loop thread.</summary>
     public void ReleasePooled()
     {
-        if (_pooledId >= 0)
+        if (_pooledCount > 0)
         {
-            int id = _pooledId;
-            _pooledId = -1;
-            _pooledLength = 0;
-            Io.ReturnBuffer((ushort)id);
+            ushort id = _pooled[_pooledHead].Id;
+            _pooledHead = (_pooledHead + 1) % _pooled.Length;
+            _pooledCount--;
+            Io.ReturnBuffer(id);
         }
     }
 
@@ -110,7 +121,6 @@ public sealed class CompletionRequest
     {
         ArgumentNullException.ThrowIfNull(handle);
         ThrowIfInFlight();
-        ReleasePooled();
         Io.Submit(this, IORING_OP_SEND, handle, buffer.Pin(), (uint)buffer.Length, MSG_NOSIGNAL | MSG_WAITALL);
     }
 
@@ -148,8 +158,20 @@ public sealed class CompletionRequest
 
     internal void OnPooledReceived(ushort id, int length)
     {
-        _pooledId = id;
-        _pooledLength = length;
+        if (_pooledCount == _pooled.Length)
+        {
+            var grown = new PooledBuffer[_pooled.Length * 2];
+            for (int i = 0; i < _pooledCount; i++)
+            {
+                grown[i] = _pooled[(_pooledHead + i) % _pooled.Length];
+            }
+
+            _pooled = grown;
+            _pooledHead = 0;
+        }
+
+        _pooled[(_pooledHead + _pooledCount) % _pooled.Length] = new PooledBuffer(id, length);
+        _pooledCount++;
     }
 
     internal void OnEnded()
@@ -165,4 +187,6 @@ public sealed class CompletionRequest
             ThrowHelper.ThrowInvalidOperation("A request of this CompletionRequest is already in flight.");
         }
     }
+
+    private readonly record struct PooledBuffer(ushort Id, int Length);
 }

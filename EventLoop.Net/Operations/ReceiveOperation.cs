@@ -16,6 +16,7 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
     private readonly StreamConnection _owner;
     private Memory<byte> _buffer;
     private CompletionRequest? _request;
+    private RingReceiver? _receiver;
 
     public ReceiveOperation(StreamConnection owner, LoopSocket socket)
         : base(socket, SocketDirection.Read)
@@ -83,6 +84,73 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         }
 
         return new ValueTask<int>(this, version);
+    }
+
+    /// <summary>The buffer of the receive in progress (empty for a zero-byte receive).</summary>
+    public Memory<byte> Buffer => _buffer;
+
+    /// <summary>Waits on the connection's multishot ring receive (see <see cref="RingReceiver"/>).</summary>
+    public ValueTask<int> StartOnReceiver(RingReceiver receiver, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        _buffer = buffer;
+        OnRing = true;
+        short version = Suspend(cancellationToken);
+        if (IsPending)
+        {
+            _receiver = receiver;
+            try
+            {
+                receiver.Wait(this);
+            }
+            catch (Exception error)
+            {
+                TrySetException(error);
+            }
+        }
+        else
+        {
+            OnRing = false;
+        }
+
+        return new ValueTask<int>(this, version);
+    }
+
+    /// <summary>The receiver served this wait: <paramref name="received"/> bytes, or <paramref name="error"/>.</summary>
+    public void CompleteFromRing(int received, SocketError error)
+    {
+        if (error == SocketError.Success)
+        {
+            TrySetResult(received);
+        }
+        else
+        {
+            TrySetException(CreateException(error));
+        }
+    }
+
+    /// <summary>
+    /// The receive pool ran dry before data came: a zero-byte receive looks and waits for
+    /// readiness, a receive into a buffer becomes a single-shot ring receive into it.
+    /// </summary>
+    public void FallBackFromPool()
+    {
+        _receiver = null;
+        if (!_buffer.IsEmpty && Socket.Completions is { } io)
+        {
+            try
+            {
+                (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, _buffer);
+            }
+            catch (Exception error)
+            {
+                OnRing = false;
+                TrySetException(error);
+            }
+
+            return;
+        }
+
+        OnPooledCompleted(-ENOBUFS);
     }
 
     /// <summary>The bytes a pooled receive left for the next receive.</summary>
@@ -176,6 +244,12 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
 
     protected override void OnFinished()
     {
+        if (_receiver is { } receiver)
+        {
+            _receiver = null;
+            receiver.Forget(this);
+        }
+
         // A kill, a deadline, the token or a close ended the wait first: end the request before
         // the caller gets its buffer back. Data the kernel had already received is kept for the
         // next receive, so cancellation loses nothing, as on epoll.

@@ -249,10 +249,48 @@ public sealed class RingReceiveTests
             {
             }
 
-            Assert.Equal(0, loop.CompletionIo!.InFlight);
+            // The connection's multishot receive stays armed (it is the connection's, not the
+            // wait's); a single-shot one was cancelled.
+            Assert.True(loop.CompletionIo!.InFlight <= 1);
             byte[] buffer = new byte[4];
             await accepted.ReceiveExactlyAsync(buffer);
             Assert.Equal("kept"u8.ToArray(), buffer);
+        });
+    }
+
+    [Fact]
+    public void FastSender_SlowReader_ThePoolIsNotDrained_AndAllDataArrivesInOrder()
+    {
+        byte[] payload = new byte[2 * 1024 * 1024];
+        new Random(5).NextBytes(payload);
+        RingNet.RunPair(async (loop, client, accepted) =>
+        {
+            Greenlet sender = loop.Spawn(async () =>
+            {
+                await client.SendAsync(payload);
+                client.ShutdownSend();
+            });
+
+            // Zero-byte waits put the connection on its multishot receive; the reader then
+            // lets data pile up while the sender pushes 2 MiB.
+            Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            for (int i = 0; i < 20; i++)
+            {
+                await loop.Yield();
+            }
+
+            Assert.True(loop.CompletionIo!.InFlight <= 2);
+            var all = new MemoryStream();
+            byte[] buffer = new byte[3000];
+            int n;
+            while ((n = await accepted.ReceiveAsync(buffer)) > 0)
+            {
+                all.Write(buffer, 0, n);
+                Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            }
+
+            await sender;
+            Assert.True(payload.AsSpan().SequenceEqual(all.ToArray()));
         });
     }
 

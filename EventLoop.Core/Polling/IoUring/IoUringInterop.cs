@@ -75,6 +75,7 @@ internal static unsafe partial class IoUringInterop
     internal const uint MSG_NOSIGNAL = 0x4000;
     internal const uint MSG_WAITALL = 0x100;
     internal const ushort IORING_RECVSEND_POLL_FIRST = 1 << 0;
+    internal const ushort IORING_RECV_MULTISHOT = 1 << 1;
 
     internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
     internal const byte IOSQE_CQE_SKIP_SUCCESS = 1 << 6;
