@@ -69,10 +69,10 @@ namespace EventLoop.Net;
 //
 // The io_uring back end (Loop.CompletionIo not null). Readiness works as above through the ring's
 // poll requests, and StreamConnection adds completions: a receive that has to wait is a receive
-// request into the caller's buffer (edges then change nothing for it: SocketOperation.OnRing); a
-// zero-byte receive is a receive request that takes a buffer from the loop's pool when data
-// comes, and the next receive copies from that buffer without a system call; a small send is
-// copied to the ring and completes at once. So an echo round trip costs no system call of its
+// request into the caller's buffer (edges then change nothing for it: SocketOperation.OnRing); from
+// its first zero-byte receive on, a connection receives through one multishot request that takes
+// buffers from the loop's pool as data comes (RingReceiver), and receives copy from those buffers
+// without a system call; a small send is copied to the ring and completes at once. So an echo round trip costs no system call of its
 // own, only a share of the iteration's io_uring_enter. A wait that is aborted cancels its
 // request synchronously (CompletionRequest.TryCancel), so the buffer is the caller's again and
 // the descriptor can be closed; bytes that crossed the cancellation are kept for the next

@@ -157,10 +157,11 @@ public sealed class StreamConnection : IDisposable
     /// </summary>
     /// <remarks>
     /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a receive that has to wait is a
-    /// receive request on the ring into <paramref name="buffer"/>, and a zero-byte receive waits
-    /// with a request that takes a buffer from the loop's receive pool only when data comes: that
-    /// data stays in the pool buffer and the next receive returns it synchronously (it counts as
-    /// "not consumed"). Either way a canceled wait loses no data.
+    /// receive request on the ring into <paramref name="buffer"/>. From its first zero-byte
+    /// receive on, the connection receives through one multishot request that takes buffers from
+    /// the loop's receive pool as data comes (at most 32 KiB ahead of the reader): receives are
+    /// then served from those buffers, synchronously when the ring has delivered data, and a
+    /// zero-byte receive completes once some is there. Either way a canceled wait loses no data.
     /// </remarks>
     /// <param name="buffer">Where the data goes; must stay valid until the operation completes.</param>
     /// <param name="cancellationToken">Cancels the wait; the connection stays usable and no data is lost.</param>
