@@ -191,12 +191,7 @@ public sealed unsafe class CompletionIo
         if (_ring.IsUnsubmitted(entry.Position))
         {
             // Still ours: the kernel never sees it (and never the descriptor number).
-            Sqe* queued = _ring.At(entry.Position);
-            *queued = default;
-            queued->Opcode = IORING_OP_NOP;
-            queued->Fd = -1;
-            queued->Flags = _nopFlags;
-            queued->UserData = ulong.MaxValue;
+            Withdraw(entry.Position);
             Release(slot);
             return -ECANCELED;
         }
@@ -316,12 +311,7 @@ public sealed unsafe class CompletionIo
         {
             if (_slots[i].Live && _ring.IsUnsubmitted(_slots[i].Position))
             {
-                Sqe* queued = _ring.At(_slots[i].Position);
-                *queued = default;
-                queued->Opcode = IORING_OP_NOP;
-                queued->Fd = -1;
-                queued->Flags = _nopFlags;
-                queued->UserData = ulong.MaxValue;
+                Withdraw(_slots[i].Position);
             }
         }
     }
@@ -349,6 +339,17 @@ public sealed unsafe class CompletionIo
         {
             ThrowHelper.ThrowWrongThread(nameof(CompletionIo));
         }
+    }
+
+    // Turns the unsubmitted SQE at position into a NOP whose completion nobody reads.
+    private void Withdraw(uint position)
+    {
+        Sqe* queued = _ring.At(position);
+        *queued = default;
+        queued->Opcode = IORING_OP_NOP;
+        queued->Fd = -1;
+        queued->Flags = _nopFlags;
+        queued->UserData = ulong.MaxValue;
     }
 
     private void ReturnCarriedBuffer(in Cqe cqe)

@@ -32,22 +32,25 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
     }
 
     /// <summary>Receives into <paramref name="buffer"/> (not empty) through the ring's <paramref name="io"/>.</summary>
-    public ValueTask<int> StartOnRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
+    public ValueTask<int> StartOnRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken) =>
+        StartRequest(buffer, io, cancellationToken);
+
+    /// <summary>
+    /// A zero-byte receive through the ring: waits with a pooled-buffer receive, so the kernel
+    /// takes a buffer only when data comes; the data then waits in it for the next receive.
+    /// </summary>
+    public ValueTask<int> StartPooled(CompletionIo io, CancellationToken cancellationToken) =>
+        StartRequest(default, io, cancellationToken);
+
+    // Begins the wait and submits the operation's own request: into the buffer, or pooled when it is empty.
+    private ValueTask<int> StartRequest(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
     {
         _buffer = buffer;
         OnRing = true;
         short version = Suspend(cancellationToken);
         if (IsPending)
         {
-            try
-            {
-                (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, buffer);
-            }
-            catch (Exception error)
-            {
-                OnRing = false;
-                TrySetException(error);
-            }
+            SubmitRequest(io);
         }
         else
         {
@@ -57,33 +60,25 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         return new ValueTask<int>(this, version);
     }
 
-    /// <summary>
-    /// A zero-byte receive through the ring: waits with a pooled-buffer receive, so the kernel
-    /// takes a buffer only when data comes; the data then waits in it for the next receive.
-    /// </summary>
-    public ValueTask<int> StartPooled(CompletionIo io, CancellationToken cancellationToken)
+    private void SubmitRequest(CompletionIo io)
     {
-        _buffer = default;
-        OnRing = true;
-        short version = Suspend(cancellationToken);
-        if (IsPending)
+        try
         {
-            try
+            CompletionRequest request = _request ??= io.CreateRequest(this);
+            if (_buffer.IsEmpty)
             {
-                (_request ??= io.CreateRequest(this)).ReceivePooled(Socket.Handle);
+                request.ReceivePooled(Socket.Handle);
             }
-            catch (Exception error)
+            else
             {
-                OnRing = false;
-                TrySetException(error);
+                request.Receive(Socket.Handle, _buffer);
             }
         }
-        else
+        catch (Exception error)
         {
             OnRing = false;
+            TrySetException(error);
         }
-
-        return new ValueTask<int>(this, version);
     }
 
     /// <summary>The buffer of the receive in progress (empty for a zero-byte receive).</summary>
@@ -137,16 +132,7 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
         _receiver = null;
         if (!_buffer.IsEmpty && Socket.Completions is { } io)
         {
-            try
-            {
-                (_request ??= io.CreateRequest(this)).Receive(Socket.Handle, _buffer);
-            }
-            catch (Exception error)
-            {
-                OnRing = false;
-                TrySetException(error);
-            }
-
+            SubmitRequest(io);
             return;
         }
 
