@@ -295,6 +295,64 @@ public sealed class RingReceiveTests
     }
 
     [Fact]
+    public void ManyReadersHoldingBuffers_DrainThePool_TheRestFallBack_AndAllDataArrives()
+    {
+        using Loop? loop = RingNet.CreateLoop();
+        if (loop is null || !loop.CompletionIo!.CanReceivePooled)
+        {
+            return;
+        }
+
+        // 1,024 pool buffers, at most 8 held per connection: 160 connections that each get 40 KiB
+        // and do not read run the pool dry, so the later ones see ENOBUFS and fall back.
+        const int Pairs = 160;
+        const int Size = 40 * 1024;
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort, backlog: Pairs);
+            var clients = new List<StreamConnection>();
+            var servers = new List<StreamConnection>();
+            try
+            {
+                for (int i = 0; i < Pairs; i++)
+                {
+                    clients.Add(await loop.ConnectAsync(listener.LocalEndPoint));
+                    servers.Add(await listener.AcceptAsync());
+                }
+
+                var waits = new List<Greenlet<int>>();
+                foreach (StreamConnection server in servers)
+                {
+                    waits.Add(loop.Spawn(async () => await server.ReceiveAsync(Memory<byte>.Empty)));
+                }
+
+                for (int i = 0; i < Pairs; i++)
+                {
+                    await clients[i].SendAsync(Payload(i, Size));
+                }
+
+                foreach (Greenlet<int> wait in waits)
+                {
+                    Assert.Equal(0, await wait);
+                }
+
+                byte[] buffer = new byte[Size];
+                for (int i = 0; i < Pairs; i++)
+                {
+                    await servers[i].ReceiveExactlyAsync(buffer);
+                    Assert.True(buffer.AsSpan().SequenceEqual(Payload(i, Size)), $"connection {i}");
+                }
+            }
+            finally
+            {
+                clients.ForEach(c => c.Dispose());
+                servers.ForEach(c => c.Dispose());
+            }
+        }, seconds: 60);
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
     public void Dispose_DuringPooledZeroByteReceive_FailsIt()
     {
         RingNet.RunPair(async (loop, client, accepted) =>
@@ -324,6 +382,13 @@ public sealed class RingReceiveTests
         server.Start();
         using StreamConnection client = loop.Run(() => loop.ConnectAsync(server.LocalEndPoint));
         LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
+    }
+
+    private static byte[] Payload(int seed, int size)
+    {
+        byte[] payload = new byte[size];
+        new Random(seed).NextBytes(payload);
+        return payload;
     }
 
     private static async Task WaitForRingRequestAsync(Loop loop)
