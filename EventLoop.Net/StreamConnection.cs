@@ -178,27 +178,9 @@ public sealed class StreamConnection : IDisposable
             return ValueTask.FromCanceled<int>(cancellationToken);
         }
 
-        if (_held is not null)
+        if (_socket.Completions is { } io)
         {
-            return new ValueTask<int>(TakeHeld(buffer.Span));
-        }
-
-        if (_keptEnd != 0)
-        {
-            return new ValueTask<int>(TakeKept(buffer.Span));
-        }
-
-        if (_receiver is not null || (buffer.IsEmpty && s_multishot && _socket.Completions is { CanReceivePooled: true }))
-        {
-            return ReceiveOnReceiver(buffer, cancellationToken);
-        }
-
-        if (buffer.IsEmpty && _socket.Completions is { CanReceivePooled: true } ring)
-        {
-            // Wait through the ring holding no buffer; the data then waits in a pool buffer.
-            ReceiveOperation pooled = _cachedReceive ?? new ReceiveOperation(this, _socket);
-            _cachedReceive = null;
-            return pooled.StartPooled(ring, cancellationToken);
+            return ReceiveThroughRing(buffer, io, cancellationToken);
         }
 
         if (buffer.IsEmpty && _socket.IsDrained)
@@ -209,8 +191,6 @@ public sealed class StreamConnection : IDisposable
         }
         else if (_socket.IsReady(SocketDirection.Read))
         {
-            // A system call observes the kernel: sends queued on the ring go first.
-            _socket.Completions?.Submit();
             SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
             if (error == SocketError.Success)
             {
@@ -222,21 +202,12 @@ public sealed class StreamConnection : IDisposable
                 return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
             }
 
-            if (_socket.Completions is not null && !buffer.IsEmpty)
-            {
-                _socket.OnReceiveWouldBlockOnRing();
-            }
-            else
-            {
-                _socket.OnWouldBlock(SocketDirection.Read);
-            }
+            _socket.OnWouldBlock(SocketDirection.Read);
         }
 
         ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);
         _cachedReceive = null;
-        return !buffer.IsEmpty && _socket.Completions is { } io
-            ? op.StartOnRing(buffer, io, cancellationToken)
-            : op.Start(buffer, cancellationToken);
+        return op.Start(buffer, cancellationToken);
     }
 
     /// <summary>
@@ -501,6 +472,69 @@ public sealed class StreamConnection : IDisposable
         }
 
         return TryStartRingSend(buffer.Span);
+    }
+
+    // ReceiveAsync on the io_uring back end (see the remarks there and LoopSocket's design note):
+    // bytes a canceled wait left, then the multishot receiver once a zero-byte receive started
+    // it, else recv(2) while the readiness bit is set and a ring receive when it has to wait.
+    private ValueTask<int> ReceiveThroughRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
+    {
+        if (_held is not null)
+        {
+            return new ValueTask<int>(TakeHeld(buffer.Span));
+        }
+
+        if (_keptEnd != 0)
+        {
+            return new ValueTask<int>(TakeKept(buffer.Span));
+        }
+
+        if (_receiver is not null || (buffer.IsEmpty && s_multishot && io.CanReceivePooled))
+        {
+            return ReceiveOnReceiver(buffer, cancellationToken);
+        }
+
+        ReceiveOperation op;
+        if (buffer.IsEmpty && io.CanReceivePooled)
+        {
+            // Wait through the ring holding no buffer; the data then waits in a pool buffer.
+            op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+            _cachedReceive = null;
+            return op.StartPooled(io, cancellationToken);
+        }
+
+        if (buffer.IsEmpty && _socket.IsDrained)
+        {
+            _socket.Arm(SocketDirection.Read);
+        }
+        else if (_socket.IsReady(SocketDirection.Read))
+        {
+            // A system call observes the kernel: sends queued on the ring go first.
+            io.Submit();
+            SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
+            if (error == SocketError.Success)
+            {
+                return new ValueTask<int>(received);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
+            }
+
+            if (buffer.IsEmpty)
+            {
+                _socket.OnWouldBlock(SocketDirection.Read);
+            }
+            else
+            {
+                _socket.OnReceiveWouldBlockOnRing();
+            }
+        }
+
+        op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+        _cachedReceive = null;
+        return buffer.IsEmpty ? op.Start(buffer, cancellationToken) : op.StartOnRing(buffer, io, cancellationToken);
     }
 
     // The connection receives through its multishot ring receive from its first zero-byte
