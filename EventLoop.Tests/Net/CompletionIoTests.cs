@@ -126,6 +126,47 @@ public sealed class CompletionIoTests
     }
 
     [Fact]
+    public void ReceivePooled_Multishot_ReportsEachArrival_AndCancelKeepsWhatCame()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop?.CompletionIo is not { CanReceivePooled: true } io)
+        {
+            return;
+        }
+
+        using var pair = new SocketPair();
+        var handler = new Recorder();
+        CompletionRequest request = io.CreateRequest(handler);
+        request.ReceivePooled(pair.Left.SafeHandle, multishot: true);
+        loop.RunOnce(TimeSpan.Zero);
+
+        pair.Right.Send("one"u8);
+        RunUntil(loop, () => handler.Results.Count == 1);
+        Assert.True(request.IsInFlight); // still armed
+        pair.Right.Send("two"u8);
+        RunUntil(loop, () => handler.Results.Count == 2);
+        Assert.Equal([3, 3], handler.Results);
+        Assert.Equal(2, request.PooledCount);
+        Assert.Equal("one"u8.ToArray(), request.PooledData.ToArray());
+        request.ReleasePooled();
+        Assert.Equal("two"u8.ToArray(), request.PooledData.ToArray());
+        request.ReleasePooled();
+        Assert.Equal(0, request.PooledCount);
+
+        // Data that arrives before the cancellation is kept in the request, not lost.
+        pair.Right.Send("three"u8);
+        Assert.True(request.TryCancel(out int result));
+        Assert.False(request.IsInFlight);
+        Assert.True(result is -125 or 0, result.ToString());
+        byte[] rest = new byte[8];
+        int fromPool = request.PooledCount > 0 ? request.PooledData.Length : 0;
+        request.ReleasePooled();
+        int fromSocket = fromPool == 5 ? 0 : pair.Left.Receive(rest);
+        Assert.Equal(5, fromPool + fromSocket);
+        Assert.Equal(0, io.InFlight);
+    }
+
+    [Fact]
     public void Submit_OnClosedHandle_ThrowsObjectDisposed()
     {
         using Loop? loop = CreateLoop();
