@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Numerics;
 using System.Net.Sockets;
 
 namespace EventLoop.Net.Operations;
@@ -7,8 +7,10 @@ namespace EventLoop.Net.Operations;
 /// A small send handed to the io_uring ring as a copy, so <see cref="StreamConnection.SendAsync"/>
 /// completes at once without a system call: the loop's next <c>io_uring_enter</c> (or an earlier
 /// <see cref="CompletionIo.Submit"/>) gives it to the kernel. At most one per connection; sends
-/// behind it wait for it (one stream, one order). The copy is rented from the shared array pool
-/// and returned on completion. A failure is kept for the connection's next send. Loop-thread only.
+/// behind it wait for it (one stream, one order). The copy goes into a buffer the connection keeps
+/// (grown to the largest small send, in powers of two): a shared pool would not do, since every
+/// connection of a busy server has a copy on the ring at once, more than the pool caches, and
+/// each miss would allocate. A failure is kept for the connection's next send. Loop-thread only.
 /// </summary>
 internal sealed class RingSend : ICompletionHandler
 {
@@ -18,7 +20,8 @@ internal sealed class RingSend : ICompletionHandler
     private readonly StreamConnection _owner;
     private readonly LoopSocket _socket;
     private readonly CompletionRequest _request;
-    private byte[]? _copy;
+    private byte[] _copy = [];
+    private bool _inFlight;
     private int _offset;
     private int _end;
 
@@ -30,7 +33,7 @@ internal sealed class RingSend : ICompletionHandler
     }
 
     /// <summary>True from <see cref="TryStart"/> until the kernel reported the whole copy sent (or failed).</summary>
-    public bool InFlight => _copy is not null;
+    public bool InFlight => _inFlight;
 
     /// <summary>A failure of a completed ring send not yet reported to the caller (Success when none).</summary>
     public SocketError Error { get; private set; }
@@ -41,19 +44,22 @@ internal sealed class RingSend : ICompletionHandler
     /// </summary>
     public bool TryStart(ReadOnlySpan<byte> data)
     {
-        byte[] copy = ArrayPool<byte>.Shared.Rent(data.Length);
-        data.CopyTo(copy);
+        if (_copy.Length < data.Length)
+        {
+            _copy = new byte[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length))];
+        }
+
+        data.CopyTo(_copy);
         try
         {
-            _request.Send(_socket.Handle, copy.AsMemory(0, data.Length));
+            _request.Send(_socket.Handle, _copy.AsMemory(0, data.Length));
         }
         catch (InvalidOperationException)
         {
-            ArrayPool<byte>.Shared.Return(copy);
             return false;
         }
 
-        _copy = copy;
+        _inFlight = true;
         _offset = 0;
         _end = data.Length;
         return true;
@@ -83,8 +89,7 @@ internal sealed class RingSend : ICompletionHandler
             Error = SocketErrorPal.FromErrno(-result);
         }
 
-        ArrayPool<byte>.Shared.Return(_copy!);
-        _copy = null;
+        _inFlight = false;
         _owner.OnRingSendFinished();
     }
 }

@@ -158,4 +158,72 @@ public sealed class RingSendTests
             Assert.Equal("firstthird"u8.ToArray(), await accepted.ReceiveToEndAsync());
         });
     }
+
+    [Fact]
+    public void ManyConnections_SendingInOneIteration_WarmRoundTripsAllocateNothing()
+    {
+        using Loop? loop = RingNet.CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        // More copies on the ring at once than a shared array pool caches.
+        const int Connections = 200;
+        using StreamServer server = EventLoop.Samples.Echo.EchoServer.Create(loop, LoopNet.AnyPort, log: null);
+        server.Start();
+        var clients = new List<StreamConnection>();
+        try
+        {
+            for (int i = 0; i < Connections; i++)
+            {
+                clients.Add(loop.Run(() => loop.ConnectAsync(server.LocalEndPoint)));
+            }
+
+            byte[] message = new byte[64];
+            byte[] reply = new byte[64];
+            var pending = new ValueTask<int>[Connections];
+            void Round()
+            {
+                foreach (StreamConnection client in clients)
+                {
+                    ValueTask send = client.SendAsync(message);
+                    Assert.True(send.IsCompletedSuccessfully);
+                    send.GetAwaiter().GetResult();
+                }
+
+                for (int i = 0; i < Connections; i++)
+                {
+                    int received = 0;
+                    while (received < reply.Length)
+                    {
+                        ValueTask<int> receive = clients[i].ReceiveAsync(reply.AsMemory(received));
+                        while (!receive.IsCompleted)
+                        {
+                            loop.RunOnce(Timeout.InfiniteTimeSpan);
+                        }
+
+                        received += receive.GetAwaiter().GetResult();
+                    }
+                }
+            }
+
+            for (int i = 0; i < 30; i++)
+            {
+                Round();
+            }
+
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 30; i++)
+            {
+                Round();
+            }
+
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
 }
