@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using EventLoop.Net.Operations;
 
 namespace EventLoop.Net;
@@ -66,6 +67,17 @@ namespace EventLoop.Net;
 // Errors and hang-ups arrive as Read | Write: both waiters retry their system call, which then
 // reports the actual condition (ECONNRESET, EOF, EPIPE) to the operation it belongs to.
 //
+// The io_uring back end (Loop.CompletionIo not null). Readiness works as above through the ring's
+// poll requests, and StreamConnection adds completions: a receive that has to wait is a receive
+// request into the caller's buffer (edges then change nothing for it: SocketOperation.OnRing); from
+// its first zero-byte receive on, a connection receives through one multishot request that takes
+// buffers from the loop's pool as data comes (RingReceiver), and receives copy from those buffers
+// without a system call; a small send is copied to the ring and completes at once. So an echo round trip costs no system call of its
+// own, only a share of the iteration's io_uring_enter. A wait that is aborted cancels its
+// request synchronously (CompletionRequest.TryCancel), so the buffer is the caller's again and
+// the descriptor can be closed; bytes that crossed the cancellation are kept for the next
+// receive. Close submits queued requests before the descriptor number is released.
+//
 // Closing (trio's notify_closing): Close first completes the waiters with ObjectDisposedException
 // (their continuations are only queued), then unregisters from the poller, then closes the
 // descriptor, so no event for a recycled descriptor number can reach a dead socket, and epoll never
@@ -111,7 +123,14 @@ internal sealed class LoopSocket : IReadinessHandler
         }
 
         _nativeEdgeTriggered = _watch.StaysArmed;
+        Completions = loop.CompletionIo;
     }
+
+    /// <summary>The loop's completion I/O (io_uring), or null: operations then wait for readiness only.</summary>
+    public CompletionIo? Completions { get; }
+
+    /// <summary>The descriptor's handle, for requests on the ring.</summary>
+    public SafeHandle Handle => _handle;
 
     /// <summary>The descriptor (still the old number once closed: check <see cref="IsClosed"/>).</summary>
     public int Fd { get; }
@@ -148,6 +167,19 @@ internal sealed class LoopSocket : IReadinessHandler
 
         Arm(direction);
     }
+
+    /// <summary>
+    /// Records EAGAIN of a receive that goes on through the ring: the kernel waits for the data
+    /// itself, so Read is not armed (no edge is needed, and an armed Read would report every
+    /// message once more).
+    /// </summary>
+    public void OnReceiveWouldBlockOnRing() => _readReady = false;
+
+    /// <summary>
+    /// Records a receive completed by the ring with data: as after a receive system call, more may
+    /// be queued (or come) for the next receive's system call to take at once.
+    /// </summary>
+    public void OnReceivedOnRing() => _readReady = true;
 
     /// <summary>
     /// Records a successful stream receive of <paramref name="received"/> bytes into a buffer of
@@ -216,6 +248,7 @@ internal sealed class LoopSocket : IReadinessHandler
         _closed = true;
         AbortWaiters(objectName);
         _watch.Dispose();
+        Completions?.Submit(); // a queued request must reach the kernel before its descriptor number is free
         _handle.Dispose();
     }
 

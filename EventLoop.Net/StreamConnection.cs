@@ -30,14 +30,28 @@ public sealed class StreamConnection : IDisposable
     private EndPoint? _localEndPoint;
     private EndPoint? _remoteEndPoint;
     private LoopStream? _stream;
+    // EVENTLOOP_RECEIVE_MULTISHOT=0 keeps the single-shot pooled receive (one request per wait).
+    private static readonly bool s_multishot = Environment.GetEnvironmentVariable("EVENTLOOP_RECEIVE_MULTISHOT") != "0";
+
+    private RingSend? _ringSend;
+    private RingReceiver? _receiver;
+    private SendOperation? _afterRingSend;
+    private bool _shutdownAfterRingSend;
+    private ReceiveOperation? _held;
+    private int _heldOffset;
+    private byte[]? _kept;
+    private int _keptStart;
+    private int _keptEnd;
     private bool _disposed;
 
     /// <summary>
     /// Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>. Registered for Read
-    /// only: Write is added if a send ever has to wait (see LoopSocket's design note).
+    /// only: Write is added if a send ever has to wait (see LoopSocket's design note). On the
+    /// io_uring back end with the receive pool, for nothing: receives wait on the ring, and a
+    /// direction is armed only if an operation falls back to waiting for readiness.
     /// </summary>
     internal StreamConnection(Loop loop, int fd, bool isUnix)
-        : this(new LoopSocket(loop, fd, IoEvents.Read), isUnix)
+        : this(new LoopSocket(loop, fd, loop.CompletionIo is { CanReceivePooled: true } ? IoEvents.None : IoEvents.Read), isUnix)
     {
     }
 
@@ -141,6 +155,14 @@ public sealed class StreamConnection : IDisposable
     /// queued is returned synchronously. An empty buffer waits until data is available and
     /// returns 0 without consuming any. Loop thread.
     /// </summary>
+    /// <remarks>
+    /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a receive that has to wait is a
+    /// receive request on the ring into <paramref name="buffer"/>. From its first zero-byte
+    /// receive on, the connection receives through one multishot request that takes buffers from
+    /// the loop's receive pool as data comes (at most 32 KiB ahead of the reader): receives are
+    /// then served from those buffers, synchronously when the ring has delivered data, and a
+    /// zero-byte receive completes once some is there. Either way a canceled wait loses no data.
+    /// </remarks>
     /// <param name="buffer">Where the data goes; must stay valid until the operation completes.</param>
     /// <param name="cancellationToken">Cancels the wait; the connection stays usable and no data is lost.</param>
     /// <returns>The byte count; 0 at end of stream.</returns>
@@ -154,6 +176,11 @@ public sealed class StreamConnection : IDisposable
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        if (_socket.Completions is { } io)
+        {
+            return ReceiveThroughRing(buffer, io, cancellationToken);
         }
 
         if (buffer.IsEmpty && _socket.IsDrained)
@@ -188,6 +215,14 @@ public sealed class StreamConnection : IDisposable
     /// kernel, waiting for room in the send buffer as often as needed (so a slow reader slows
     /// the writer instead of growing memory). Completes synchronously when everything fits. Loop thread.
     /// </summary>
+    /// <remarks>
+    /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a send of up to 16 KiB is copied
+    /// to the ring and completes synchronously: the loop's next <c>io_uring_enter</c> hands it to the
+    /// kernel with every other request of the iteration, and a receive system call, a
+    /// <see cref="ShutdownSend"/> or <see cref="Dispose"/> on this loop comes after it. A send
+    /// made while that copy is still on the ring waits for it; a failure of the copy (the peer
+    /// reset) is thrown by the next send.
+    /// </remarks>
     /// <param name="buffer">The data; must stay unchanged until the operation completes.</param>
     /// <param name="cancellationToken">
     /// Cancels the wait. A send canceled part-way leaves an unknown prefix sent, so the stream
@@ -204,6 +239,11 @@ public sealed class StreamConnection : IDisposable
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        if (_socket.Completions is not null && TrySendOnRing(buffer, cancellationToken, out ValueTask onRing))
+        {
+            return onRing;
         }
 
         ReadOnlyMemory<byte> remaining = buffer;
@@ -248,6 +288,13 @@ public sealed class StreamConnection : IDisposable
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_ringSend is { InFlight: true })
+        {
+            // The FIN goes after the data the ring still sends (see SendAsync).
+            _shutdownAfterRingSend = true;
+            return;
+        }
+
         SocketError error = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
         if (error is not SocketError.Success and not SocketError.NotConnected)
         {
@@ -305,7 +352,239 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;
 
+    /// <summary>A pooled ring receive left data in <paramref name="op"/>'s pool buffer: the next receives take it.</summary>
+    internal void HoldPooled(ReceiveOperation op)
+    {
+        if (_disposed || _socket.IsClosed || _held is not null)
+        {
+            op.ReleasePooled();
+            return;
+        }
+
+        _held = op;
+        _heldOffset = 0;
+    }
+
+    /// <summary>
+    /// Keeps bytes a canceled ring receive had already taken from the kernel; the next receive
+    /// returns them first (rare: the data and the cancellation crossed).
+    /// </summary>
+    internal void KeepReceived(ReadOnlySpan<byte> data)
+    {
+        if (_disposed || _socket.IsClosed)
+        {
+            return;
+        }
+
+        int held = _keptEnd - _keptStart;
+        byte[] kept = new byte[held + data.Length];
+        _kept?.AsSpan(_keptStart, held).CopyTo(kept);
+        data.CopyTo(kept.AsSpan(held));
+        _kept = kept;
+        _keptStart = 0;
+        _keptEnd = kept.Length;
+    }
+
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
+
+    /// <summary>The ring send finished (sent, failed, or its connection closed): run what waited for it.</summary>
+    internal void OnRingSendFinished()
+    {
+        if (_disposed || _socket.IsClosed)
+        {
+            return;
+        }
+
+        if (_shutdownAfterRingSend)
+        {
+            _shutdownAfterRingSend = false;
+            _ = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
+        }
+
+        if (_afterRingSend is { } next)
+        {
+            _afterRingSend = null;
+            SocketError error = _ringSend!.TakeError();
+            if (error != SocketError.Success)
+            {
+                next.TrySetException(NetThrowHelper.CreateSocketException(error, "send"));
+            }
+            else
+            {
+                next.ResumeAfterRing();
+            }
+        }
+    }
+
+    /// <summary>A send that waited behind the ring send was canceled.</summary>
+    internal void ForgetAfterRingSend(SendOperation op)
+    {
+        if (ReferenceEquals(_afterRingSend, op))
+        {
+            _afterRingSend = null;
+        }
+    }
+
+    /// <summary>The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).</summary>
+    internal bool TryStartRingSend(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _ringSend is { InFlight: true } || _socket.Completions is not { } io)
+        {
+            return false;
+        }
+
+        return (_ringSend ??= new RingSend(this, _socket, io)).TryStart(data);
+    }
+
+    // io_uring: a small send is copied to the ring and completes at once (no system call; the
+    // kernel takes it at the loop's next io_uring_enter). A send behind one still on the ring
+    // waits for it. False: the caller sends from the buffer, as on epoll.
+    private bool TrySendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, out ValueTask result)
+    {
+        result = default;
+        if (_ringSend is null)
+        {
+            return TryStartRingSend(buffer.Span);
+        }
+
+        if (_ringSend.Error != SocketError.Success)
+        {
+            result = ValueTask.FromException(NetThrowHelper.CreateSocketException(_ringSend.TakeError(), "send"));
+            return true;
+        }
+
+        if (buffer.IsEmpty)
+        {
+            return true;
+        }
+
+        if (_ringSend.InFlight)
+        {
+            SendOperation waiting = _cachedSend ?? new SendOperation(this, _socket);
+            _cachedSend = null;
+            result = waiting.StartAfterRing(buffer, cancellationToken);
+            if (waiting.IsPending)
+            {
+                _afterRingSend = waiting;
+            }
+
+            return true;
+        }
+
+        return TryStartRingSend(buffer.Span);
+    }
+
+    // ReceiveAsync on the io_uring back end (see the remarks there and LoopSocket's design note):
+    // bytes a canceled wait left, then the multishot receiver once a zero-byte receive started
+    // it, else recv(2) while the readiness bit is set and a ring receive when it has to wait.
+    private ValueTask<int> ReceiveThroughRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
+    {
+        if (_held is not null)
+        {
+            return new ValueTask<int>(TakeHeld(buffer.Span));
+        }
+
+        if (_keptEnd != 0)
+        {
+            return new ValueTask<int>(TakeKept(buffer.Span));
+        }
+
+        if (_receiver is not null || (buffer.IsEmpty && s_multishot && io.CanReceivePooled))
+        {
+            return ReceiveOnReceiver(buffer, cancellationToken);
+        }
+
+        ReceiveOperation op;
+        if (buffer.IsEmpty && io.CanReceivePooled)
+        {
+            // Wait through the ring holding no buffer; the data then waits in a pool buffer.
+            op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+            _cachedReceive = null;
+            return op.StartPooled(io, cancellationToken);
+        }
+
+        if (buffer.IsEmpty && _socket.IsDrained)
+        {
+            _socket.Arm(SocketDirection.Read);
+        }
+        else if (_socket.IsReady(SocketDirection.Read))
+        {
+            // A system call observes the kernel: sends queued on the ring go first.
+            io.Submit();
+            SocketError error = ReceiveCore(_socket, buffer.Span, out int received);
+            if (error == SocketError.Success)
+            {
+                return new ValueTask<int>(received);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
+            }
+
+            if (buffer.IsEmpty)
+            {
+                _socket.OnWouldBlock(SocketDirection.Read);
+            }
+            else
+            {
+                _socket.OnReceiveWouldBlockOnRing();
+            }
+        }
+
+        op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+        _cachedReceive = null;
+        return buffer.IsEmpty ? op.Start(buffer, cancellationToken) : op.StartOnRing(buffer, io, cancellationToken);
+    }
+
+    // The connection receives through its multishot ring receive from its first zero-byte
+    // receive on (see RingReceiver): served from the pool buffers it holds, or waiting for more.
+    private ValueTask<int> ReceiveOnReceiver(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        RingReceiver receiver = _receiver ??= new RingReceiver(_socket, _socket.Completions!);
+        if (receiver.TryReceive(buffer.Span, out int received, out SocketError error))
+        {
+            return error == SocketError.Success
+                ? new ValueTask<int>(received)
+                : ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "receive"));
+        }
+
+        ReceiveOperation op = _cachedReceive ?? new ReceiveOperation(this, _socket);
+        _cachedReceive = null;
+        return op.StartOnReceiver(receiver, buffer, cancellationToken);
+    }
+
+    private int TakeHeld(Span<byte> buffer)
+    {
+        // An empty buffer only asks whether data is there: it is.
+        ReceiveOperation held = _held!;
+        ReadOnlySpan<byte> data = held.PooledData[_heldOffset..];
+        int count = Math.Min(buffer.Length, data.Length);
+        data[..count].CopyTo(buffer);
+        _heldOffset += count;
+        if (count == data.Length)
+        {
+            _held = null;
+            held.ReleasePooled();
+        }
+
+        return count;
+    }
+
+    private int TakeKept(Span<byte> buffer)
+    {
+        // An empty buffer only asks whether data is there: it is.
+        int count = Math.Min(buffer.Length, _keptEnd - _keptStart);
+        _kept.AsSpan(_keptStart, count).CopyTo(buffer);
+        _keptStart += count;
+        if (_keptStart == _keptEnd)
+        {
+            _kept = null;
+            _keptStart = _keptEnd = 0;
+        }
+
+        return count;
+    }
 
     private void DisposeCore()
     {
@@ -315,7 +594,17 @@ public sealed class StreamConnection : IDisposable
         }
 
         _disposed = true;
+        if (_ringSend is { InFlight: true })
+        {
+            // The kernel must have the queued send before the descriptor number is released; it
+            // holds the file until the send is done, so the FIN still follows the data.
+            _socket.Completions!.Submit();
+        }
+
+        _receiver?.Close(); // the kernel lets go of the descriptor before it is closed
         _socket.Close(nameof(StreamConnection));
+        _held?.ReleasePooled();
+        _held = null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

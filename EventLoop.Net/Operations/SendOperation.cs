@@ -27,6 +27,44 @@ internal sealed class SendOperation : SocketOperation<int>
         return new ValueTask(this, Suspend(cancellationToken));
     }
 
+    /// <summary>Waits until the connection's ring send is done, then sends <paramref name="remaining"/>.</summary>
+    public ValueTask StartAfterRing(ReadOnlyMemory<byte> remaining, CancellationToken cancellationToken)
+    {
+        _remaining = remaining;
+        OnRing = true; // no edge may send ahead of the ring send
+        short version = Suspend(cancellationToken);
+        if (!IsPending)
+        {
+            OnRing = false;
+        }
+
+        return new ValueTask(this, version);
+    }
+
+    /// <summary>The ring send ahead of this one finished: send now, through the ring if small.</summary>
+    public void ResumeAfterRing()
+    {
+        if (!IsPending)
+        {
+            return;
+        }
+
+        OnRing = false;
+        if (_owner.TryStartRingSend(_remaining.Span))
+        {
+            TrySetResult(0);
+            return;
+        }
+
+        _ = TryComplete();
+    }
+
+    protected override void OnFinished()
+    {
+        OnRing = false;
+        _owner.ForgetAfterRingSend(this);
+    }
+
     protected override SocketError Execute(out int result)
     {
         result = 0;

@@ -28,6 +28,12 @@ internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISoc
     protected LoopSocket Socket { get; }
 
     /// <summary>
+    /// True while the operation waits for a request on the loop's io_uring ring rather than for
+    /// readiness: edges then change nothing (the kernel performs the call and reports it).
+    /// </summary>
+    protected bool OnRing { get; set; }
+
+    /// <summary>
     /// The operation's system call: Success (with the result) or a failure completes it;
     /// WouldBlock keeps it waiting for the next edge; IOPending keeps it waiting for something
     /// else (a timer) that will call <see cref="TryComplete"/>.
@@ -79,12 +85,27 @@ internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISoc
         return Version;
     }
 
+    /// <summary>
+    /// A ring request failed with EAGAIN (the kernel honoured the socket's O_NONBLOCK instead of
+    /// waiting): wait for the direction's next edge and make the system call then, as on epoll.
+    /// </summary>
+    protected void FallBackToReadiness()
+    {
+        OnRing = false;
+        Socket.OnWouldBlock(_direction);
+    }
+
     /// <inheritdoc/>
     public bool TryComplete()
     {
         if (!IsPending)
         {
             return true;
+        }
+
+        if (OnRing)
+        {
+            return false;
         }
 
         SocketError error = Execute(out TResult result);

@@ -61,14 +61,26 @@ internal static unsafe partial class IoUringInterop
     internal const uint IORING_ENTER_EXT_ARG = 1u << 3;
 
     internal const uint IORING_REGISTER_PROBE = 8;
+    internal const uint IORING_REGISTER_PBUF_RING = 22;
+    internal const uint IORING_REGISTER_SYNC_CANCEL = 24;
     internal const ushort IO_URING_OP_SUPPORTED = 1;
 
     internal const byte IORING_OP_NOP = 0;
     internal const byte IORING_OP_POLL_ADD = 6;
     internal const byte IORING_OP_POLL_REMOVE = 7;
     internal const byte IORING_OP_ASYNC_CANCEL = 14;
+    internal const byte IORING_OP_SEND = 26;
+    internal const byte IORING_OP_RECV = 27;
 
+    internal const uint MSG_NOSIGNAL = 0x4000;
+    internal const uint MSG_WAITALL = 0x100;
+    internal const ushort IORING_RECVSEND_POLL_FIRST = 1 << 0;
+    internal const ushort IORING_RECV_MULTISHOT = 1 << 1;
+
+    internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
     internal const byte IOSQE_CQE_SKIP_SUCCESS = 1 << 6;
+    internal const uint IORING_CQE_F_BUFFER = 1u << 0;
+    internal const int IORING_CQE_BUFFER_SHIFT = 16;
 
     internal const uint IORING_POLL_ADD_MULTI = 1u << 0;
     internal const uint IORING_CQE_F_MORE = 1u << 1;
@@ -80,6 +92,7 @@ internal static unsafe partial class IoUringInterop
     internal const int EBUSY = 16;
     internal const int ECANCELED = 125;
     internal const int ENOSYS = 38;
+    internal const int ENOBUFS = 105;
 
     /// <summary>struct io_sqring_offsets (40 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -158,6 +171,17 @@ internal static unsafe partial class IoUringInterop
         public uint SigMaskSize;
         public uint MinWaitMicroseconds;
         public ulong Timespec;
+    }
+
+    /// <summary>struct io_uring_sync_cancel_reg (64 bytes), for IORING_REGISTER_SYNC_CANCEL.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 64)]
+    internal struct SyncCancelReg
+    {
+        [FieldOffset(0)] public ulong Address;     // the user_data to match
+        [FieldOffset(8)] public int Fd;
+        [FieldOffset(12)] public uint Flags;
+        [FieldOffset(16)] public KernelTimespec Timeout;   // -1, -1: wait as long as it takes
+        [FieldOffset(32)] public byte Opcode;
     }
 
     /// <summary>struct io_uring_probe header (16 bytes); struct io_uring_probe_op entries (8 bytes each) follow.</summary>

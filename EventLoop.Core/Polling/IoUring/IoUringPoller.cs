@@ -42,6 +42,13 @@ namespace EventLoop.Polling;
 // reported as Read | Write. A failed request is not re-armed: Core's next system call on the
 // descriptor sees the error, as with poll(2)'s POLLNVAL.
 //
+// Completion requests. The same ring carries the receives and sends of Loop.CompletionIo
+// (Io/CompletionIo.cs): their user_data has bit 31 of the low word set (a slot, not a
+// descriptor) and a per-slot sequence in the high word, and Poll hands their completions to
+// CompletionIo.Dispatch, which calls the driver's handler in place; they take no room in the
+// ready buffer. They are submitted by the same io_uring_enter as everything else. Dispose waits
+// for them (IORING_REGISTER_SYNC_CANCEL of every request) before the buffers are unpinned.
+//
 // The wait is one io_uring_enter per iteration, like epoll_wait; Handle is -1 because re-arms are
 // submitted inside Poll, so a host loop must drive this back end with RunOnce and GetPollTimeout.
 internal sealed unsafe class IoUringPoller : IPoller
@@ -50,6 +57,9 @@ internal sealed unsafe class IoUringPoller : IPoller
     // 8192 CQEs: room for a report from every one of thousands of sockets between two Polls.
     private const uint SqEntries = 1024;
     private const uint CqEntries = 8192;
+
+    /// <summary>Set to 0 to keep <see cref="Loop.CompletionIo"/> null on this back end (readiness only).</summary>
+    internal const string CompletionIoVariable = "EVENTLOOP_COMPLETION_IO";
 
     private const ulong InternalUserData = ulong.MaxValue;
     private const uint PollIn = 0x001;
@@ -65,6 +75,7 @@ internal sealed unsafe class IoUringPoller : IPoller
     private uint _nextSequence;
     private int _batch;
     private bool _disposed;
+    private CompletionIo? _completions;
 
     /// <summary>Sets up a ring (close-on-exec, as every io_uring descriptor is).</summary>
     /// <exception cref="System.ComponentModel.Win32Exception">io_uring_setup or mmap failed.</exception>
@@ -79,6 +90,20 @@ internal sealed unsafe class IoUringPoller : IPoller
     public int Handle => -1;
 
     public bool NativeEdgeTriggered => true;
+
+    /// <summary>
+    /// Completion-based I/O on this ring for <paramref name="loop"/> (created once), or null when
+    /// the kernel lacks IORING_OP_RECV/SEND or IORING_REGISTER_SYNC_CANCEL (before 6.0).
+    /// </summary>
+    internal CompletionIo? EnableCompletions(Loop loop)
+    {
+        if (_completions is null && !_disposed && SupportsCompletions())
+        {
+            _completions = new CompletionIo(loop, _ring, _removeFlags);
+        }
+
+        return _completions;
+    }
 
     /// <exception cref="InvalidOperationException"><paramref name="fd"/> is already registered.</exception>
     public void Add(int fd, PollEvents events, int token)
@@ -184,6 +209,19 @@ internal sealed unsafe class IoUringPoller : IPoller
         _disposed = true;
         try
         {
+            _completions?.WithdrawUnsubmitted();
+            if (_completions is { InFlight: > 0 })
+            {
+                // Wait until the kernel lets go of every buffer before unpinning them.
+                var every = new SyncCancelReg { Fd = -1, Flags = IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY };
+                every.Timeout.Seconds = -1;
+                every.Timeout.Nanoseconds = -1;
+                while (_ring.Register(IORING_REGISTER_SYNC_CANCEL, &every, 1) == -EINTR)
+                {
+                }
+            }
+
+            _completions?.ReleaseAll();
             Sqe* sqe = _ring.Next();
             sqe->Opcode = IORING_OP_ASYNC_CANCEL;
             sqe->Fd = -1;
@@ -195,6 +233,7 @@ internal sealed unsafe class IoUringPoller : IPoller
         finally
         {
             _ring.Dispose();
+            _completions?.Close();
             _entries = [];
         }
     }
@@ -241,6 +280,12 @@ internal sealed unsafe class IoUringPoller : IPoller
     {
         if (cqe.UserData == InternalUserData)
         {
+            return;
+        }
+
+        if (((uint)cqe.UserData & CompletionIo.SlotTag) != 0)
+        {
+            _completions?.Dispatch(cqe);
             return;
         }
 
@@ -350,6 +395,39 @@ internal sealed unsafe class IoUringPoller : IPoller
         }
 
         entry.Sequence = 0;
+    }
+
+    // RECV and SEND (5.6) in IORING_REGISTER_PROBE, and IORING_REGISTER_SYNC_CANCEL (6.0): a
+    // cancellation of a user_data nobody uses answers ENOENT where it exists, EINVAL where not.
+    private bool SupportsCompletions()
+    {
+        if (Environment.GetEnvironmentVariable(CompletionIoVariable) is "0" or "false" or "off")
+        {
+            return false;
+        }
+
+        const int OpCount = 256;
+        int size = sizeof(ProbeHeader) + (OpCount * sizeof(ProbeOp));
+        byte* probe = stackalloc byte[size];
+        new Span<byte>(probe, size).Clear();
+        if (_ring.Register(IORING_REGISTER_PROBE, probe, OpCount) < 0)
+        {
+            return false;
+        }
+
+        var header = (ProbeHeader*)probe;
+        var ops = (ProbeOp*)(probe + sizeof(ProbeHeader));
+        foreach (byte op in (ReadOnlySpan<byte>)[IORING_OP_RECV, IORING_OP_SEND])
+        {
+            if (op >= header->OpsLength || (ops[op].Flags & IO_URING_OP_SUPPORTED) == 0)
+            {
+                return false;
+            }
+        }
+
+        var nobody = new SyncCancelReg { Address = InternalUserData - 1, Fd = -1 };
+        int result = _ring.Register(IORING_REGISTER_SYNC_CANCEL, &nobody, 1);
+        return result == 0 || result == -ENOENT;
     }
 
     private static IoEvents Translate(uint mask)

@@ -157,6 +157,38 @@ internal sealed unsafe class IoUringRing : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// io_uring_register(2) on this ring: returns its result, or the negated errno. Never throws.
+    /// </summary>
+    public int Register(uint opcode, void* argument, uint count)
+    {
+        int result = IoUringInterop.Register(_fd, opcode, argument, count);
+        return result < 0 ? -Marshal.GetLastPInvokeError() : result;
+    }
+
+    /// <summary>
+    /// Takes the unconsumed completion of <paramref name="userData"/> out of turn, if it is in the
+    /// CQ ring: its user_data is overwritten with all ones, which every reaper skips, and it is
+    /// consumed in order with the others.
+    /// </summary>
+    public bool TryTakeCompletion(ulong userData, out Cqe found)
+    {
+        uint tail = Volatile.Read(ref *_cqTail);
+        for (uint i = _cqHeadLocal; i != tail; i++)
+        {
+            ref Cqe cqe = ref _cqes[i & _cqMask];
+            if (cqe.UserData == userData)
+            {
+                found = cqe;
+                cqe.UserData = ulong.MaxValue;
+                return true;
+            }
+        }
+
+        found = default;
+        return false;
+    }
+
     /// <summary>The oldest unconsumed completion; valid until <see cref="Consume"/>.</summary>
     public ref readonly Cqe Peek() => ref _cqes[_cqHeadLocal & _cqMask];
 

@@ -1,0 +1,95 @@
+using System.Numerics;
+using System.Net.Sockets;
+
+namespace EventLoop.Net.Operations;
+
+/// <summary>
+/// A small send handed to the io_uring ring as a copy, so <see cref="StreamConnection.SendAsync"/>
+/// completes at once without a system call: the loop's next <c>io_uring_enter</c> (or an earlier
+/// <see cref="CompletionIo.Submit"/>) gives it to the kernel. At most one per connection; sends
+/// behind it wait for it (one stream, one order). The copy goes into a buffer the connection keeps
+/// (grown to the largest small send, in powers of two): a shared pool would not do, since every
+/// connection of a busy server has a copy on the ring at once, more than the pool caches, and
+/// each miss would allocate. A failure is kept for the connection's next send. Loop-thread only.
+/// </summary>
+internal sealed class RingSend : ICompletionHandler
+{
+    /// <summary>The largest send copied to the ring; larger ones are sent by the caller's buffer.</summary>
+    public const int MaxCopy = 16 * 1024;
+
+    private readonly StreamConnection _owner;
+    private readonly LoopSocket _socket;
+    private readonly CompletionRequest _request;
+    private byte[] _copy = [];
+    private bool _inFlight;
+    private int _offset;
+    private int _end;
+
+    public RingSend(StreamConnection owner, LoopSocket socket, CompletionIo io)
+    {
+        _owner = owner;
+        _socket = socket;
+        _request = io.CreateRequest(this);
+    }
+
+    /// <summary>True from <see cref="TryStart"/> until the kernel reported the whole copy sent (or failed).</summary>
+    public bool InFlight => _inFlight;
+
+    /// <summary>A failure of a completed ring send not yet reported to the caller (Success when none).</summary>
+    public SocketError Error { get; private set; }
+
+    /// <summary>
+    /// Copies <paramref name="data"/> (at most <see cref="MaxCopy"/> bytes) and queues it; false
+    /// when the ring refused it (its submission queue is jammed), and nothing was queued.
+    /// </summary>
+    public bool TryStart(ReadOnlySpan<byte> data)
+    {
+        if (_copy.Length < data.Length)
+        {
+            _copy = new byte[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length))];
+        }
+
+        data.CopyTo(_copy);
+        try
+        {
+            _request.Send(_socket.Handle, _copy.AsMemory(0, data.Length));
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        _inFlight = true;
+        _offset = 0;
+        _end = data.Length;
+        return true;
+    }
+
+    /// <summary>Takes the pending failure: it is reported once.</summary>
+    public SocketError TakeError()
+    {
+        SocketError error = Error;
+        Error = SocketError.Success;
+        return error;
+    }
+
+    void ICompletionHandler.OnCompleted(CompletionRequest request, int result)
+    {
+        if (result > 0 && _offset + result < _end && !_socket.IsClosed)
+        {
+            // Short (a failure after part was sent, or a kernel that does not retry): the rest
+            // goes again, and reports the failure if there is one.
+            _offset += result;
+            _request.Send(_socket.Handle, _copy.AsMemory(_offset, _end - _offset));
+            return;
+        }
+
+        if (result < 0 && !_socket.IsClosed)
+        {
+            Error = SocketErrorPal.FromErrno(-result);
+        }
+
+        _inFlight = false;
+        _owner.OnRingSendFinished();
+    }
+}
