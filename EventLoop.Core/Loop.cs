@@ -350,13 +350,14 @@ public sealed partial class Loop : IDisposable
             timeoutMs = 0; // work arrived while spinning: poll without blocking, then run it
         }
 
-        if (timeoutMs == 0 && _registrationCount == 0 && _host is null)
+        if (timeoutMs == 0 && _registrationCount == 0 && _host is null && (_completionIo is null || _completionIo.InFlight == 0))
         {
             // Nothing but the waker is registered and we would not block: the poll could only
             // report the waker, and DrainInbox reads the inbox anyway. Skipping the system call
             // makes a yield a few nanoseconds instead of an epoll_wait; a wake-up left pending
             // just ends the next blocking poll early. A host waiting on BackendDescriptor would
-            // see that wake-up (or an expired host timer) as readiness forever, so host mode polls.
+            // see that wake-up (or an expired host timer) as readiness forever, so host mode polls;
+            // requests in flight on the ring (CompletionIo) are reaped by the poll, so they do too.
             _lastIoEvents = 0;
             return;
         }
