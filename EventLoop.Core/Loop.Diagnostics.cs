@@ -10,11 +10,10 @@ public sealed partial class Loop
 
     private static int s_loopCount;
 
-    private readonly long _slowThreshold; // Stopwatch ticks; 0 = off
+    private readonly long _slowThreshold; // Stopwatch ticks; 0 = off (non-zero: RunItem times each callback)
     private readonly string _name;
     private readonly KeyValuePair<string, object?> _nameTag;
     private readonly LoopWatchdog? _watchdog;
-    private readonly bool _instrumented; // a slow-callback threshold: RunItem takes the long way
     private readonly long _createdStopwatch;
 
     // The watchdog's view of the loop thread: true while a ready phase runs callbacks. The monitor

@@ -106,7 +106,6 @@ public sealed partial class Loop : IDisposable
             _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
         }
 
-        _instrumented = _slowThreshold != 0;
         if (_options.SpinBeforePoll < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(options), _options.SpinBeforePoll, "LoopOptions.SpinBeforePoll must not be negative.");
@@ -492,7 +491,7 @@ public sealed partial class Loop : IDisposable
         }
 
         _callbacksRun++;
-        if (_instrumented)
+        if (_slowThreshold != 0)
         {
             RunTimed(in item);
             return;
@@ -637,7 +636,6 @@ public sealed partial class Loop : IDisposable
         }
     }
 
-    /// <summary>The greenlet whose step runs right now (loop thread), or null.</summary>
     /// <summary>
     /// The greenlet the running code serves: the owner of the ready item that runs now, else the
     /// greenlet flowing in the ExecutionContext (a continuation scheduled by a library, not by the loop).

@@ -40,12 +40,8 @@ internal struct RunQueue
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ReadyItem Dequeue()
     {
-        ReadyItem[] items = _items;
-        ref ReadyItem slot = ref items[_head];
-        ReadyItem item = slot;
-        slot = default; // drop references so finished work can be collected
-        _head = (_head + 1) & (items.Length - 1);
-        _count--;
+        ReadyItem item = PeekHead();
+        DropHead();
         return item;
     }
 
