@@ -58,11 +58,11 @@ internal sealed class CacheShard
         _beforePoll = null;
     }
 
-    /// <summary>Executes one request here and returns its reply's bytes. On the shard's loop.</summary>
-    public byte[] Execute(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    /// <summary>Executes one request here (for <paramref name="session"/>'s connection, when given) and returns its reply's bytes. On the shard's loop.</summary>
+    public byte[] Execute(IReadOnlyList<ReadOnlyMemory<byte>> args, ClientSession? session = null)
     {
         var output = new ArrayBufferWriter<byte>();
-        Processor.Execute(args, output);
+        Processor.Execute(args, output, session);
         return output.WrittenSpan.ToArray();
     }
 
@@ -70,19 +70,16 @@ internal sealed class CacheShard
     /// Executes one request here once no command spanning shards holds <see cref="Gate"/>, and
     /// returns its reply's bytes. On the shard's loop.
     /// </summary>
-    public Task<byte[]> ExecuteGatedAsync(IReadOnlyList<ReadOnlyMemory<byte>> args) =>
-        Gate.IsLocked ? ExecuteBehindGateAsync(args) : Task.FromResult(Execute(args));
+    public Task<byte[]> ExecuteGatedAsync(IReadOnlyList<ReadOnlyMemory<byte>> args, ClientSession? session = null) =>
+        Gate.IsLocked ? ExecuteBehindGateAsync(args, session) : Task.FromResult(Execute(args, session));
 
-    /// <summary>Waits for <see cref="Gate"/> (FIFO), runs <paramref name="run"/>, lets the gate go. On the shard's loop.</summary>
-    public async Task<T> BehindGateAsync<T>(Func<T> run)
+    private async Task<byte[]> ExecuteBehindGateAsync(IReadOnlyList<ReadOnlyMemory<byte>> args, ClientSession? session)
     {
         using (await Gate.AcquireAsync())
         {
-            return run();
+            return Execute(args, session);
         }
     }
-
-    private Task<byte[]> ExecuteBehindGateAsync(IReadOnlyList<ReadOnlyMemory<byte>> args) => BehindGateAsync(() => Execute(args));
 
     private void Cron()
     {

@@ -143,12 +143,7 @@ internal static class ShardedCommands
                 return;
             }
 
-            output.Write(await home.BehindGateAsync(() =>
-            {
-                var reply = new ArrayBufferWriter<byte>();
-                home.Processor.Execute(args, reply, session);
-                return reply.WrittenSpan.ToArray();
-            }));
+            output.Write(await home.ExecuteGatedAsync(args, session));
             return;
         }
 
