@@ -27,15 +27,7 @@ public class CoreBenchmarks
 
     /// <summary>Post a callback on the loop thread and run it.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void PostAndRun()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _loop.Post(s_noop);
-        }
-
-        _loop.RunOnce(TimeSpan.Zero);
-    }
+    public void PostAndRun() => LoopWorkloads.PostAndRun(_loop, Ops);
 
     /// <summary>Schedule a zero-delay timer and let it fire.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
@@ -61,25 +53,11 @@ public class CoreBenchmarks
 
     /// <summary>Spawn a no-op greenlet and join it (JoinAll over the whole batch).</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SpawnAndJoin()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _greenlets[i] = _loop.Spawn(static () => Task.CompletedTask);
-        }
-
-        _loop.JoinAll(_greenlets);
-    }
+    public void SpawnAndJoin() => LoopWorkloads.SpawnAndJoin(_loop, _greenlets);
 
     /// <summary>A greenlet resumes after Sleep(0).</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SleepZeroResume() => _loop.Run(async () =>
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            await _loop.Sleep(TimeSpan.Zero);
-        }
-    });
+    public void SleepZeroResume() => LoopWorkloads.SleepZeroResume(_loop, Ops);
 
     /// <summary>A greenlet resumes after Yield.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
@@ -96,15 +74,5 @@ public class CoreBenchmarks
     /// poll wait is shared by the whole batch and the figure is the per-sleep overhead.
     /// </summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SleepTimerResume()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _greenlets[i] = _loop.Spawn(s_sleepOneMs);
-        }
-
-        _loop.JoinAll(_greenlets);
-    }
-
-    private static readonly Func<Task> s_sleepOneMs = static async () => await Loop.Current!.Sleep(TimeSpan.FromMilliseconds(1));
+    public void SleepTimerResume() => LoopWorkloads.SleepTimerResume(_loop, _greenlets);
 }

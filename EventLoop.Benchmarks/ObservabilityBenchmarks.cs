@@ -11,8 +11,6 @@ namespace EventLoop.Benchmarks;
 public class ObservabilityBenchmarks
 {
     private const int Ops = 10_000;
-    private static readonly Action s_noop = static () => { };
-    private static readonly Func<Task> s_sleepOneMs = static async () => await Loop.Current!.Sleep(TimeSpan.FromMilliseconds(1));
 
     private Loop _loop = null!;
     private Greenlet[] _greenlets = null!;
@@ -58,47 +56,17 @@ public class ObservabilityBenchmarks
 
     /// <summary>Post a callback on the loop thread and run it.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void PostAndRun()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _loop.Post(s_noop);
-        }
-
-        _loop.RunOnce(TimeSpan.Zero);
-    }
+    public void PostAndRun() => LoopWorkloads.PostAndRun(_loop, Ops);
 
     /// <summary>Spawn a no-op greenlet and join it (JoinAll over the whole batch).</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SpawnAndJoin()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _greenlets[i] = _loop.Spawn(static () => Task.CompletedTask);
-        }
-
-        _loop.JoinAll(_greenlets);
-    }
+    public void SpawnAndJoin() => LoopWorkloads.SpawnAndJoin(_loop, _greenlets);
 
     /// <summary>A greenlet resumes after Sleep(0): one loop iteration per resume.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SleepZeroResume() => _loop.Run(async () =>
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            await _loop.Sleep(TimeSpan.Zero);
-        }
-    });
+    public void SleepZeroResume() => LoopWorkloads.SleepZeroResume(_loop, Ops);
 
     /// <summary>10,000 greenlets each sleep 1 ms once and are joined.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
-    public void SleepTimerResume()
-    {
-        for (int i = 0; i < Ops; i++)
-        {
-            _greenlets[i] = _loop.Spawn(s_sleepOneMs);
-        }
-
-        _loop.JoinAll(_greenlets);
-    }
+    public void SleepTimerResume() => LoopWorkloads.SleepTimerResume(_loop, _greenlets);
 }
