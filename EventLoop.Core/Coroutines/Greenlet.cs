@@ -322,12 +322,12 @@ public class Greenlet
     internal void AddContinuation(Action continuation, bool flowExecutionContext)
     {
         if (!IsCompleted
-            && SynchronizationContext.Current is LoopSynchronizationContext { Owner: { } awaiter } context
+            && SynchronizationContext.Current is LoopSynchronizationContext { Owner: not null } context
             && ReferenceEquals(context.Loop, Loop)
             && Loop.IsOwnerThread)
         {
             // Another greenlet of this loop awaits: a loop wait of that greenlet (kill and scopes end it).
-            var wait = new GreenletJoinWait(this, awaiter, continuation, flowExecutionContext ? ExecutionContext.Capture() : null);
+            var wait = new GreenletJoinWait(this, context, continuation, flowExecutionContext ? ExecutionContext.Capture() : null);
             if (wait.AttachToCurrentGreenlet() is not null)
             {
                 wait.Resume(); // already killed or past a deadline: resume at once; GetResult throws

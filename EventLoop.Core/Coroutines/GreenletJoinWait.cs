@@ -11,15 +11,15 @@ namespace EventLoop.Coroutines;
 internal sealed class GreenletJoinWait : LoopWait, IGreenletListener
 {
     private readonly Greenlet _awaited;
-    private readonly Greenlet _awaiter;
+    private readonly LoopSynchronizationContext _awaiterContext;
     private readonly ExecutionContext? _executionContext;
     private Action? _continuation;
 
-    public GreenletJoinWait(Greenlet awaited, Greenlet awaiter, Action continuation, ExecutionContext? executionContext)
+    public GreenletJoinWait(Greenlet awaited, LoopSynchronizationContext awaiterContext, Action continuation, ExecutionContext? executionContext)
         : base(awaited.Loop)
     {
         _awaited = awaited;
-        _awaiter = awaiter;
+        _awaiterContext = awaiterContext;
         _continuation = continuation;
         _executionContext = executionContext;
     }
@@ -50,14 +50,6 @@ internal sealed class GreenletJoinWait : LoopWait, IGreenletListener
         }
 
         _continuation = null;
-        if (_executionContext is null)
-        {
-            Loop.Enqueue(static s => ((Action)s!)(), continuation, _awaiter);
-        }
-        else
-        {
-            ExecutionContext ec = _executionContext;
-            Loop.Enqueue(static s => { var (c, e) = ((Action, ExecutionContext))s!; ExecutionContext.Run(e, static a => ((Action)a!)(), c); }, (continuation, ec), _awaiter);
-        }
+        ContinuationListener.Resume(continuation, _awaiterContext, _executionContext);
     }
 }

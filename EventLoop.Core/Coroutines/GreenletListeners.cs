@@ -14,7 +14,13 @@ internal sealed class LinkListener(Action<Greenlet> callback) : IGreenletListene
 internal sealed class ContinuationListener(Action continuation, SynchronizationContext? context, ExecutionContext? executionContext)
     : IGreenletListener
 {
-    public void OnGreenletCompleted(Greenlet greenlet)
+    public void OnGreenletCompleted(Greenlet greenlet) => Resume(continuation, context, executionContext);
+
+    /// <summary>
+    /// Resumes an awaiter: through <paramref name="context"/> (a loop's context queues it as that
+    /// context's greenlet's work), else on the thread pool, inside <paramref name="executionContext"/> when given.
+    /// </summary>
+    public static void Resume(Action continuation, SynchronizationContext? context, ExecutionContext? executionContext)
     {
         Action run = executionContext is null
             ? continuation
