@@ -99,7 +99,11 @@ public sealed class SynchronizationContextTests
         using var loop = new Loop(new LoopOptions { UnhandledException = reported.Add });
         Greenlet g = loop.Spawn(async () =>
         {
-            await Task.Run(() => Thread.Yield()).ConfigureAwait(false);
+            // Completed by the loop after this await has registered its continuation, and with
+            // asynchronous continuations, so the continuation always lands on the thread pool.
+            var offLoop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            loop.Post(() => offLoop.SetResult());
+            await offLoop.Task.ConfigureAwait(false);
             _ = loop.CallLater(TimeSpan.FromSeconds(1), () => { }); // off the loop thread now
         });
         loop.JoinAll([g]);
