@@ -24,9 +24,10 @@ public sealed partial class Loop
     /// outlives the caller that asked for it.
     /// </para>
     /// <para>
-    /// Cost: the greenlet, plus one object that is the caller's wait and the remote greenlet's
-    /// completion listener, plus the returned task; the result travels back through the caller
-    /// loop's inbox (one wake-up when it sleeps).
+    /// Cost: the greenlet and the returned task. The call's bookkeeping (the caller's wait and the
+    /// remote greenlet's completion listener, one object) is recycled on a calling loop once the
+    /// outcome is delivered; a plain thread's call allocates it each time. The result travels back
+    /// through the caller loop's inbox (one wake-up when it sleeps).
     /// </para>
     /// </remarks>
     /// <param name="body">The coroutine to run on this loop.</param>
@@ -84,11 +85,12 @@ public sealed partial class Loop
         ThrowIfDisposed();
         greenlet.MarkFailureRaisedByRunner();
         Loop? caller = t_current;
-        var call = new Invocation<T>(caller, greenlet);
+        Invocation<T> call = Invocation<T>.Rent(caller, greenlet);
         Task<T> task = call.Task;
         if (caller is not null && call.AttachToCurrentGreenlet() is { } abort)
         {
             call.Fail(abort); // the calling greenlet is already killed or past its deadline
+            call.Recycle(); // nothing else saw it
             return task;
         }
 
@@ -129,34 +131,100 @@ public sealed partial class Loop
     /// <summary>
     /// One cross-loop call: the caller's wait (linked to the calling greenlet, so its kill or
     /// deadline ends the call and kills the remote greenlet) and the remote greenlet's completion
-    /// listener, in one object; the builder owns the returned task.
+    /// listener, in one object; the builder owns the returned task. A call from a loop thread is
+    /// recycled on that thread once its outcome is delivered, so a warm loop allocates only the
+    /// greenlet and the returned task per call.
     /// </summary>
     private sealed class Invocation<T> : LoopWait, IGreenletListener, IThreadPoolWorkItem
     {
+        private const int PoolLimit = 64;
+
         private static readonly Action<object?> s_deliver = static s => ((Invocation<T>)s!).Deliver();
 
+        // Free calls of this thread's loops (a thread runs one loop at a time; a call is only
+        // reused on the loop it was made for, which is its LoopWait.Loop).
+#pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
+        [ThreadStatic]
+        private static Invocation<T>? t_free;
+        [ThreadStatic]
+        private static int t_freeCount;
+#pragma warning restore IDE1006
+
         private readonly Loop? _callerLoop;
-        private readonly Greenlet? _callerGreenlet;
-        private readonly Greenlet _greenlet;
-        private AsyncTaskMethodBuilder<T> _builder = AsyncTaskMethodBuilder<T>.Create();
+        private Greenlet? _callerGreenlet;
+        private Greenlet _greenlet;
+        private AsyncTaskMethodBuilder<T> _builder;
         private Exception? _abandoned;
+        private Invocation<T>? _nextFree;
         private int _claimed; // the outcome is taken once: completion or abandonment
         private bool _done; // caller's side (its loop thread, or the one thread-pool delivery)
 
-        public Invocation(Loop? callerLoop, Greenlet greenlet)
+        private Invocation(Loop? callerLoop, Greenlet greenlet)
             : base(callerLoop ?? greenlet.Loop)
         {
             _callerLoop = callerLoop;
-            _callerGreenlet = callerLoop?.CurrentGreenlet;
             _greenlet = greenlet;
         }
 
         public Task<T> Task => _builder.Task;
 
+        /// <summary>A call for <paramref name="greenlet"/>: a recycled one of the caller's loop, or a new one.</summary>
+        public static Invocation<T> Rent(Loop? callerLoop, Greenlet greenlet)
+        {
+            Invocation<T>? call = t_free;
+            if (callerLoop is null || call is null || !ReferenceEquals(call._callerLoop, callerLoop))
+            {
+                call = new Invocation<T>(callerLoop, greenlet);
+            }
+            else
+            {
+                t_free = call._nextFree;
+                t_freeCount--;
+                call._nextFree = null;
+                call._greenlet = greenlet;
+            }
+
+            call._callerGreenlet = callerLoop?.CurrentGreenlet;
+            return call;
+        }
+
         public void Fail(Exception error)
         {
             _done = true;
             _builder.SetException(error);
+        }
+
+        /// <summary>
+        /// Returns a finished call to its loop thread's free list: its outcome was delivered (or it
+        /// failed before its greenlet was spawned), so neither side holds it. Caller's loop thread.
+        /// </summary>
+        public void Recycle()
+        {
+            // An abandoned call (the target loop was disposed around the spawn) may still hear from
+            // its greenlet's kill on the disposing thread, so it is never reused.
+            if (_callerLoop is null || _abandoned is not null || !_callerLoop.IsOnLoopThread)
+            {
+                return;
+            }
+
+            _greenlet = null!;
+            _callerGreenlet = null;
+            _abandoned = null;
+            _builder = default;
+            _claimed = 0;
+            _done = false;
+            if (t_freeCount < PoolLimit)
+            {
+                if (t_free is { } top && !ReferenceEquals(top._callerLoop, _callerLoop))
+                {
+                    t_free = null; // the thread now runs another loop: drop the old loop's calls
+                    t_freeCount = 0;
+                }
+
+                _nextFree = t_free;
+                t_free = this;
+                t_freeCount++;
+            }
         }
 
         public void OnGreenletCompleted(Greenlet greenlet) => Claim();
@@ -206,19 +274,26 @@ public sealed partial class Loop
         {
             if (_done)
             {
+                Recycle(); // the caller gave up (killed or timed out) before the outcome came
                 return;
             }
 
             _done = true;
             Detach();
             Exception? error = _abandoned ?? _greenlet.Exception;
+            T result = error is null && _greenlet is Greenlet<T> typed ? typed.Value : default!;
+            AsyncTaskMethodBuilder<T> builder = _builder;
+
+            // Recycled before the task completes: the awaiting continuation runs inline below and
+            // may make the next call, which can reuse this object.
+            Recycle();
             if (error is not null)
             {
-                _builder.SetException(error);
+                builder.SetException(error);
             }
             else
             {
-                _builder.SetResult(_greenlet is Greenlet<T> typed ? typed.Value : default!);
+                builder.SetResult(result);
             }
         }
     }

@@ -101,6 +101,73 @@ public sealed class LoopInvokeTests
     }
 
     [Fact]
+    public async Task InvokeAsync_CallsAfterKilledCalls_EachGetTheirOwnOutcome()
+    {
+        // A loop reuses a finished call's bookkeeping for its next call. Calls whose callers were
+        // killed finish later (their remote greenlets are killed in turn); the calls made
+        // meanwhile, and after, must each get their own result or exception.
+        await using var group = new LoopGroup(2);
+        Loop a = group[0], b = group[1];
+        var boom = new FormatException("odd");
+
+        (int[] results, int failures, int killed) = await a.InvokeAsync(async () =>
+        {
+            var results = new int[300];
+            int failures = 0, killed = 0;
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (i % 50 == 0)
+                {
+                    // A caller killed while its remote greenlet sleeps.
+                    var started = new LoopEvent(a);
+                    Greenlet caller = a.Spawn(() => b.InvokeAsync(async () =>
+                    {
+                        await a.InvokeAsync(() => { started.Set(); return Task.CompletedTask; });
+                        await b.Sleep(TimeSpan.FromHours(1));
+                        return -1;
+                    }));
+                    await started.WaitAsync();
+                    caller.Kill();
+                    try
+                    {
+                        await caller;
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
+                    killed += caller.Exception is OperationCanceledException ? 1 : 0;
+                }
+
+                int n = i;
+                try
+                {
+                    results[i] = await b.InvokeAsync(async () =>
+                    {
+                        if (n % 7 == 0)
+                        {
+                            await b.Yield();
+                        }
+
+                        return n % 11 == 0 ? throw boom : n;
+                    });
+                }
+                catch (FormatException ex) when (ReferenceEquals(ex, boom))
+                {
+                    failures++;
+                    results[i] = -n;
+                }
+            }
+
+            return (results, failures, killed);
+        }).WaitAsync(s_bound);
+
+        Assert.Equal(6, killed);
+        Assert.Equal(Enumerable.Range(0, 300).Count(n => n % 11 == 0), failures);
+        Assert.Equal(Enumerable.Range(0, 300).Select(n => n % 11 == 0 ? -n : n), results);
+    }
+
+    [Fact]
     public async Task InvokeAsync_CallerScopeDeadline_TimesOutAndKillsRemote()
     {
         await using var group = new LoopGroup(2);
