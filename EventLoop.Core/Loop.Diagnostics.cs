@@ -243,6 +243,7 @@ public sealed partial class Loop
         try
         {
             item.Invoke();
+            item.Owner?.AfterStep();
         }
         catch (Exception ex)
         {

@@ -500,11 +500,25 @@ public sealed partial class Loop : IDisposable
         try
         {
             item.Invoke();
+            item.Owner?.AfterStep();
         }
         catch (Exception ex)
         {
             ReportUnhandled(ex, item.Owner);
         }
+    }
+
+    // The state a loop source will resume during a greenlet's first step (see Greenlet.NoteLoopResume):
+    // one greenlet starts at a time on a loop, so the loop holds it until the start reads it.
+    private object? _startResumeState;
+
+    internal void NoteStartResumeState(object? state) => _startResumeState = state;
+
+    internal object? TakeStartResumeState()
+    {
+        object? state = _startResumeState;
+        _startResumeState = null;
+        return state;
     }
 
     private void SwitchTo(Greenlet? owner)

@@ -31,6 +31,8 @@ public class Greenlet
     private volatile int _state; // GreenletState
     private bool _killRequested;
     private bool _failureRaisedByRunner; // Loop.Run(main) rethrows it: not reported as well
+    private bool _bodyWatched; // a ContinueWith observes the body's task: it may complete off the loop
+    private bool _bodyParkedOnLoop; // this step ended with the body awaiting a loop source directly
     // What a dump shows, packed in 8 bytes: the high half is the greenlet's Id minus its parent's
     // (0: no parent, or one more than 2^32 spawns back), the low half the loop time of the spawn
     // in milliseconds modulo 2^32 (ages below 49 days read right).
@@ -388,6 +390,7 @@ public class Greenlet
         _body = null;
         Task task;
         ExecutionContext? outer = ExecutionContext.Capture();
+        Loop.TakeStartResumeState(); // cleared: only this body's first step may set it
         s_ambient.Value = this; // the body's context carries its greenlet from its first step on
         try
         {
@@ -409,12 +412,55 @@ public class Greenlet
             return;
         }
 
-        _body = task;
-        // ExecuteSynchronously: the callback runs right where the body completes, which is the
-        // loop thread unless the body escaped it (ConfigureAwait(false)); OnBodyDone reports
-        // that and hops back. An awaiter-based continuation would be posted through the
-        // context instead, hiding the escape.
-        task.ContinueWith(s_onBodyDone, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _bodyParkedOnLoop = ReferenceEquals(Loop.TakeStartResumeState(), task);
+        _body = task; // AfterStep, run by the loop once this item returns, decides how to observe it
+    }
+
+    /// <summary>
+    /// Told by a loop source, on the loop thread, that it will resume <paramref name="state"/> as
+    /// this greenlet's work (a run-queue item attributed to it). When that is the body's own
+    /// state machine, the body's next step runs as this greenlet's item and <see cref="AfterStep"/>
+    /// sees it complete: no task continuation is needed to observe it.
+    /// </summary>
+    /// <param name="state">The continuation's state: for an async method's await, its state-machine box.</param>
+    internal void NoteLoopResume(object? state)
+    {
+        object? body = _body;
+        if (body is null)
+        {
+            Loop.NoteStartResumeState(state); // the first step: Start compares it with the task the body returns
+        }
+        else if (ReferenceEquals(body, state))
+        {
+            _bodyParkedOnLoop = true;
+        }
+    }
+
+    /// <summary>
+    /// Run by the loop after each run-queue item attributed to this greenlet (its start, each
+    /// resumption). A body that completed in that step completes the greenlet right there, as a
+    /// continuation running where the body completed would. A body left awaiting anything but a
+    /// loop source (a task, a foreign awaiter) may complete elsewhere, even off the loop thread
+    /// (<c>ConfigureAwait(false)</c>), so from then on a continuation on its task observes it:
+    /// <c>ExecuteSynchronously</c>, so it runs right where the body completes and
+    /// <see cref="OnBodyDone"/> can report an escape and hop back. Loop thread.
+    /// </summary>
+    internal void AfterStep()
+    {
+        if (_body is Task task)
+        {
+            if (task.IsCompleted)
+            {
+                Finish(task);
+            }
+            else if (!_bodyParkedOnLoop && !_bodyWatched)
+            {
+                _bodyWatched = true;
+                task.ContinueWith(s_onBodyDone, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+        }
+
+        _bodyParkedOnLoop = false;
     }
 
     private static void RestoreContext(ExecutionContext? outer)

@@ -98,6 +98,11 @@ internal struct LoopValueTaskSourceCore<TResult>
 
         _continuation = continuation;
         _continuationState = state;
+        if (_foreignContext is null)
+        {
+            _owner?.NoteLoopResume(state); // it resumes as the owner's item
+        }
+
         if (_completed)
         {
             Schedule(loop);

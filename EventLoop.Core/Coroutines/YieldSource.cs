@@ -16,6 +16,7 @@ internal sealed class YieldSource(Loop loop) : IValueTaskSource
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
+        loop.CurrentGreenlet?.NoteLoopResume(state); // it resumes as that greenlet's item
         if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 && ExecutionContext.Capture() is { } ec)
         {
             EnqueueWithContext(loop, ec, continuation, state);

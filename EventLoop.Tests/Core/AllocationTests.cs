@@ -154,6 +154,37 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public void SleepingGreenlet_CostsTheGreenletAndItsBodyOnly()
+    {
+        // A greenlet asleep in loop.Sleep: the greenlet with its context and ExecutionContext (as
+        // spawn + join) and the body's state-machine box (the runtime's; 120 B for this body). The
+        // sleep comes from the loop's pool once warm, and a body awaiting a loop source directly is
+        // observed by the loop after each step, not by a task continuation (112 B more each).
+        const int BoxBytes = 120;
+        using var loop = new Loop(new LoopOptions { VirtualTime = true });
+        var greenlets = new Greenlet[1_000];
+        Func<Task> body = async () => await loop.Sleep(TimeSpan.FromSeconds(1));
+        long perGreenlet = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < greenlets.Length; i++)
+            {
+                greenlets[i] = loop.Spawn(body);
+            }
+
+            loop.RunOnce(TimeSpan.Zero); // every body runs to its sleep
+            long asleep = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.All(greenlets, g => Assert.False(g.IsCompleted));
+            perGreenlet = Math.Min(perGreenlet, asleep / greenlets.Length);
+            loop.JoinAll(greenlets);
+            Assert.All(greenlets, g => Assert.True(g.Succeeded));
+        }
+
+        Assert.True(perGreenlet <= SpawnBytes + BoxBytes, $"{perGreenlet} bytes per sleeping greenlet (at most {SpawnBytes + BoxBytes})");
+    }
+
+    [Fact]
     public void InvokeAsync_OnceWarm_CostsTheGreenletTheTaskAndTheAwaitOnly()
     {
         // Per call: the greenlet (as spawn + join), the returned Task<int> and the continuation
