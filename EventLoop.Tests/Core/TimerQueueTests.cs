@@ -142,13 +142,22 @@ public sealed class TimerQueueTests
         }
 
         Burst();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+
+        // The quietest of three windows: growth per burst shows in every window; a rare
+        // runtime-internal allocation on this thread (a few hundred bytes, not the queue's) in one.
+        long quietest = long.MaxValue;
+        for (int window = 0; window < 3; window++)
         {
-            Burst();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+            {
+                Burst();
+            }
+
+            quietest = Math.Min(quietest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, quietest);
     }
 
     [Fact]

