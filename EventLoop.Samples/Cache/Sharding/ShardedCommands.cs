@@ -7,7 +7,7 @@ namespace EventLoop.Samples.Cache.Sharding;
 /// Runs one request of a connection against the shards that own its keys, like Dragonfly: a
 /// single-key command goes whole to its owner; DEL, EXISTS, MGET and MSET are split by owner, sent
 /// to every owner at once and gathered (counts summed, values put back in key order); DBSIZE sums
-/// and FLUSHALL/FLUSHDB run everywhere; everything else (PING, INFO, CLIENT, errors) runs on the
+/// and FLUSHALL/FLUSHDB run everywhere, as one step; everything else (PING, INFO, CLIENT, errors) runs on the
 /// connection's own shard. Work for the connection's own shard runs inline, without a hop.
 /// </summary>
 /// <remarks>
@@ -99,15 +99,20 @@ internal static class ShardedCommands
     }
 
     /// <summary>
-    /// True when <paramref name="args"/> is a multi-key command whose keys span shards: it runs as
-    /// one step (see the remarks), and the connection starts nothing after it until it is done, so
-    /// its later requests see its effect.
+    /// True when <paramref name="args"/> is a multi-key command whose keys span shards, or DBSIZE or
+    /// a flush (every shard): it runs as one step (see the remarks), and the connection starts
+    /// nothing after it until it is done, so its later requests see its effect.
     /// </summary>
     public static bool SpansShards(CacheShard[] shards, IReadOnlyList<ReadOnlyMemory<byte>> args)
     {
         if (shards.Length == 1 || !CommandTable.TryGet(args[0].Span, out CommandSpec spec) || !spec.AcceptsCount(args.Count))
         {
             return false;
+        }
+
+        if (spec.Id is CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb)
+        {
+            return true; // every shard, as one step
         }
 
         int step = spec.Id switch
@@ -305,42 +310,35 @@ internal static class ShardedCommands
         }
     }
 
+    /// <summary>
+    /// DBSIZE (counts summed) and FLUSHALL/FLUSHDB (the home shard's reply): every shard runs the
+    /// command, as one step like a spanning command, so a count is taken at one instant and a flush
+    /// never lands between the parts of a spanning MSET.
+    /// </summary>
     private static async ValueTask EverywhereAsync(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output, bool sum)
     {
-        var replies = new Task<byte[]>[shards.Length];
-        for (int i = 0; i < shards.Length; i++)
+        var command = new List<ReadOnlyMemory<byte>>(args);
+        var parts = new List<ReadOnlyMemory<byte>>?[shards.Length];
+        Array.Fill(parts, command);
+        byte[][] replies = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
+
+        if (!sum)
         {
-            replies[i] = Run(shards[i], home, args);
+            output.Write(replies[home.Index]);
+            return;
         }
 
         long total = 0;
-        byte[]? homeReply = null;
-        for (int i = 0; i < shards.Length; i++)
+        foreach (byte[] reply in replies)
         {
-            byte[] reply = await replies[i];
-            if (ReferenceEquals(shards[i], home))
-            {
-                homeReply = reply;
-            }
-
             if (reply.Length > 0 && reply[0] == (byte)':' && Utf8Parser.TryParse(reply.AsSpan(1), out long n, out _))
             {
                 total += n;
             }
         }
 
-        if (sum)
-        {
-            RespWriter.WriteInteger(output, total);
-        }
-        else
-        {
-            output.Write(homeReply);
-        }
+        RespWriter.WriteInteger(output, total);
     }
-
-    private static Task<byte[]> Run(CacheShard shard, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args) =>
-        ReferenceEquals(shard, home) ? Task.FromResult(shard.Execute(args)) : shard.Loop.InvokeAsync(() => Task.FromResult(shard.Execute(args)));
 
     private static byte[][] GetEach(CacheShard shard, List<ReadOnlyMemory<byte>> part)
     {

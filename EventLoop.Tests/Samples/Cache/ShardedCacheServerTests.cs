@@ -176,6 +176,87 @@ public sealed class ShardedCacheServerTests
     }
 
     [Fact]
+    public async Task FlushAllAndDbSize_AcrossShards_AreNeverSeenHalfway()
+    {
+        // One writer sets a and b (on different shards) together, one flushes everything, and
+        // readers look at both keys at once and count the keys: every reply must show a state
+        // between whole commands (both keys equal; 0 or 2 keys), never a flush that reached one
+        // shard and not yet the other.
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+        Assert.NotEqual(HashSlot.ShardOf("a"u8, 2), HashSlot.ShardOf("b"u8, 2));
+
+        const int Writes = 1000;
+        int reads = 0;
+        var torn = new List<string>();
+        using var clientLoop = new Loop();
+        clientLoop.Run(async () =>
+        {
+            using RespClient writer = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+            using RespClient flusher = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+            var readers = new List<RespClient>();
+            for (int r = 0; r < 3; r++)
+            {
+                readers.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
+            }
+
+            bool writing = true;
+            Greenlet writes = clientLoop.Spawn(async () =>
+            {
+                for (int i = 1; i <= Writes; i++)
+                {
+                    string v = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    Assert.Equal("OK", (await writer.CommandAsync("MSET", "a", v, "b", v)).ToString());
+                }
+
+                writing = false;
+            });
+            Greenlet flushes = clientLoop.Spawn(async () =>
+            {
+                while (writing)
+                {
+                    Assert.Equal("OK", (await flusher.CommandAsync("FLUSHALL")).ToString());
+                }
+            });
+            Greenlet[] readings = readers.Select((reader, n) => clientLoop.Spawn(async () =>
+            {
+                while (writing)
+                {
+                    if (n == 0)
+                    {
+                        string size = (await reader.CommandAsync("DBSIZE")).ToString();
+                        if (size is not ("(integer) 0" or "(integer) 2"))
+                        {
+                            torn.Add("DBSIZE " + size);
+                        }
+                    }
+                    else
+                    {
+                        string pair = (await reader.CommandAsync("MGET", "a", "b")).ToString();
+                        string[] values = pair.Trim('[', ']').Split(", ");
+                        if (values[0] != values[1])
+                        {
+                            torn.Add("MGET " + pair);
+                        }
+                    }
+
+                    reads++;
+                }
+            })).ToArray();
+
+            await clientLoop.JoinAllAsync([writes, flushes, .. readings], raiseError: true);
+            foreach (RespClient reader in readers)
+            {
+                reader.Dispose();
+            }
+        });
+
+        Assert.True(reads > 0);
+        Assert.Empty(torn);
+    }
+
+    [Fact]
     public async Task SpanningCommands_InOnePipeline_LaterRequestsSeeTheirEffect()
     {
         await using var group = new LoopGroup(2);
