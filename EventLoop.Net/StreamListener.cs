@@ -97,6 +97,9 @@ public sealed class StreamListener : IDisposable
     /// <summary>The loop the listener runs on.</summary>
     public Loop Loop => _socket.Loop;
 
+    /// <summary>The multishot ring accept, once an accept used it; null off io_uring or with EVENTLOOP_ACCEPT_MULTISHOT=0.</summary>
+    internal RingAcceptor? RingAcceptor => _acceptor;
+
     /// <summary>
     /// Accepts the next connection; completes synchronously when one is queued. The connection has
     /// <c>TCP_NODELAY</c> set (TCP). Loop thread.
