@@ -16,6 +16,11 @@ namespace EventLoop.Net;
 /// closing a reserved descriptor to accept-and-drop the connection, frees the loop too, but turns
 /// every client that arrives while the process is at its limit into a reset, which clients retry
 /// anyway; waiting serves them.
+/// On the io_uring back end (<see cref="Loop.CompletionIo"/>) the first accept that has to wait
+/// arms one multishot accept request that stays armed: connections the kernel accepts meanwhile
+/// are queued (up to 16, then the rest stay in the kernel's listen queue) and later accepts
+/// complete synchronously from that queue, in order. <c>EVENTLOOP_ACCEPT_MULTISHOT=0</c> keeps
+/// accept on readiness.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
 /// Return types follow one rule: a socket operation on a pooled source that often completes
 /// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
