@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using EventLoop.Net;
@@ -313,70 +312,16 @@ public sealed class RingAcceptTests
     [Fact]
     public void OutOfDescriptors_WhileTheRingAccepts_DoesNotSpin_AndServesTheClientOnceDescriptorsFree()
     {
+        // The accept starts out of descriptors and backs off; each retry arms the ring accept
+        // again (the kernel reads the limit when a request is submitted), which fails at once
+        // with EMFILE until descriptors free up, and then accepts the client.
         using Loop? loop = CreateLoop();
         if (loop is null)
         {
             return;
         }
 
-        // The limit applies to a ring accept armed after it is set (the kernel reads it at
-        // submission): the accept starts out of descriptors, backs off, and each retry arms the
-        // ring accept again, which fails at once with EMFILE until descriptors free up.
-        using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-        Assert.Equal(SocketError.Success, SocketPal.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, out int clientFd));
-        Assert.Equal(SocketError.Success, SocketPal.GetOpenFileLimit(out ulong original, out _));
-        var fillers = new List<int>();
-        Greenlet<StreamConnection> acceptor;
-        long spent;
-        int highest = Directory.GetFiles("/proc/self/fd").Max(f => int.Parse(Path.GetFileName(f), CultureInfo.InvariantCulture));
-        Assert.Equal(SocketError.Success, SocketPal.SetOpenFileLimit((ulong)highest + 8));
-        try
-        {
-            while (SocketPal.CreateSocket(AddressFamily.InterNetwork, SocketType.Stream, out int fd) == SocketError.Success)
-            {
-                fillers.Add(fd);
-            }
-
-            // Loopback completes the handshake at once; the ring accept then finds no descriptor.
-            SocketError connect = SocketPal.Connect(clientFd, listener.LocalEndPoint);
-            Assert.True(connect is SocketError.Success or SocketError.InProgress or SocketError.WouldBlock, connect.ToString());
-            acceptor = loop.Spawn(() => listener.AcceptAsync().AsTask());
-            bool stop = false;
-            loop.CallLater(TimeSpan.FromMilliseconds(300), () => stop = true);
-            long start = loop.Statistics.Iterations;
-            while (!stop)
-            {
-                loop.RunOnce(Timeout.InfiniteTimeSpan);
-            }
-
-            spent = loop.Statistics.Iterations - start;
-            Assert.False(acceptor.IsCompleted);
-            Assert.NotNull(listener.RingAcceptor); // the accept waits on the ring
-        }
-        finally
-        {
-            foreach (int fd in fillers)
-            {
-                SocketPal.Close(fd);
-            }
-
-            SocketPal.SetOpenFileLimit(original);
-        }
-
-        try
-        {
-            // A spinning listener runs thousands of iterations in 300 ms; backing off takes a handful.
-            Assert.InRange(spent, 1, 100);
-            loop.JoinAll([acceptor], TimeSpan.FromSeconds(10));
-            Assert.True(acceptor.Succeeded);
-            using StreamConnection accepted = acceptor.Value;
-            Assert.Equal(SocketError.Success, SocketPal.GetLocalEndPoint(clientFd, out EndPoint? clientEnd));
-            Assert.Equal(clientEnd, accepted.RemoteEndPoint);
-        }
-        finally
-        {
-            SocketPal.Close(clientFd);
-        }
+        NetResourceTests.AssertAcceptBacksOffWhileOutOfDescriptors(loop, listener => Assert.NotNull(listener.RingAcceptor));
     }
 
     // A loop whose listeners accept through the ring; null without io_uring completions, or
