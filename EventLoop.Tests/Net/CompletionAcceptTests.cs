@@ -57,10 +57,7 @@ public sealed class CompletionAcceptTests
         }
 
         using Socket listener = Listen();
-        var handler = new CompletionIoTests.Recorder();
-        CompletionRequest request = io.CreateRequest(handler);
-        request.Accept(listener.SafeHandle, multishot: true);
-        loop.RunOnce(TimeSpan.Zero);
+        CompletionRequest request = ArmMultishot(loop, io, listener, out CompletionIoTests.Recorder handler);
 
         var clients = new List<Socket>();
         try
@@ -101,10 +98,7 @@ public sealed class CompletionAcceptTests
         }
 
         using Socket listener = Listen();
-        var handler = new CompletionIoTests.Recorder();
-        CompletionRequest request = io.CreateRequest(handler);
-        request.Accept(listener.SafeHandle, multishot: true);
-        loop.RunOnce(TimeSpan.Zero);
+        CompletionRequest request = ArmMultishot(loop, io, listener, out CompletionIoTests.Recorder handler);
 
         var clients = new List<Socket>();
         var drained = new List<Socket>();
@@ -138,6 +132,16 @@ public sealed class CompletionAcceptTests
             clients.ForEach(c => c.Dispose());
             drained.ForEach(c => c.Dispose());
         }
+    }
+
+    // A multishot accept on listener, submitted to the kernel.
+    private static CompletionRequest ArmMultishot(Loop loop, CompletionIo io, Socket listener, out CompletionIoTests.Recorder handler)
+    {
+        handler = new CompletionIoTests.Recorder();
+        CompletionRequest request = io.CreateRequest(handler);
+        request.Accept(listener.SafeHandle, multishot: true);
+        loop.RunOnce(TimeSpan.Zero);
+        return request;
     }
 
     private static Socket Listen()
