@@ -234,6 +234,7 @@ public sealed unsafe class CompletionIo
         // pooled buffers, the last one (no IORING_CQE_F_MORE) is the outcome. A multishot
         // accept's earlier ones are descriptors: the handler is told them here, so none is lost.
         int outcome = -ECANCELED;
+        bool accept = entry.Accept; // read now: a handler told below may grow the slot table
         while (_ring.TryTakeCompletion(userData, out Cqe found))
         {
             TakeBuffer(request, in found);
@@ -243,7 +244,7 @@ public sealed unsafe class CompletionIo
                 break;
             }
 
-            if (entry.Accept)
+            if (accept)
             {
                 Report(request, found.Result);
             }
