@@ -7,8 +7,9 @@ namespace EventLoop.Net.Operations;
 /// A listener's accept side on the io_uring ring: one multishot <c>IORING_OP_ACCEPT</c>
 /// (<see cref="CompletionRequest.Accept"/>), armed by the first accept that has to wait, turns
 /// every connection the kernel accepts into a <see cref="StreamConnection"/> for the waiting
-/// accept, or queues it for the next one. At most <see cref="MaxQueued"/> are queued: past that
-/// the request is cancelled, the rest stay in the kernel's listen queue, and the next accept that
+/// accept, or queues it for the next one. At <see cref="MaxQueued"/> queued the request is
+/// cancelled (connections the kernel accepted in the same batch cross the cancellation and are
+/// queued too), the rest stay in the kernel's listen queue, and the next accept that
 /// finds the queue empty arms the request again, so connections come out in the order they were
 /// accepted and none is lost. Closing cancels the request and closes what is queued and what
 /// crossed the cancellation. Loop-thread only.
