@@ -214,8 +214,10 @@ internal sealed class RingAcceptor : ICompletionHandler
                 _owner.StartBackoff(); // the connection stays queued in the kernel; Resume arms again
                 return false;
             case SocketError.WouldBlock:
-                // The kernel honoured the listener's O_NONBLOCK instead of waiting: readiness it is.
+                // The kernel honoured the listener's O_NONBLOCK instead of waiting: readiness it
+                // is, with Read armed from now on (the listener registered no direction).
                 IsActive = false;
+                _socket.OnWouldBlock(SocketDirection.Read);
                 if (_waiter is { } waiter)
                 {
                     _waiter = null;

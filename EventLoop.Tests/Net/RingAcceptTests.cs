@@ -324,6 +324,59 @@ public sealed class RingAcceptTests
         NetResourceTests.AssertAcceptBacksOffWhileOutOfDescriptors(loop, listener => Assert.NotNull(listener.RingAcceptor));
     }
 
+    [Fact]
+    public void RingAcceptAnsweredWithEagain_ListenerFallsBackToReadiness_AndKeepsAccepting()
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            await ArmWithAKilledWaiterAsync(loop, listener);
+            RingAcceptor ring = listener.RingAcceptor!;
+            var connections = new List<StreamConnection>();
+            try
+            {
+                // A full queue pauses the ring accept; then the ring ends with EAGAIN, as a
+                // kernel that honours the listener's O_NONBLOCK instead of waiting would answer.
+                for (int i = 0; i < RingAcceptor.MaxQueued; i++)
+                {
+                    connections.Add(await loop.ConnectAsync(listener.LocalEndPoint));
+                }
+
+                await WaitUntilAsync(loop, () => !ring.IsArmed);
+                CompletionRequest ended = loop.CompletionIo!.CreateRequest(ring);
+                ((ICompletionHandler)ring).OnCompleted(ended, -Interop.Libc.EAGAIN);
+                Assert.False(ring.IsActive);
+
+                int queued = ring.QueuedCount;
+                for (int i = 0; i < queued; i++)
+                {
+                    connections.Add(await listener.AcceptAsync()); // what the ring accepted is still served
+                }
+
+                // From now on the listener waits for readiness, with Read armed.
+                ValueTask<StreamConnection> pending = listener.AcceptAsync();
+                Assert.False(pending.IsCompleted);
+                StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+                connections.Add(client);
+                StreamConnection accepted = await pending;
+                connections.Add(accepted);
+                Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
+                Assert.False(ring.IsArmed);
+            }
+            finally
+            {
+                connections.ForEach(c => c.Dispose());
+            }
+        }, seconds: 10);
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
     // A loop whose listeners accept through the ring; null without io_uring completions, or
     // when EVENTLOOP_ACCEPT_MULTISHOT=0 keeps accept on readiness.
     private static Loop? CreateLoop() =>
