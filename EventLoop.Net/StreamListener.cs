@@ -16,6 +16,11 @@ namespace EventLoop.Net;
 /// closing a reserved descriptor to accept-and-drop the connection, frees the loop too, but turns
 /// every client that arrives while the process is at its limit into a reset, which clients retry
 /// anyway; waiting serves them.
+/// On the io_uring back end (<see cref="Loop.CompletionIo"/>) the first accept that has to wait
+/// arms one multishot accept request that stays armed: connections the kernel accepts meanwhile
+/// are queued (up to 16, then the rest stay in the kernel's listen queue) and later accepts
+/// complete synchronously from that queue, in order. <c>EVENTLOOP_ACCEPT_MULTISHOT=0</c> keeps
+/// accept on readiness.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
 /// Return types follow one rule: a socket operation on a pooled source that often completes
 /// synchronously and is awaited once (receive, send, accept, datagram receive and send) returns
@@ -29,10 +34,15 @@ public sealed class StreamListener : IDisposable
     private static readonly TimeSpan s_initialBackoff = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromMilliseconds(500);
 
+    // EVENTLOOP_ACCEPT_MULTISHOT=0 keeps accept on readiness on the io_uring back end too.
+    private static readonly bool s_ringAccept = Environment.GetEnvironmentVariable("EVENTLOOP_ACCEPT_MULTISHOT") != "0";
+
     private readonly LoopSocket _socket;
     private readonly bool _isUnix;
     private readonly string? _unixPath;
     private readonly Action _onBackoffTimer;
+    private readonly CompletionIo? _ring;
+    private RingAcceptor? _acceptor;
     private TimerHandle? _backoffTimer;
     private AcceptOperation? _cachedAccept;
     private AcceptOperation? _lastAccept;
@@ -77,7 +87,11 @@ public sealed class StreamListener : IDisposable
             throw;
         }
 
-        _socket = new LoopSocket(loop, fd, IoEvents.Read);
+        // On the ring a waiting accept is a multishot accept request: the listener needs no poll
+        // request of its own unless the ring sends it back to readiness.
+        _ring = s_ringAccept ? loop.CompletionIo : null;
+        _socket = new LoopSocket(loop, fd, _ring is null ? IoEvents.Read : IoEvents.None);
+
         _onBackoffTimer = OnBackoffTimer;
         _cachedAccept = new AcceptOperation(this, _socket);
     }
@@ -87,6 +101,9 @@ public sealed class StreamListener : IDisposable
 
     /// <summary>The loop the listener runs on.</summary>
     public Loop Loop => _socket.Loop;
+
+    /// <summary>The multishot ring accept, once an accept used it; null off io_uring or with EVENTLOOP_ACCEPT_MULTISHOT=0.</summary>
+    internal RingAcceptor? RingAcceptor => _acceptor;
 
     /// <summary>
     /// Accepts the next connection; completes synchronously when one is queued. The connection has
@@ -116,7 +133,22 @@ public sealed class StreamListener : IDisposable
             return ValueTask.FromCanceled<StreamConnection>(cancellationToken);
         }
 
-        if (_socket.IsReady(SocketDirection.Read))
+        RingAcceptor? ring = _ring is null ? null : _acceptor ??= new RingAcceptor(this, _socket, _isUnix, _ring);
+        if (ring is not null && ring.TryTake(out StreamConnection? queued, out Exception? queuedFailure))
+        {
+            return queuedFailure is null
+                ? new ValueTask<StreamConnection>(queued!)
+                : ValueTask.FromException<StreamConnection>(queuedFailure);
+        }
+
+        if (ring is { IsActive: false })
+        {
+            ring = null; // the ring sent this listener back to readiness
+        }
+
+        // While the ring accept is armed it owns the listen queue: an accept(2) now could take a
+        // connection ahead of one the kernel has already accepted for the ring.
+        if (_socket.IsReady(SocketDirection.Read) && ring is not { IsArmed: true })
         {
             SocketError error = TryAccept(out StreamConnection? connection, out Exception? failure);
             if (error == SocketError.Success)
@@ -126,7 +158,14 @@ public sealed class StreamListener : IDisposable
 
             if (error == SocketError.WouldBlock)
             {
-                _socket.OnWouldBlock(SocketDirection.Read);
+                if (ring is null)
+                {
+                    _socket.OnWouldBlock(SocketDirection.Read);
+                }
+                else
+                {
+                    _socket.OnReceiveWouldBlockOnRing(); // clears the bit without arming a poll
+                }
             }
             else if (error != SocketError.IOPending)
             {
@@ -137,7 +176,7 @@ public sealed class StreamListener : IDisposable
         AcceptOperation op = _cachedAccept ?? new AcceptOperation(this, _socket);
         _cachedAccept = null;
         _lastAccept = op;
-        return op.Start(cancellationToken);
+        return ring is null ? op.Start(cancellationToken) : op.StartOnRing(ring, cancellationToken);
     }
 
     /// <summary>
@@ -207,7 +246,14 @@ public sealed class StreamListener : IDisposable
 
     internal void ReturnAccept(AcceptOperation op) => _cachedAccept ??= op;
 
-    private void StartBackoff()
+    /// <summary>True while the listener waits out a descriptor shortage (no accept is attempted).</summary>
+    internal bool IsBackingOff => _backingOff;
+
+    /// <summary>The ring accepted a connection: descriptors are available again.</summary>
+    internal void OnAcceptedOnRing() => _backoff = s_initialBackoff;
+
+    /// <summary>Out of descriptors: stop accepting until a back-off timer (5 ms doubling to 500 ms) fires.</summary>
+    internal void StartBackoff()
     {
         _backingOff = true;
         // A new timer per back-off: it only runs while descriptors are exhausted, off the hot path.
@@ -221,6 +267,7 @@ public sealed class StreamListener : IDisposable
         if (!_disposed)
         {
             _lastAccept?.Retry();
+            _acceptor?.Resume();
         }
     }
 
@@ -233,6 +280,7 @@ public sealed class StreamListener : IDisposable
 
         _disposed = true;
         _backoffTimer?.Cancel();
+        _acceptor?.Close(); // the kernel lets go of the listener, and no accepted descriptor is left behind
         _socket.Close(nameof(StreamListener));
         DeleteUnixPath();
     }

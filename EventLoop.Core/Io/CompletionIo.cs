@@ -8,7 +8,7 @@ using static EventLoop.Polling.IoUringInterop;
 namespace EventLoop;
 
 /// <summary>
-/// Completion-based I/O through the loop's io_uring ring, for drivers: a request (receive, send)
+/// Completion-based I/O through the loop's io_uring ring, for drivers: a request (receive, send, accept)
 /// is written to the submission queue, the loop's one <c>io_uring_enter</c> per iteration submits
 /// it together with everything else, and its result is reported to an
 /// <see cref="ICompletionHandler"/> inside the poll phase, like readiness to an
@@ -36,9 +36,10 @@ namespace EventLoop;
 /// cancelled with <c>IORING_REGISTER_SYNC_CANCEL</c> (one system call, on the abort path only).
 /// </para>
 /// <para>
-/// Results are the kernel's: a byte count (0 for a receive at end of stream), or a negated
-/// errno (<c>-104</c> for ECONNRESET, <c>-32</c> for EPIPE; sends pass <c>MSG_NOSIGNAL</c> and
-/// <c>MSG_WAITALL</c>).
+/// Results are the kernel's: a byte count (0 for a receive at end of stream), a new descriptor
+/// (an accept), or a negated errno (<c>-104</c> for ECONNRESET, <c>-32</c> for EPIPE; sends pass
+/// <c>MSG_NOSIGNAL</c> and <c>MSG_WAITALL</c>). A descriptor an accept made that no handler can be
+/// told of (the loop is disposed with the request in flight) is closed here.
 /// A request in flight keeps the loop polling only while something else is registered with it
 /// (a socket's <see cref="ReadinessWatch"/> is).
 /// </para>
@@ -129,7 +130,7 @@ public sealed unsafe class CompletionIo
     }
 
     /// <summary>Queues one SQE for <paramref name="request"/>; the buffer is pinned until it ends.</summary>
-    internal void Submit(CompletionRequest request, byte opcode, SafeHandle handle, MemoryHandle pin, uint length, uint messageFlags, bool pooled = false, bool multishot = false)
+    internal void Submit(CompletionRequest request, byte opcode, SafeHandle handle, MemoryHandle pin, uint length, uint messageFlags, bool pooled = false, bool multishot = false, ushort ioPriority = 0)
     {
         int slot = -1;
         try
@@ -164,8 +165,13 @@ public sealed unsafe class CompletionIo
                 sqe->BufferIndex = PoolGroup;
                 sqe->IoPriority = (ushort)(IORING_RECVSEND_POLL_FIRST | (multishot ? IORING_RECV_MULTISHOT : 0));
             }
+            else
+            {
+                sqe->IoPriority = ioPriority;
+            }
 
             entry.Request = request;
+            entry.Accept = opcode == IORING_OP_ACCEPT;
             entry.Pin = pin;
             entry.Position = position;
             entry.Live = true;
@@ -225,8 +231,10 @@ public sealed unsafe class CompletionIo
         // The request has ended: its completion (the result, or -ECANCELED) was posted before
         // the system call returned to user mode. Take it now, out of turn.
         // A multishot receive may have posted several: the data ones go to the request's
-        // pooled buffers, the last one (no IORING_CQE_F_MORE) is the outcome.
+        // pooled buffers, the last one (no IORING_CQE_F_MORE) is the outcome. A multishot
+        // accept's earlier ones are descriptors: the handler is told them here, so none is lost.
         int outcome = -ECANCELED;
+        bool accept = entry.Accept; // read now: a handler told below may grow the slot table
         while (_ring.TryTakeCompletion(userData, out Cqe found))
         {
             TakeBuffer(request, in found);
@@ -234,6 +242,11 @@ public sealed unsafe class CompletionIo
             {
                 outcome = found.Result;
                 break;
+            }
+
+            if (accept)
+            {
+                Report(request, found.Result);
             }
         }
 
@@ -248,9 +261,15 @@ public sealed unsafe class CompletionIo
         uint sequence = (uint)(cqe.UserData >> 32);
         if ((uint)slot >= (uint)_slotCount || !_slots[slot].Live || _slots[slot].Sequence != sequence)
         {
-            // Cancelled synchronously, its completion not found then: only a pool buffer it
-            // may carry is still to give back.
+            // Cancelled synchronously, its completion not found then (it overflowed the ring):
+            // only a pool buffer it may carry is still to give back, or a descriptor an accept
+            // made to close.
             ReturnCarriedBuffer(in cqe);
+            if ((uint)slot < (uint)_slotCount && _slots[slot].Sequence == sequence && _slots[slot].Accept)
+            {
+                CloseAccepted(cqe.Result);
+            }
+
             return;
         }
 
@@ -261,6 +280,11 @@ public sealed unsafe class CompletionIo
             _slots[slot].Pin.Dispose();
             FreeSlot(slot);
             ReturnCarriedBuffer(in cqe);
+            if (_slots[slot].Accept)
+            {
+                CloseAccepted(cqe.Result);
+            }
+
             return;
         }
 
@@ -270,14 +294,7 @@ public sealed unsafe class CompletionIo
             Release(slot);
         }
 
-        try
-        {
-            request.Handler.OnCompleted(request, cqe.Result);
-        }
-        catch (Exception ex)
-        {
-            Loop.ReportUnhandled(ex, null);
-        }
+        Report(request, cqe.Result);
     }
 
     /// <summary>
@@ -291,6 +308,16 @@ public sealed unsafe class CompletionIo
         {
             if (_slots[i].Live)
             {
+                if (_slots[i].Accept)
+                {
+                    // Connections the kernel accepted that nobody will be told about.
+                    ulong userData = ((ulong)_slots[i].Sequence << 32) | SlotTag | (uint)i;
+                    while (_ring.TryTakeCompletion(userData, out Cqe found))
+                    {
+                        CloseAccepted(found.Result);
+                    }
+                }
+
                 CompletionRequest? request = _slots[i].Request;
                 _slots[i].Pin.Dispose();
                 _slots[i] = default;
@@ -350,6 +377,26 @@ public sealed unsafe class CompletionIo
         queued->Fd = -1;
         queued->Flags = _nopFlags;
         queued->UserData = ulong.MaxValue;
+    }
+
+    private void Report(CompletionRequest request, int result)
+    {
+        try
+        {
+            request.Handler.OnCompleted(request, result);
+        }
+        catch (Exception ex)
+        {
+            Loop.ReportUnhandled(ex, null);
+        }
+    }
+
+    private static void CloseAccepted(int result)
+    {
+        if (result >= 0)
+        {
+            _ = EventLoop.Interop.Libc.Close(result);
+        }
     }
 
     private void ReturnCarriedBuffer(in Cqe cqe)
@@ -416,7 +463,7 @@ public sealed unsafe class CompletionIo
         ref Slot entry = ref _slots[slot];
         entry.Request = null;
         entry.Pin = default;
-        entry.Live = false;
+        entry.Live = false; // Sequence and Accept stay: a late completion of it is recognised
         entry.NextFree = _freeSlot;
         _freeSlot = slot;
     }
@@ -428,6 +475,7 @@ public sealed unsafe class CompletionIo
         public uint Sequence;   // of the current (or last) request in this slot
         public uint Position;   // where its SQE was queued
         public bool Live;
+        public bool Accept;     // an IORING_OP_ACCEPT: a non-negative result is a descriptor
         public int NextFree;
     }
 }

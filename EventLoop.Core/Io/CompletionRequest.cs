@@ -5,7 +5,7 @@ using static EventLoop.Polling.IoUringInterop;
 namespace EventLoop;
 
 /// <summary>
-/// One reusable io_uring request slot of a driver: at most one receive or send in flight at a
+/// One reusable io_uring request slot of a driver: at most one receive, send or accept in flight at a
 /// time, its result reported to the <see cref="ICompletionHandler"/> given to
 /// <see cref="CompletionIo.CreateRequest"/>. See <see cref="CompletionIo"/> for the pattern.
 /// Loop-thread only.
@@ -125,6 +125,29 @@ public sealed class CompletionRequest
     }
 
     /// <summary>
+    /// Queues <c>IORING_OP_ACCEPT</c> on the listening socket <paramref name="listener"/>; the
+    /// loop's next <c>io_uring_enter</c> submits it. The kernel waits for a connection itself (no
+    /// readiness round trip) and reports each accepted one as a new descriptor (non-blocking,
+    /// close-on-exec) that the handler then owns, or a negated errno (<c>-24</c> EMFILE,
+    /// <c>-103</c> ECONNABORTED, ...). Loop thread.
+    /// </summary>
+    /// <param name="listener">A listening stream socket; keep it open until the request ends.</param>
+    /// <param name="multishot">
+    /// Keep accepting (<c>IORING_ACCEPT_MULTISHOT</c>, 5.19): the request stays in flight and the
+    /// handler is told each connection (<see cref="IsInFlight"/> is still true then) until a
+    /// final result ends it (a failure, or <see cref="TryCancel"/>). Connections accepted while
+    /// <see cref="TryCancel"/> runs are reported to the handler from inside it, before it returns.
+    /// </param>
+    /// <exception cref="InvalidOperationException">A request is already in flight, or called off the loop thread.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    public void Accept(SafeHandle listener, bool multishot = false)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        ThrowIfInFlight();
+        Io.Submit(this, IORING_OP_ACCEPT, listener, default, 0, SOCK_NONBLOCK | SOCK_CLOEXEC, ioPriority: multishot ? IORING_ACCEPT_MULTISHOT : (ushort)0);
+    }
+
+    /// <summary>
     /// Ends the request in flight before returning: afterwards the kernel holds neither the buffer
     /// nor the descriptor, and the handler is not called for it. A request not yet submitted is
     /// withdrawn without a system call; a submitted one costs one (<c>IORING_REGISTER_SYNC_CANCEL</c>).
@@ -133,7 +156,7 @@ public sealed class CompletionRequest
     /// <param name="result">
     /// What the request ended with: <c>-125</c> (ECANCELED) when it was cancelled before it took
     /// effect; otherwise the result it completed with just before (a byte count the caller must not
-    /// lose, e.g. data already received into the buffer, or a negated errno).
+    /// lose, e.g. data already received into the buffer, a descriptor an accept made, or a negated errno).
     /// </param>
     /// <returns>False when nothing was in flight (<paramref name="result"/> is 0).</returns>
     /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>

@@ -10,7 +10,9 @@ namespace EventLoop;
 /// <see cref="LoopWaitSource{TResult}"/> (which only queues the awaiting continuation), or submit
 /// the rest of a short send. Run no user code and do not block; an exception thrown here goes to
 /// the loop's unhandled-exception handler. A request ended by
-/// <see cref="CompletionRequest.TryCancel"/> is not reported here.
+/// <see cref="CompletionRequest.TryCancel"/> is not reported here, except the connections a
+/// multishot accept made before the cancellation took effect: those are reported from inside
+/// <see cref="CompletionRequest.TryCancel"/> (the request still in flight), so none is lost.
 /// </remarks>
 public interface ICompletionHandler
 {

@@ -205,7 +205,7 @@ public sealed class CompletionIoTests
     internal static Loop? CreateLoop() =>
         IoUringProbe.Current.IsAvailable ? new Loop(new LoopOptions { Poller = PollerKind.IoUring }) : null;
 
-    private static void RunUntil(Loop loop, Func<bool> condition)
+    internal static void RunUntil(Loop loop, Func<bool> condition)
     {
         DateTime end = DateTime.UtcNow.AddSeconds(10);
         while (!condition())
@@ -215,7 +215,7 @@ public sealed class CompletionIoTests
         }
     }
 
-    private sealed class Recorder : ICompletionHandler
+    internal sealed class Recorder : ICompletionHandler
     {
         public List<int> Results { get; } = [];
 

@@ -107,6 +107,16 @@ public sealed class NetResourceTests
     public void AcceptAsync_OutOfDescriptors_DoesNotSpinAndServesClientOnceDescriptorsFree()
     {
         using Loop loop = LoopNet.Create();
+        AssertAcceptBacksOffWhileOutOfDescriptors(loop, _ => { });
+    }
+
+    /// <summary>
+    /// An accept on <paramref name="loop"/> that runs out of descriptors neither spins nor fails,
+    /// and serves its client once descriptors free up; <paramref name="whileOut"/> looks at the
+    /// listener while they are exhausted.
+    /// </summary>
+    internal static void AssertAcceptBacksOffWhileOutOfDescriptors(Loop loop, Action<StreamListener> whileOut)
+    {
         using StreamListener listener = loop.Listen(LoopNet.AnyPort);
         using StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint));
 
@@ -134,6 +144,7 @@ public sealed class NetResourceTests
 
             spent = loop.Statistics.Iterations - start;
             Assert.False(acceptor.IsCompleted);
+            whileOut(listener);
         }
         finally
         {

@@ -68,6 +68,7 @@ internal static unsafe partial class IoUringInterop
     internal const byte IORING_OP_NOP = 0;
     internal const byte IORING_OP_POLL_ADD = 6;
     internal const byte IORING_OP_POLL_REMOVE = 7;
+    internal const byte IORING_OP_ACCEPT = 13;
     internal const byte IORING_OP_ASYNC_CANCEL = 14;
     internal const byte IORING_OP_SEND = 26;
     internal const byte IORING_OP_RECV = 27;
@@ -76,6 +77,9 @@ internal static unsafe partial class IoUringInterop
     internal const uint MSG_WAITALL = 0x100;
     internal const ushort IORING_RECVSEND_POLL_FIRST = 1 << 0;
     internal const ushort IORING_RECV_MULTISHOT = 1 << 1;
+    internal const ushort IORING_ACCEPT_MULTISHOT = 1 << 0;
+    internal const uint SOCK_NONBLOCK = 0x800;
+    internal const uint SOCK_CLOEXEC = 0x80000;
 
     internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
     internal const byte IOSQE_CQE_SKIP_SUCCESS = 1 << 6;
