@@ -72,8 +72,11 @@ namespace EventLoop.Net;
 // request into the caller's buffer (edges then change nothing for it: SocketOperation.OnRing); from
 // its first zero-byte receive on, a connection receives through one multishot request that takes
 // buffers from the loop's pool as data comes (RingReceiver), and receives copy from those buffers
-// without a system call; a small send is copied to the ring and completes at once. So an echo round trip costs no system call of its
-// own, only a share of the iteration's io_uring_enter. A wait that is aborted cancels its
+// without a system call; a small send is copied to the ring and completes at once. So an echo
+// round trip costs no system call of its own, only a share of the iteration's io_uring_enter. A
+// listener registers no direction: once accept4 finds nothing, one multishot accept request
+// stays armed and hands connections to the waiting accept or a short queue (RingAcceptor).
+// A wait that is aborted cancels its
 // request synchronously (CompletionRequest.TryCancel), so the buffer is the caller's again and
 // the descriptor can be closed; bytes that crossed the cancellation are kept for the next
 // receive. Close submits queued requests before the descriptor number is released.
