@@ -134,9 +134,38 @@ public sealed partial class Loop
         else
         {
             EnqueueRemote(s_startRemote, greenlet, greenlet);
+
+            // Dekker with AbandonRemoteSpawns: either the disposing thread drains this start from
+            // the inbox, or this read sees the loop disposed; each side fences between its write
+            // and its read, and the greenlet's claim lets only one of them end it.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _disposed))
+            {
+                greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
+            }
         }
 
         return greenlet;
+    }
+
+    /// <summary>
+    /// Once the loop is disposed: ends the greenlets spawned from other threads whose start was
+    /// still in the inbox (it is not read again), so their invokers and joiners are not left
+    /// waiting. Run by <see cref="Dispose"/> (and by a <see cref="LoopGroup"/> after it).
+    /// </summary>
+    internal void AbandonRemoteSpawns()
+    {
+        Interlocked.MemoryBarrier();
+        var items = new Scheduling.RunQueue();
+        _inbox.DrainTo(ref items);
+        while (items.Count > 0)
+        {
+            Scheduling.ReadyItem item = items.Dequeue();
+            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
+            {
+                greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
+            }
+        }
     }
 
     private void AddLive(Greenlet greenlet, uint parentDelta)

@@ -248,6 +248,7 @@ public sealed partial class Loop : IDisposable
 
         KillLiveGreenlets();
         _disposed = true;
+        AbandonRemoteSpawns(); // spawned from other threads after the last drain
         ReleaseHandlers();
         _timers.Clear();
         _runQueue.Clear();

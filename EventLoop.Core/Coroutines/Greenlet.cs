@@ -612,6 +612,25 @@ public class Greenlet
             ?? new OperationCanceledException($"Greenlet {Name} was killed.", bodyError, _extras?.Cts?.Token ?? default);
     }
 
+    /// <summary>
+    /// Completes as killed a greenlet whose start was handed to a loop that was disposed before it
+    /// ran it. The thread that spawned it and the thread that disposed the loop may both find it,
+    /// so the pending state is claimed with a compare-and-swap and exactly one completes it. Any thread.
+    /// </summary>
+    /// <param name="why">The message of the <see cref="OperationCanceledException"/> it ends with.</param>
+    internal void AbandonUnstarted(string why)
+    {
+#pragma warning disable CS0420 // Interlocked on a volatile field is fine
+        if (Interlocked.CompareExchange(ref _state, GreenletState.Running, GreenletState.Pending) != GreenletState.Pending)
+#pragma warning restore CS0420
+        {
+            return; // started, completed, or claimed by the other thread
+        }
+
+        Volatile.Write(ref _killRequested, true);
+        Complete(new OperationCanceledException(why, _extras?.Cts?.Token ?? default));
+    }
+
     internal void KillCore()
     {
         if (IsCompleted)

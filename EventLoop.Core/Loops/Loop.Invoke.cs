@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using EventLoop.Coroutines;
-using EventLoop.Scheduling;
 
 namespace EventLoop;
 
@@ -95,37 +94,11 @@ public sealed partial class Loop
         }
 
         greenlet.AddListener(call); // not yet published: no other thread sees the greenlet
+
+        // A loop disposed around the spawn ends the greenlet as killed (SpawnCore), which tells
+        // the call like any completion: the task is canceled.
         SpawnCore(greenlet);
-
-        // Dekker with AbandonRemoteSpawns: either the disposing thread drains the spawn from the
-        // inbox, or this read sees the loop disposed; each side fences between its write and read.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _disposed))
-        {
-            call.OnAbandoned(new OperationCanceledException($"Loop '{Name}' was disposed before it ran the invoked body."));
-        }
-
         return task;
-    }
-
-    /// <summary>
-    /// After <see cref="Dispose"/>: ends the greenlets spawned from other threads whose start was
-    /// still in the inbox (it is not read again), so their invokers and joiners are not left waiting.
-    /// Run by the thread that disposed the loop.
-    /// </summary>
-    internal void AbandonRemoteSpawns()
-    {
-        Interlocked.MemoryBarrier();
-        var items = new RunQueue();
-        _inbox.DrainTo(ref items);
-        while (items.Count > 0)
-        {
-            ReadyItem item = items.Dequeue();
-            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
-            {
-                greenlet.KillCore();
-            }
-        }
     }
 
     /// <summary>
@@ -154,9 +127,7 @@ public sealed partial class Loop
         private Greenlet? _callerGreenlet;
         private Greenlet _greenlet;
         private AsyncTaskMethodBuilder<T> _builder;
-        private Exception? _abandoned;
         private Invocation<T>? _nextFree;
-        private int _claimed; // the outcome is taken once: completion or abandonment
         private bool _done; // caller's side (its loop thread, or the one thread-pool delivery)
 
         private Invocation(Loop? callerLoop, Greenlet greenlet)
@@ -200,18 +171,14 @@ public sealed partial class Loop
         /// </summary>
         public void Recycle()
         {
-            // An abandoned call (the target loop was disposed around the spawn) may still hear from
-            // its greenlet's kill on the disposing thread, so it is never reused.
-            if (_callerLoop is null || _abandoned is not null || !_callerLoop.IsOnLoopThread)
+            if (_callerLoop is null || !_callerLoop.IsOnLoopThread)
             {
                 return;
             }
 
             _greenlet = null!;
             _callerGreenlet = null;
-            _abandoned = null;
             _builder = default;
-            _claimed = 0;
             _done = false;
             if (t_freeCount < PoolLimit)
             {
@@ -227,13 +194,9 @@ public sealed partial class Loop
             }
         }
 
-        public void OnGreenletCompleted(Greenlet greenlet) => Claim();
-
-        public void OnAbandoned(Exception error)
-        {
-            _abandoned = error;
-            Claim();
-        }
+        // Once per call: the greenlet completes once (on its loop, or ended unstarted by whichever
+        // thread found its loop disposed).
+        public void OnGreenletCompleted(Greenlet greenlet) => Hand();
 
         void IThreadPoolWorkItem.Execute() => Deliver();
 
@@ -250,13 +213,8 @@ public sealed partial class Loop
             Fail(error);
         }
 
-        private void Claim()
+        private void Hand()
         {
-            if (Interlocked.Exchange(ref _claimed, 1) != 0)
-            {
-                return;
-            }
-
             if (_callerLoop is null)
             {
                 // A plain thread awaits: its continuation must not run on this loop's thread.
@@ -280,7 +238,7 @@ public sealed partial class Loop
 
             _done = true;
             Detach();
-            Exception? error = _abandoned ?? _greenlet.Exception;
+            Exception? error = _greenlet.Exception;
             T result = error is null && _greenlet is Greenlet<T> typed ? typed.Value : default!;
             AsyncTaskMethodBuilder<T> builder = _builder;
 

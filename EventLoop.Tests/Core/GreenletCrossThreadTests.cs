@@ -145,4 +145,54 @@ public sealed class GreenletCrossThreadTests
         Assert.All(kills, k => Assert.True(k.IsCompletedSuccessfully));
         Assert.Equal(linksAsked, Volatile.Read(ref linksRun));
     }
+
+    [Fact]
+    public void Spawn_FromAnotherThread_RacingDispose_EveryGreenletItReturnedEnds()
+    {
+        // A spawn can pass the disposed check, then Dispose can drain the inbox for the last time,
+        // then the spawn can enqueue its start: nobody would ever run or end that greenlet. Many
+        // rounds of a thread spawning in a tight loop while the owner disposes give the window
+        // many chances; every greenlet Spawn returned must end (run, or killed unstarted).
+        for (int round = 0; round < 200; round++)
+        {
+            var loop = new Loop();
+            var spawned = new List<Greenlet>();
+            var spawning = new ManualResetEventSlim();
+            var spawner = new Thread(() =>
+            {
+                Func<Task> body = static () => Task.CompletedTask;
+                while (true)
+                {
+                    Greenlet g;
+                    try
+                    {
+                        g = loop.Spawn(body);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    spawned.Add(g);
+                    if (spawned.Count == 50)
+                    {
+                        spawning.Set();
+                    }
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "spawn-racing-dispose",
+            };
+            spawner.Start();
+            Assert.True(spawning.Wait(s_bound));
+            loop.RunOnce(TimeSpan.Zero);
+            loop.Dispose();
+            Assert.True(spawner.Join(s_bound));
+
+            Greenlet? stuck = spawned.Find(g => !g.IsCompleted);
+            Assert.True(stuck is null, $"round {round}: {stuck?.Name} of {spawned.Count} never ended");
+            Assert.All(spawned, g => Assert.True(g.Task.IsCompleted));
+        }
+    }
 }
