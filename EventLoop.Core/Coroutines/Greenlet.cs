@@ -328,8 +328,10 @@ public class Greenlet
             && ReferenceEquals(context.Loop, Loop)
             && Loop.IsOwnerThread)
         {
-            // Another greenlet of this loop awaits: a loop wait of that greenlet (kill and scopes end it).
+            // Another greenlet of this loop awaits: a loop wait of that greenlet (kill and scopes end it),
+            // resumed as that greenlet's item (an async method's continuation targets its box).
             var wait = new GreenletJoinWait(this, context, continuation, flowExecutionContext ? ExecutionContext.Capture() : null);
+            context.Owner.NoteLoopResume(continuation.Target);
             if (wait.AttachToCurrentGreenlet() is not null)
             {
                 wait.Resume(); // already killed or past a deadline: resume at once; GetResult throws
