@@ -73,14 +73,8 @@ public sealed class RingAcceptTests
     [Fact]
     public void ManyConnectsBeforeOneAccept_AfterAKilledWaiter_AllQueuedOrInTheKernel_NoneLostInOrder()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
         const int Count = RingAcceptor.MaxQueued + 9;
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             await ArmWithAKilledWaiterAsync(loop, listener);
@@ -121,19 +115,12 @@ public sealed class RingAcceptTests
                 accepted.ForEach(c => c.Dispose());
             }
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void Kill_WaitingAccept_EndsTheGreenlet_TheRequestStaysArmed_NextAcceptGetsTheConnection()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             await ArmWithAKilledWaiterAsync(loop, listener);
@@ -146,19 +133,12 @@ public sealed class RingAcceptTests
             using StreamConnection accepted = await next;
             Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void TokenCanceled_WaitingAccept_ThrowsForThatToken_ListenerStaysUsable()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             using var cts = new CancellationTokenSource();
@@ -173,19 +153,12 @@ public sealed class RingAcceptTests
             using StreamConnection accepted = await listener.AcceptAsync();
             Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void FailAfter_WaitingAccept_ThrowsTheScopesTimeout_ListenerStaysUsable()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             CancelScope? scope = null;
@@ -202,19 +175,12 @@ public sealed class RingAcceptTests
             using StreamConnection accepted = await listener.AcceptAsync();
             Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void Dispose_WhileAcceptWaitsOnTheRing_FailsItWithObjectDisposed_AndEndsTheRequest()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             StreamListener listener = loop.Listen(LoopNet.AnyPort);
             ValueTask<StreamConnection> pending = listener.AcceptAsync();
@@ -227,20 +193,13 @@ public sealed class RingAcceptTests
             // The kernel let go of the listening socket: nobody listens on the port any more.
             await Assert.ThrowsAsync<SocketException>(() => loop.ConnectAsync(listener.LocalEndPoint));
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
     public void Dispose_WithConnectionsQueuedAndInTheKernel_ClosesEveryDescriptor_ClientsSeeTheClose()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
         const int Count = RingAcceptor.MaxQueued + 8;
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             StreamListener warm = loop.Listen(LoopNet.AnyPort);
             await ArmWithAKilledWaiterAsync(loop, warm);
@@ -276,7 +235,6 @@ public sealed class RingAcceptTests
 
             before.AssertOpenedSince(0);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
@@ -327,13 +285,7 @@ public sealed class RingAcceptTests
     [Fact]
     public void RingAcceptAnsweredWithEagain_ListenerFallsBackToReadiness_AndKeepsAccepting()
     {
-        using Loop? loop = CreateLoop();
-        if (loop is null)
-        {
-            return;
-        }
-
-        LoopNet.Run(loop, async () =>
+        RunOnRing(async loop =>
         {
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             await ArmWithAKilledWaiterAsync(loop, listener);
@@ -374,13 +326,26 @@ public sealed class RingAcceptTests
                 connections.ForEach(c => c.Dispose());
             }
         }, seconds: 10);
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     // A loop whose listeners accept through the ring; null without io_uring completions, or
     // when EVENTLOOP_ACCEPT_MULTISHOT=0 keeps accept on readiness.
     private static Loop? CreateLoop() =>
         Environment.GetEnvironmentVariable("EVENTLOOP_ACCEPT_MULTISHOT") == "0" ? null : RingNet.CreateLoop();
+
+    // Runs body on a fresh loop whose listeners accept through the ring (nothing where there is
+    // none), then asserts that no registration is left.
+    private static void RunOnRing(Func<Loop, Task> body, int seconds = 30)
+    {
+        using Loop? loop = CreateLoop();
+        if (loop is null)
+        {
+            return;
+        }
+
+        LoopNet.Run(loop, () => body(loop), seconds);
+        LoopNet.AssertNoRegistrations(loop);
+    }
 
     // An accept that has to wait arms the ring accept; killing it leaves the request armed.
     private static async Task ArmWithAKilledWaiterAsync(Loop loop, StreamListener listener)
