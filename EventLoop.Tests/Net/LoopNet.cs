@@ -114,21 +114,13 @@ internal static class LoopNet
             RoundTrip();
         }
 
-        // The quietest of three windows: an allocation per round trip shows in every window; a
-        // rare runtime-internal one on this thread (a few hundred bytes) in one at most.
-        long quietest = long.MaxValue;
-        for (int window = 0; window < 3; window++)
+        Assert.Equal(0, AllocationWindows.Quietest(3, () =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 500; i++)
             {
                 RoundTrip();
             }
-
-            quietest = Math.Min(quietest, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-
-        Assert.Equal(0, quietest);
+        }));
     }
 
     /// <summary>Asserts the loop holds no registrations (every socket was closed).</summary>
