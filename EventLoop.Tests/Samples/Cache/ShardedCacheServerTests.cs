@@ -119,141 +119,102 @@ public sealed class ShardedCacheServerTests
     }
 
     [Fact]
-    public async Task MSetAcrossShards_IsNeverSeenHalfApplied_ByMGetOnOtherConnections()
+    public Task MSetAcrossShards_IsNeverSeenHalfApplied_ByMGetOnOtherConnections() =>
+        AssertNoReaderSeesAHalfwayStateAsync(writes: 1500, readers: 4, flushing: false, static (reader, _) => TornMGetAsync(reader));
+
+    // Beside the writer, a client flushes everything over and over, and one reader counts the
+    // keys: a flush that reached one shard and not yet the other would show one key, or one key
+    // set and the other gone.
+    [Fact]
+    public Task FlushAllAndDbSize_AcrossShards_AreNeverSeenHalfway() =>
+        AssertNoReaderSeesAHalfwayStateAsync(writes: 1000, readers: 3, flushing: true, static (reader, n) => n == 0 ? TornDbSizeAsync(reader) : TornMGetAsync(reader));
+
+    /// <summary>
+    /// On a two-shard server, one connection sets a and b (on different shards) together with
+    /// MSET, <paramref name="writes"/> times, optionally another flushes everything meanwhile,
+    /// and <paramref name="readers"/> connections keep reading with <paramref name="read"/>, which
+    /// describes a reply that shows a state between whole commands' effects (null when it shows
+    /// none). Every reply must show none.
+    /// </summary>
+    private static async Task AssertNoReaderSeesAHalfwayStateAsync(int writes, int readers, bool flushing, Func<RespClient, int, Task<string?>> read)
     {
         await using var group = new LoopGroup(2);
         await using var server = new ShardedCacheServer(group, s_anyPort);
         server.Start();
         Assert.NotEqual(HashSlot.ShardOf("a"u8, 2), HashSlot.ShardOf("b"u8, 2));
 
-        const int Writes = 1500;
         int reads = 0;
         var torn = new List<string>();
         using var clientLoop = new Loop();
         clientLoop.Run(async () =>
         {
             using RespClient writer = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
-            var readers = new List<RespClient>();
-            for (int r = 0; r < 4; r++)
+            using RespClient? flusher = flushing ? await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint) : null;
+            var clients = new List<RespClient>();
+            for (int r = 0; r < readers; r++)
             {
-                readers.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
+                clients.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
             }
 
             bool writing = true;
-            Greenlet writes = clientLoop.Spawn(async () =>
+            var work = new List<Greenlet>
             {
-                for (int i = 1; i <= Writes; i++)
+                clientLoop.Spawn(async () =>
                 {
-                    string v = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    Assert.Equal("OK", (await writer.CommandAsync("MSET", "a", v, "b", v)).ToString());
-                }
+                    for (int i = 1; i <= writes; i++)
+                    {
+                        string v = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        Assert.Equal("OK", (await writer.CommandAsync("MSET", "a", v, "b", v)).ToString());
+                    }
 
-                writing = false;
-            });
-            Greenlet[] readings = readers.Select(reader => clientLoop.Spawn(async () =>
+                    writing = false;
+                }),
+            };
+            if (flusher is not null)
+            {
+                work.Add(clientLoop.Spawn(async () =>
+                {
+                    while (writing)
+                    {
+                        Assert.Equal("OK", (await flusher.CommandAsync("FLUSHALL")).ToString());
+                    }
+                }));
+            }
+
+            work.AddRange(clients.Select((reader, n) => clientLoop.Spawn(async () =>
             {
                 while (writing)
                 {
-                    string pair = (await reader.CommandAsync("MGET", "a", "b")).ToString();
-                    string[] values = pair.Trim('[', ']').Split(", ");
-                    reads++;
-                    if (values[0] != values[1])
+                    if (await read(reader, n) is { } halfway)
                     {
-                        torn.Add(pair);
+                        torn.Add(halfway);
                     }
-                }
-            })).ToArray();
 
-            await clientLoop.JoinAllAsync([writes, .. readings], raiseError: true);
-            foreach (RespClient reader in readers)
-            {
-                reader.Dispose();
-            }
+                    reads++;
+                }
+            })));
+
+            await clientLoop.JoinAllAsync(work, raiseError: true);
+            clients.ForEach(c => c.Dispose());
         });
 
         Assert.True(reads > 0);
         Assert.Empty(torn);
     }
 
-    [Fact]
-    public async Task FlushAllAndDbSize_AcrossShards_AreNeverSeenHalfway()
+    // Both keys read at one instant must hold the same value (or both be gone).
+    private static async Task<string?> TornMGetAsync(RespClient reader)
     {
-        // One writer sets a and b (on different shards) together, one flushes everything, and
-        // readers look at both keys at once and count the keys: every reply must show a state
-        // between whole commands (both keys equal; 0 or 2 keys), never a flush that reached one
-        // shard and not yet the other.
-        await using var group = new LoopGroup(2);
-        await using var server = new ShardedCacheServer(group, s_anyPort);
-        server.Start();
-        Assert.NotEqual(HashSlot.ShardOf("a"u8, 2), HashSlot.ShardOf("b"u8, 2));
+        string pair = (await reader.CommandAsync("MGET", "a", "b")).ToString();
+        string[] values = pair.Trim('[', ']').Split(", ");
+        return values[0] != values[1] ? "MGET " + pair : null;
+    }
 
-        const int Writes = 1000;
-        int reads = 0;
-        var torn = new List<string>();
-        using var clientLoop = new Loop();
-        clientLoop.Run(async () =>
-        {
-            using RespClient writer = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
-            using RespClient flusher = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
-            var readers = new List<RespClient>();
-            for (int r = 0; r < 3; r++)
-            {
-                readers.Add(await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint));
-            }
-
-            bool writing = true;
-            Greenlet writes = clientLoop.Spawn(async () =>
-            {
-                for (int i = 1; i <= Writes; i++)
-                {
-                    string v = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    Assert.Equal("OK", (await writer.CommandAsync("MSET", "a", v, "b", v)).ToString());
-                }
-
-                writing = false;
-            });
-            Greenlet flushes = clientLoop.Spawn(async () =>
-            {
-                while (writing)
-                {
-                    Assert.Equal("OK", (await flusher.CommandAsync("FLUSHALL")).ToString());
-                }
-            });
-            Greenlet[] readings = readers.Select((reader, n) => clientLoop.Spawn(async () =>
-            {
-                while (writing)
-                {
-                    if (n == 0)
-                    {
-                        string size = (await reader.CommandAsync("DBSIZE")).ToString();
-                        if (size is not ("(integer) 0" or "(integer) 2"))
-                        {
-                            torn.Add("DBSIZE " + size);
-                        }
-                    }
-                    else
-                    {
-                        string pair = (await reader.CommandAsync("MGET", "a", "b")).ToString();
-                        string[] values = pair.Trim('[', ']').Split(", ");
-                        if (values[0] != values[1])
-                        {
-                            torn.Add("MGET " + pair);
-                        }
-                    }
-
-                    reads++;
-                }
-            })).ToArray();
-
-            await clientLoop.JoinAllAsync([writes, flushes, .. readings], raiseError: true);
-            foreach (RespClient reader in readers)
-            {
-                reader.Dispose();
-            }
-        });
-
-        Assert.True(reads > 0);
-        Assert.Empty(torn);
+    // Whole MSETs and whole flushes leave 0 or 2 keys.
+    private static async Task<string?> TornDbSizeAsync(RespClient reader)
+    {
+        string size = (await reader.CommandAsync("DBSIZE")).ToString();
+        return size is "(integer) 0" or "(integer) 2" ? null : "DBSIZE " + size;
     }
 
     [Fact]
