@@ -25,8 +25,7 @@ internal sealed class AcceptOperation : SocketOperation<StreamConnection>
     /// <summary>Waits on <paramref name="acceptor"/>, which has nothing queued.</summary>
     public ValueTask<StreamConnection> StartOnRing(RingAcceptor acceptor, CancellationToken cancellationToken)
     {
-        OnRing = true;
-        short version = Suspend(cancellationToken);
+        short version = SuspendOnRing(cancellationToken);
         if (IsPending)
         {
             _acceptor = acceptor;
@@ -38,10 +37,6 @@ internal sealed class AcceptOperation : SocketOperation<StreamConnection>
             {
                 TrySetException(error);
             }
-        }
-        else
-        {
-            OnRing = false;
         }
 
         return new ValueTask<StreamConnection>(this, version);

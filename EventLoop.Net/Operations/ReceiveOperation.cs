@@ -46,15 +46,10 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
     private ValueTask<int> StartRequest(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
     {
         _buffer = buffer;
-        OnRing = true;
-        short version = Suspend(cancellationToken);
+        short version = SuspendOnRing(cancellationToken);
         if (IsPending)
         {
             SubmitRequest(io);
-        }
-        else
-        {
-            OnRing = false;
         }
 
         return new ValueTask<int>(this, version);
@@ -88,8 +83,7 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
     public ValueTask<int> StartOnReceiver(RingReceiver receiver, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         _buffer = buffer;
-        OnRing = true;
-        short version = Suspend(cancellationToken);
+        short version = SuspendOnRing(cancellationToken);
         if (IsPending)
         {
             _receiver = receiver;
@@ -101,10 +95,6 @@ internal sealed class ReceiveOperation : SocketOperation<int>, ICompletionHandle
             {
                 TrySetException(error);
             }
-        }
-        else
-        {
-            OnRing = false;
         }
 
         return new ValueTask<int>(this, version);

@@ -31,13 +31,7 @@ internal sealed class SendOperation : SocketOperation<int>
     public ValueTask StartAfterRing(ReadOnlyMemory<byte> remaining, CancellationToken cancellationToken)
     {
         _remaining = remaining;
-        OnRing = true; // no edge may send ahead of the ring send
-        short version = Suspend(cancellationToken);
-        if (!IsPending)
-        {
-            OnRing = false;
-        }
-
+        short version = SuspendOnRing(cancellationToken); // no edge may send ahead of the ring send
         return new ValueTask(this, version);
     }
 

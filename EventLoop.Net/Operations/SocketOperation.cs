@@ -86,6 +86,24 @@ internal abstract class SocketOperation<TResult> : LoopWaitSource<TResult>, ISoc
     }
 
     /// <summary>
+    /// Parks the operation as <see cref="Suspend"/> does, marked <see cref="OnRing"/> while it
+    /// waits so that no edge acts for it; the caller then hands it to the ring side if it is
+    /// still pending.
+    /// </summary>
+    /// <returns>The token for the ValueTask; the operation may already be complete (killed greenlet, canceled token).</returns>
+    protected short SuspendOnRing(CancellationToken cancellationToken)
+    {
+        OnRing = true;
+        short version = Suspend(cancellationToken);
+        if (!IsPending)
+        {
+            OnRing = false;
+        }
+
+        return version;
+    }
+
+    /// <summary>
     /// A ring request failed with EAGAIN (the kernel honoured the socket's O_NONBLOCK instead of
     /// waiting): wait for the direction's next edge and make the system call then, as on epoll.
     /// </summary>
