@@ -151,9 +151,9 @@ public sealed partial class Loop
     /// <summary>
     /// Once the loop is disposed: ends the greenlets spawned from other threads whose start was
     /// still in the inbox (it is not read again), so their invokers and joiners are not left
-    /// waiting. Run by <see cref="Dispose"/> (and by a <see cref="LoopGroup"/> after it).
+    /// waiting. Run by <see cref="Dispose"/> once the loop is marked disposed.
     /// </summary>
-    internal void AbandonRemoteSpawns()
+    private void AbandonRemoteSpawns()
     {
         Interlocked.MemoryBarrier();
         var items = new Scheduling.RunQueue();

@@ -234,14 +234,12 @@ public sealed class LoopGroup : IAsyncDisposable, IDisposable
 
         try
         {
-            loop.Dispose();
+            loop.Dispose(); // it also ends the spawns other threads left in its inbox
         }
         catch (Exception ex)
         {
             WriteFailure(loop.Name, ex);
         }
-
-        loop.AbandonRemoteSpawns();
     }
 
     /// <summary>What a loop thread hands back to the constructor.</summary>
