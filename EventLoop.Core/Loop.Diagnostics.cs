@@ -240,15 +240,7 @@ public sealed partial class Loop
     private void RunTimed(in ReadyItem item)
     {
         long start = Stopwatch.GetTimestamp();
-        try
-        {
-            item.Invoke();
-            item.Owner?.AfterStep();
-        }
-        catch (Exception ex)
-        {
-            ReportUnhandled(ex, item.Owner);
-        }
+        InvokeItem(in item);
 
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (elapsed > _slowThreshold)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EventLoop.Coroutines;
 using EventLoop.Internal;
 using EventLoop.Polling;
@@ -498,6 +499,13 @@ public sealed partial class Loop : IDisposable
             return;
         }
 
+        InvokeItem(in item);
+    }
+
+    /// <summary>Runs one item and, when it is a greenlet's step, lets the greenlet see whether its body finished.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void InvokeItem(in ReadyItem item)
+    {
         try
         {
             item.Invoke();
