@@ -196,16 +196,18 @@ internal static unsafe partial class SocketPal
     internal static SocketError Receive(int fd, Span<byte> buffer, out int bytes)
     {
         nint result;
+        int errno;
         fixed (byte* data = buffer)
         {
             do
             {
-                result = Libc.recv(fd, data, (nuint)buffer.Length, 0);
+                result = Libc.ReceiveNoWait(fd, data, (nuint)buffer.Length, 0);
+                errno = result < 0 ? Marshal.GetLastSystemError() : 0;
             }
-            while (result < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
+            while (errno == Libc.EINTR);
         }
 
-        return Complete(result, out bytes);
+        return Complete(result, errno, out bytes);
     }
 
     /// <summary>
@@ -241,16 +243,18 @@ internal static unsafe partial class SocketPal
     internal static SocketError Send(int fd, ReadOnlySpan<byte> buffer, out int bytes)
     {
         nint result;
+        int errno;
         fixed (byte* data = buffer)
         {
             do
             {
-                result = Libc.send(fd, data, (nuint)buffer.Length, Libc.MSG_NOSIGNAL);
+                result = Libc.SendNoWait(fd, data, (nuint)buffer.Length, Libc.MSG_NOSIGNAL);
+                errno = result < 0 ? Marshal.GetLastSystemError() : 0;
             }
-            while (result < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
+            while (errno == Libc.EINTR);
         }
 
-        return Complete(result, out bytes);
+        return Complete(result, errno, out bytes);
     }
 
     /// <summary>
@@ -561,12 +565,15 @@ internal static unsafe partial class SocketPal
         return SocketError.Success;
     }
 
-    private static SocketError Complete(nint result, out int bytes)
+    private static SocketError Complete(nint result, out int bytes) =>
+        Complete(result, result < 0 ? Marshal.GetLastPInvokeError() : 0, out bytes);
+
+    private static SocketError Complete(nint result, int errno, out int bytes)
     {
         if (result < 0)
         {
             bytes = 0;
-            return LastError();
+            return SocketErrorPal.FromErrno(errno);
         }
 
         // Spans are at most int.MaxValue bytes, so the count always fits.
