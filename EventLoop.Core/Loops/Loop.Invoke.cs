@@ -79,6 +79,14 @@ public sealed partial class Loop
         return InvokeCore<T>(new Greenlet<T>(this, body));
     }
 
+    // Result types that have made a call from some loop: each has its own slot below.
+    private static int s_invocationTypes;
+
+    // Per result type, the calls this loop made and finished, kept for its next calls: they live
+    // and die with the loop, so a disposed loop is not kept reachable by the thread that ran it.
+    // Touched on this loop's thread only.
+    private object?[] _freeInvocations = [];
+
     private Task<T> InvokeCore<T>(Greenlet greenlet)
     {
         ThrowIfDisposed();
@@ -114,14 +122,8 @@ public sealed partial class Loop
 
         private static readonly Action<object?> s_deliver = static s => ((Invocation<T>)s!).Deliver();
 
-        // Free calls of this thread's loops (a thread runs one loop at a time; a call is only
-        // reused on the loop it was made for, which is its LoopWait.Loop).
-#pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
-        [ThreadStatic]
-        private static Invocation<T>? t_free;
-        [ThreadStatic]
-        private static int t_freeCount;
-#pragma warning restore IDE1006
+        // This result type's slot in every loop's _freeInvocations.
+        private static readonly int s_slot = Interlocked.Increment(ref s_invocationTypes) - 1;
 
         private readonly Loop? _callerLoop;
         private Greenlet? _callerGreenlet;
@@ -142,17 +144,18 @@ public sealed partial class Loop
         /// <summary>A call for <paramref name="greenlet"/>: a recycled one of the caller's loop, or a new one.</summary>
         public static Invocation<T> Rent(Loop? callerLoop, Greenlet greenlet)
         {
-            Invocation<T>? call = t_free;
-            if (callerLoop is null || call is null || !ReferenceEquals(call._callerLoop, callerLoop))
+            Invocation<T> call;
+            if (callerLoop is not null && FreeListOf(callerLoop) is { Top: { } free } list)
             {
-                call = new Invocation<T>(callerLoop, greenlet);
+                list.Top = free._nextFree;
+                list.Count--;
+                free._nextFree = null;
+                free._greenlet = greenlet;
+                call = free;
             }
             else
             {
-                t_free = call._nextFree;
-                t_freeCount--;
-                call._nextFree = null;
-                call._greenlet = greenlet;
+                call = new Invocation<T>(callerLoop, greenlet);
             }
 
             call._callerGreenlet = callerLoop?.CurrentGreenlet;
@@ -166,7 +169,7 @@ public sealed partial class Loop
         }
 
         /// <summary>
-        /// Returns a finished call to its loop thread's free list: its outcome was delivered (or it
+        /// Returns a finished call to its loop's free list: its outcome was delivered (or it
         /// failed before its greenlet was spawned), so neither side holds it. Caller's loop thread.
         /// </summary>
         public void Recycle()
@@ -180,17 +183,12 @@ public sealed partial class Loop
             _callerGreenlet = null;
             _builder = default;
             _done = false;
-            if (t_freeCount < PoolLimit)
+            FreeList list = FreeListOf(_callerLoop) ?? CreateFreeList(_callerLoop);
+            if (list.Count < PoolLimit)
             {
-                if (t_free is { } top && !ReferenceEquals(top._callerLoop, _callerLoop))
-                {
-                    t_free = null; // the thread now runs another loop: drop the old loop's calls
-                    t_freeCount = 0;
-                }
-
-                _nextFree = t_free;
-                t_free = this;
-                t_freeCount++;
+                _nextFree = list.Top;
+                list.Top = this;
+                list.Count++;
             }
         }
 
@@ -253,6 +251,31 @@ public sealed partial class Loop
             {
                 builder.SetResult(result);
             }
+        }
+
+        private static FreeList? FreeListOf(Loop loop)
+        {
+            object?[] lists = loop._freeInvocations;
+            return (uint)s_slot < (uint)lists.Length ? Unsafe.As<FreeList?>(lists[s_slot]) : null;
+        }
+
+        private static FreeList CreateFreeList(Loop loop)
+        {
+            if (s_slot >= loop._freeInvocations.Length)
+            {
+                Array.Resize(ref loop._freeInvocations, s_slot + 4);
+            }
+
+            var list = new FreeList();
+            loop._freeInvocations[s_slot] = list;
+            return list;
+        }
+
+        /// <summary>A loop's finished calls of this result type, ready for reuse (its thread only).</summary>
+        private sealed class FreeList
+        {
+            public Invocation<T>? Top;
+            public int Count;
         }
     }
 }

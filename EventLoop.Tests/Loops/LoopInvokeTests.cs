@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace EventLoop.Tests.Loops;
 
@@ -253,6 +254,48 @@ public sealed class LoopInvokeTests
 
         Assert.Equal(4, result);
         await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task InvokeAsync_CallerLoopDisposed_ItsThreadDoesNotKeepItAlive()
+    {
+        // A calling loop recycles its calls' bookkeeping; once that loop is disposed, nothing the
+        // thread that ran it keeps may hold the loop (the thread lives on, as a host's would).
+        await using var group = new LoopGroup(1);
+        bool? collected = null;
+        var thread = new Thread(() =>
+        {
+            WeakReference caller = CallThenDispose(group[0]);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            collected = !caller.IsAlive;
+        });
+        thread.Start();
+        Assert.True(thread.Join(s_bound));
+
+        Assert.True(collected);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CallThenDispose(Loop target)
+    {
+        var caller = new Loop();
+        int sum = caller.Run(async () =>
+        {
+            int total = 0;
+            for (int i = 0; i < 3; i++)
+            {
+                int n = i;
+                total += await target.InvokeAsync(() => Task.FromResult(n));
+                await target.InvokeAsync(() => Task.CompletedTask);
+            }
+
+            return total;
+        });
+        Assert.Equal(3, sum);
+        caller.Dispose();
+        return new WeakReference(caller);
     }
 
     [Fact]
