@@ -346,9 +346,19 @@ public sealed partial class Loop : IDisposable
 
     private void PollIo(int timeoutMs)
     {
-        if (timeoutMs != 0 && _spinTicks != 0 && SpinForPostedWork(timeoutMs))
+        if (timeoutMs != 0 && _spinTicks != 0)
         {
-            timeoutMs = 0; // work arrived while spinning: poll without blocking, then run it
+            int found = SpinForWork(timeoutMs);
+            if (found > 0)
+            {
+                DispatchIoEvents(found); // descriptors became ready while spinning
+                return;
+            }
+
+            if (found == 0)
+            {
+                timeoutMs = 0; // work was posted while spinning: poll without blocking, then run it
+            }
         }
 
         if (timeoutMs == 0 && _registrationCount == 0 && _host is null && (_completionIo is null || _completionIo.InFlight == 0))
@@ -383,17 +393,20 @@ public sealed partial class Loop : IDisposable
 
     /// <summary>
     /// <see cref="LoopOptions.SpinBeforePoll"/>: busy-waits up to the spin time (bounded by the poll's
-    /// timeout) for work another thread posts; true when some arrived (or a stop was requested).
+    /// timeout) for work another thread posts and, when descriptors are registered or requests are on
+    /// the ring, for readiness, through non-blocking polls. Returns the number of ready events a poll
+    /// found (to dispatch), 0 when posted work arrived (or a stop was requested), -1 when the spin
+    /// ran out and the loop should sleep in its poll.
     /// While it spins the wake flag is held set, so posters skip the eventfd write (they see "already
     /// signalled"); the flag is cleared with a full fence before the inbox is checked a last time, so
     /// a post that comes after that check sees the cleared flag and wakes the poll: the same
     /// handshake as <see cref="DrainInbox"/>'s.
     /// </summary>
-    private bool SpinForPostedWork(int timeoutMs)
+    private int SpinForWork(int timeoutMs)
     {
         if (Interlocked.Exchange(ref _wakeSignalled, 1) != 0)
         {
-            return false; // a wake-up is already pending: the poll returns at once anyway
+            return -1; // a wake-up is already pending: the poll returns at once anyway
         }
 
         long spin = _spinTicks;
@@ -402,14 +415,21 @@ public sealed partial class Loop : IDisposable
             spin = Math.Min(spin, timeoutMs * System.Diagnostics.Stopwatch.Frequency / 1000);
         }
 
+        bool pollIo = _registrationCount > 0 || _host is not null || (_completionIo is not null && _completionIo.InFlight > 0);
         long until = System.Diagnostics.Stopwatch.GetTimestamp() + spin;
+        int ready = 0;
         while (!_inbox.HasItems && !_stopRequested && System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {
+            if (pollIo && (ready = _poller.Poll(_readyEvents, 0)) > 0)
+            {
+                break;
+            }
+
             Thread.SpinWait(16);
         }
 
         Interlocked.Exchange(ref _wakeSignalled, 0);
-        return _inbox.HasItems || _stopRequested;
+        return ready > 0 ? ready : _inbox.HasItems || _stopRequested ? 0 : -1;
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>

@@ -56,13 +56,17 @@ public sealed class LoopOptions
 
     /// <summary>
     /// Before a poll that would block, the loop spins for up to this long (never longer than the
-    /// poll would wait) watching for work posted from other threads, as Seastar's reactor polls
-    /// before it sleeps. Work posted meanwhile (another loop's <see cref="Loop.InvokeAsync(Func{Task})"/>
+    /// poll would wait) watching for work posted from other threads and, while descriptors are
+    /// registered, for readiness through non-blocking polls, as Seastar's reactor polls before it
+    /// sleeps. Work posted meanwhile (another loop's <see cref="Loop.InvokeAsync(Func{Task})"/>
     /// or its reply, a <see cref="Loop.Post(Action)"/>, <see cref="Loop.Stop"/>) is picked up
     /// without a kernel wake-up on either side: the poster skips its eventfd write and the loop its
-    /// sleep, which takes a cross-loop round trip from two kernel wake-ups to none. The price is CPU:
-    /// up to this much busy time each time the loop goes idle. Zero (the default) never spins; a few
-    /// tens of microseconds suit loops of a <see cref="LoopGroup"/> that call each other often.
+    /// sleep, which takes a cross-loop round trip from two kernel wake-ups to none. A socket that
+    /// becomes ready meanwhile is handled as soon as the next poll sees it, and the peer's send does
+    /// not have to wake a sleeping thread. The price is CPU: up to this much busy time each time the
+    /// loop goes idle. Zero (the default) never spins; a few tens of microseconds suit loops of a
+    /// <see cref="LoopGroup"/> that call each other often, and servers whose clients wait for each
+    /// reply before they send again.
     /// </summary>
     public TimeSpan SpinBeforePoll { get; init; }
 

@@ -21,8 +21,10 @@ internal static class CacheServerCommand
             int.MaxValue);
         Option<int> shards = CommonOptions.Ranged(
             "--shards", "Shard loops, shared nothing: each owns the keys of its hash slots; connections forward commands to the owner", 1, 1, 256);
-        Option<int> spin = CommonOptions.Ranged(
-            "--spin", "With --shards: microseconds each shard loop spins for forwarded commands before it sleeps (a forward then needs no kernel wake-up; costs CPU while idle; 0: never)", 0, 0, 10_000);
+        // Spinning by default: redis-benchmark's clients wait for each reply, and a loop that
+        // polls for 50 µs before it sleeps answers the next request without a kernel wake-up
+        // (docs/BENCHMARKS.md, cache-server).
+        Option<int> spin = CommonOptions.Spin(50);
         Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("cache-server", "Redis-protocol (RESP2) cache server: works with redis-cli and redis-benchmark; Ctrl+C stops it")
         {
@@ -69,7 +71,8 @@ internal static class CacheServerCommand
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", Start, () => server.LocalEndPoint, server.StopAsync);
             },
             "cache-server",
-            blockedMs);
+            blockedMs,
+            shardCount > 1 ? 0 : spinMicroseconds);
         });
         return command;
     }

@@ -11,8 +11,12 @@ internal static class CommandLoop
     /// <summary>Runs <paramref name="main"/> until it returns its exit code; a failure prints one line and gives <see cref="CommandErrors.Failure"/>.</summary>
     public static int Run(TextWriter error, Func<Loop, Task<int>> main) => Run(error, main, null, 0);
 
-    /// <summary>Like <see cref="Run(TextWriter, Func{Loop, Task{int}})"/> on a loop named <paramref name="name"/>, with the blocked-loop watchdog when <paramref name="blockedThresholdMs"/> is positive.</summary>
-    public static int Run(TextWriter error, Func<Loop, Task<int>> main, string? name, int blockedThresholdMs)
+    /// <summary>
+    /// Like <see cref="Run(TextWriter, Func{Loop, Task{int}})"/> on a loop named <paramref name="name"/>, with the
+    /// blocked-loop watchdog when <paramref name="blockedThresholdMs"/> is positive and <paramref name="spinMicroseconds"/>
+    /// of <see cref="LoopOptions.SpinBeforePoll"/>.
+    /// </summary>
+    public static int Run(TextWriter error, Func<Loop, Task<int>> main, string? name, int blockedThresholdMs, int spinMicroseconds = 0)
     {
         var reported = new HashSet<Exception>(ReferenceEqualityComparer.Instance);
         void Report(Exception ex)
@@ -25,7 +29,7 @@ internal static class CommandLoop
 
         using var loop = new Loop(name is null
             ? new LoopOptions { UnhandledException = Report }
-            : CommonOptions.ServerLoopOptions(name, blockedThresholdMs, Report));
+            : CommonOptions.ServerLoopOptions(name, blockedThresholdMs, Report, spinMicroseconds));
         try
         {
             return loop.Run(() => main(loop));

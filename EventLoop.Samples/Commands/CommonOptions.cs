@@ -29,6 +29,14 @@ internal static class CommonOptions
     public static Option<int> BlockedThreshold() => Ranged(
         "--blocked-threshold", "Report on standard error a step that holds the loop longer than this many ms, while it holds it (0: off)", 0, 0, 3_600_000);
 
+    /// <summary><c>--spin &lt;µs&gt;</c>: <see cref="LoopOptions.SpinBeforePoll"/> of the loops that serve.</summary>
+    public static Option<int> Spin(int defaultMicroseconds) => Ranged(
+        "--spin",
+        "Microseconds a serving loop keeps polling, without sleeping, for ready sockets and forwarded work before it sleeps: what arrives meanwhile needs no kernel wake-up; costs CPU after each burst of work (0: sleep at once)",
+        defaultMicroseconds,
+        0,
+        10_000);
+
     /// <summary>The loop options a server command runs with: its name, the watchdog, and the spin before each sleep.</summary>
     public static LoopOptions ServerLoopOptions(string name, int blockedThresholdMs, Action<Exception>? unhandled = null, int spinMicroseconds = 0) => new()
     {

@@ -17,6 +17,7 @@ internal static class EchoServerCommand
             "--buffer-size", "Most bytes received per read (gevent's example reads 1024)", EchoServer.DefaultBufferSize, 1, EchoServer.MaxBufferSize);
         Option<int> loops = CommonOptions.Ranged(
             "--loops", "Loops serving connections, each on its own thread with its own listener (SO_REUSEPORT)", 1, 1, 256);
+        Option<int> spin = CommonOptions.Spin(0);
         Option<int> blockedThreshold = CommonOptions.BlockedThreshold();
         var command = new Command("echo-server", "Echo server: StreamServer with a greenlet per connection; Ctrl+C stops it")
         {
@@ -25,6 +26,7 @@ internal static class EchoServerCommand
             quiet,
             bufferSize,
             loops,
+            spin,
             blockedThreshold,
         };
         command.SetAction(parseResult =>
@@ -34,12 +36,13 @@ internal static class EchoServerCommand
             int size = parseResult.GetValue(bufferSize);
             int loopCount = parseResult.GetValue(loops);
             int blockedMs = parseResult.GetValue(blockedThreshold);
+            int spinMicroseconds = parseResult.GetValue(spin);
             return CommandLoop.Run(error, async loop =>
             {
                 if (loopCount > 1)
                 {
                     // This loop only waits for Ctrl+C; the group's loops serve.
-                    await using var group = new LoopGroup(loopCount, new LoopGroupOptions { Name = "echo", Loop = CommonOptions.ServerLoopOptions("echo", blockedMs) });
+                    await using var group = new LoopGroup(loopCount, new LoopGroupOptions { Name = "echo", Loop = CommonOptions.ServerLoopOptions("echo", blockedMs, spinMicroseconds: spinMicroseconds) });
                     await using StreamServer grouped = EchoServer.Create(group, endpoint, isQuiet ? null : output, size);
                     return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", grouped.Start, () => grouped.LocalEndPoint, grouped.StopAsync);
                 }
@@ -48,7 +51,8 @@ internal static class EchoServerCommand
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "echo server", server.Start, () => server.LocalEndPoint, server.StopAsync);
             },
             "echo-server",
-            blockedMs);
+            blockedMs,
+            loopCount > 1 ? 0 : spinMicroseconds);
         });
         return command;
     }

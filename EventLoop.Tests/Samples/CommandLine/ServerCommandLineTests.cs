@@ -94,6 +94,29 @@ public sealed class ServerCommandLineTests
     }
 
     [Fact]
+    public void EchoServerThatSpins_AgainstEchoClient_EveryEchoMatchesAndBothExit0()
+    {
+        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--quiet", "--spin", "50");
+        string port = ListeningPort(server);
+
+        (int clientExit, string clientOutput, string clientError) = SampleProcess.Run("echo-client", "--port", port, "--requests", "200", "--connections", "4", "--quiet");
+
+        Assert.Equal(0, clientExit);
+        Assert.Equal(string.Empty, clientError);
+        Assert.Contains("requests: 200, errors: 0", Assert.Single(Lines(clientOutput)), StringComparison.Ordinal);
+        Assert.Equal(0, StopGracefully(server));
+        Assert.Equal(string.Empty, server.Error);
+    }
+
+    [Fact]
+    public void EchoServer_SpinOutOfRange_IsRefusedWithOneLine()
+    {
+        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--spin", "10001");
+        Assert.NotEqual(0, server.WaitForExit());
+        Assert.Contains("--spin", server.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SelectorsEcho_WithAClient_EchoesAndLogsTheConnectionThenExits0()
     {
         using SampleProcess server = SampleProcess.Start("selectors-echo", "--port", "0");
@@ -169,6 +192,26 @@ public sealed class ServerCommandLineTests
 
         Assert.Equal(0, StopGracefully(server));
         Assert.Equal("+OK\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n", reply);
+        Assert.Equal(string.Empty, server.Error);
+    }
+
+    [Fact]
+    public async Task CacheServerWithoutSpin_SetThenGet_ServedAndExits0()
+    {
+        // The cache server spins 50 µs by default; --spin 0 makes it sleep at once.
+        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--spin", "0");
+        int port = int.Parse(ListeningPort(server), System.Globalization.CultureInfo.InvariantCulture);
+
+        string reply;
+        using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+            await client.SendAsync(Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), SocketFlags.None);
+            reply = await ReadLinesAsync(client, 3);
+        }
+
+        Assert.Equal(0, StopGracefully(server));
+        Assert.Equal("+OK\r\n$1\r\nv\r\n", reply);
         Assert.Equal(string.Empty, server.Error);
     }
 
