@@ -395,8 +395,8 @@ public sealed partial class Loop : IDisposable
     /// <see cref="LoopOptions.SpinBeforePoll"/>: busy-waits up to the spin time (bounded by the poll's
     /// timeout) for work another thread posts and, when descriptors are registered or requests are on
     /// the ring, for readiness, through non-blocking polls. Returns the number of ready events a poll
-    /// found (to dispatch), 0 when posted work arrived (or a stop was requested), -1 when the spin
-    /// ran out and the loop should sleep in its poll.
+    /// found (to dispatch), 0 when work arrived otherwise (posted, queued by completions a poll ran,
+    /// or a stop was requested), -1 when the spin ran out and the loop should sleep in its poll.
     /// While it spins the wake flag is held set, so posters skip the eventfd write (they see "already
     /// signalled"); the flag is cleared with a full fence before the inbox is checked a last time, so
     /// a post that comes after that check sees the cleared flag and wakes the poll: the same
@@ -420,7 +420,9 @@ public sealed partial class Loop : IDisposable
         int ready = 0;
         while (!_inbox.HasItems && !_stopRequested && System.Diagnostics.Stopwatch.GetTimestamp() < until)
         {
-            if (pollIo && (ready = _poller.Poll(_readyEvents, 0)) > 0)
+            // A poll on the ring also runs the completions it reaps (CompletionIo), which queue
+            // the greenlets they resume without counting as ready events.
+            if (pollIo && ((ready = _poller.Poll(_readyEvents, 0)) > 0 || _runQueue.Count > 0))
             {
                 break;
             }
@@ -429,7 +431,7 @@ public sealed partial class Loop : IDisposable
         }
 
         Interlocked.Exchange(ref _wakeSignalled, 0);
-        return ready > 0 ? ready : _inbox.HasItems || _stopRequested ? 0 : -1;
+        return ready > 0 ? ready : _inbox.HasItems || _stopRequested || _runQueue.Count > 0 ? 0 : -1;
     }
 
     /// <summary>Jumps a virtual clock to the next timer when nothing else can happen; true when it moved.</summary>

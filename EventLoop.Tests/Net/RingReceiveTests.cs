@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using EventLoop.Net;
+using EventLoop.Polling;
 
 namespace EventLoop.Tests.Net;
 
@@ -27,6 +28,62 @@ public sealed class RingReceiveTests
             Assert.Equal("ring"u8.ToArray(), buffer[..4]);
             Assert.Equal(0, loop.CompletionIo.InFlight);
         });
+    }
+
+    [Fact]
+    public void RingReceive_CompletingWhileTheLoopSpins_ResumesItsGreenletBeforeTheSpinEnds()
+    {
+        // The spin's non-blocking polls reap completions and queue the greenlets they resume,
+        // which are not ready events: the spin must still see that there is work.
+        if (!IoUringProbe.Current.IsAvailable)
+        {
+            return;
+        }
+
+        using var loop = new Loop(new LoopOptions { Poller = PollerKind.IoUring, SpinBeforePoll = TimeSpan.FromSeconds(30) });
+        if (loop.CompletionIo is null)
+        {
+            return;
+        }
+
+        using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        peer.Connect(listener.LocalEndPoint); // completes into the accept queue
+        using var send = new ManualResetEventSlim();
+        var sender = new Thread(() =>
+        {
+            send.Wait();
+            peer.Send("spin"u8);
+        });
+        sender.Start();
+
+        // Liveness bound only: a loop that misses the completion is stopped here.
+        bool rescued = false;
+        using var rescue = new Timer(
+            _ =>
+            {
+                Volatile.Write(ref rescued, true);
+                loop.Stop();
+            },
+            null,
+            TimeSpan.FromSeconds(10),
+            Timeout.InfiniteTimeSpan);
+        int received = -1;
+        loop.Spawn(async () =>
+        {
+            using StreamConnection accepted = await listener.AcceptAsync();
+            byte[] buffer = new byte[16];
+            ValueTask<int> pending = accepted.ReceiveAsync(buffer);
+            Assert.False(pending.IsCompleted);
+            send.Set(); // the loop then has nothing to do: it spins while the peer sends
+            received = await pending;
+            loop.Stop();
+        });
+        loop.Run();
+
+        Assert.True(sender.Join(TimeSpan.FromSeconds(30)));
+        Assert.Equal(4, received);
+        Assert.False(Volatile.Read(ref rescued), "the completion was handled only after the spin was stopped");
     }
 
     [Fact]
