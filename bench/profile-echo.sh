@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where an echo round trip's time goes: system calls per round trip and a CPU profile of one
-# echo server under scenario B (100 connections × 64 B; SIZE=4096 for C), server on CPU 0, load on CPU 1.
+# echo server under scenario B (100 connections × 64 B; SIZE=4096 for C, CONNS=1000 for D), server on CPU 0, load on CPU 1.
 # usage: bench/profile-echo.sh LABEL KIT_BIN_DIR COMMAND... ({port} in COMMAND is replaced)
 #   e.g. bench/profile-echo.sh eventloop /tmp/kit/bench/bin EventLoop.Samples/bin/Release/net10.0/EventLoop.Samples echo-server --port {port} --quiet
 #        bench/profile-echo.sh c-epoll   /tmp/kit/bench/bin /tmp/kit/bench/bin/echo_epoll {port}
@@ -18,13 +18,13 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 200); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.05; done
 # 1) system calls: 4 s window in the middle of an 8 s load
-taskset -c 1 "$bin/loadgen" -c 100 -s "${SIZE:-64}" -w 1 -d 8 127.0.0.1 "$port" > "$out/loadgen-stat.txt" 2>&1 &
+taskset -c 1 "$bin/loadgen" -c "${CONNS:-100}" -s "${SIZE:-64}" -w 1 -d 8 127.0.0.1 "$port" > "$out/loadgen-stat.txt" 2>&1 &
 lg=$!
 sleep 2
 perf stat -e 'syscalls:sys_enter_*' -p "$pid" -o "$out/syscalls.txt" -- sleep 4
 wait $lg
 # 2) CPU profile: 4 s window at 999 Hz
-taskset -c 1 "$bin/loadgen" -c 100 -s "${SIZE:-64}" -w 1 -d 8 127.0.0.1 "$port" > "$out/loadgen-record.txt" 2>&1 &
+taskset -c 1 "$bin/loadgen" -c "${CONNS:-100}" -s "${SIZE:-64}" -w 1 -d 8 127.0.0.1 "$port" > "$out/loadgen-record.txt" 2>&1 &
 lg=$!
 sleep 2
 set +e +o pipefail   # from here on, report what there is
