@@ -692,6 +692,12 @@ public class Greenlet
             return; // finished, or the body left the scope: the abort reached it
         }
 
+        if (_extras is { DetachShield: > 0 } shielded)
+        {
+            shielded.DetachDeferred = true; // it awaits work the loop finishes: look again after
+            return;
+        }
+
         if (Loop.HasQueuedWorkOf(this))
         {
             Loop.Enqueue(s_checkDetach, state, null); // it runs this iteration: look again after it
@@ -732,6 +738,38 @@ public class Greenlet
 
     /// <summary>A <c>MoveOnAfter</c> of this greenlet moved on from a body left in a foreign await: its waits are checked from then on. Loop thread.</summary>
     internal void NoteAbandonedBody() => GetExtras().AbandonedBodies = true;
+
+    /// <summary>
+    /// Marks an await the loop does not own but whose end the loop's own work brings, such as a
+    /// <see cref="TaskScope"/> waiting for children it has killed: while marked, a kill or deadline
+    /// that finds no loop wait to abort does not detach the body (it would end the greenlet before
+    /// the work it waits for). <see cref="Loop.Dispose"/> still ends such a greenlet. Pair with
+    /// <see cref="EndDetachShield"/>. Loop thread.
+    /// </summary>
+    internal void ShieldFromDetach() => GetExtras().DetachShield++;
+
+    /// <summary>
+    /// Ends what <see cref="ShieldFromDetach"/> began; a detach check the shield held back runs again
+    /// (the body may go on to await something else nothing would end). Loop thread.
+    /// </summary>
+    internal void EndDetachShield()
+    {
+        Extras extras = _extras!;
+        if (--extras.DetachShield > 0 || !extras.DetachDeferred)
+        {
+            return;
+        }
+
+        extras.DetachDeferred = false;
+        if (_killRequested)
+        {
+            ArmDetachCheck(null);
+        }
+        else if (extras.CancelScopes?.FirstFired() is { } fired)
+        {
+            ArmDetachCheck(fired);
+        }
+    }
 
     internal void AttachWait(LoopWait wait)
     {
@@ -895,6 +933,8 @@ public class Greenlet
         public object? TaskSource;
         public CancelScope? CancelScopes;
         public bool AbandonedBodies; // a MoveOnAfter left a body behind: its flow's waits fail at once
+        public int DetachShield; // > 0: the body awaits what the loop's own work ends (see ShieldFromDetach)
+        public bool DetachDeferred; // a detach check found the shield up: look again when it comes down
     }
 
     private static class GreenletState

@@ -140,9 +140,20 @@ public sealed class TaskScope : IAsyncDisposable
             CancelAll();
             if (_children.Count > 0)
             {
-                // Not a loop wait: a killed greenlet cannot start loop waits, yet must not leave orphans.
+                // Not a loop wait: a killed greenlet cannot start loop waits, yet must not leave
+                // orphans. The children are killed, so the loop ends this wait; a second kill
+                // must not detach the greenlet before they have ended.
                 _allDoneTask ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await _allDoneTask.Task.ConfigureAwait(true);
+                Greenlet? waiting = _loop.CurrentGreenlet;
+                waiting?.ShieldFromDetach();
+                try
+                {
+                    await _allDoneTask.Task.ConfigureAwait(true);
+                }
+                finally
+                {
+                    waiting?.EndDetachShield();
+                }
             }
 
             _closed = true;

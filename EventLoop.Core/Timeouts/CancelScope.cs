@@ -231,6 +231,20 @@ public sealed class CancelScope : IDisposable
     /// <summary>True while the scope is active and has been cancelled (its error is pending for the greenlet's waits).</summary>
     internal bool HasFiredWhileActive => _active && _error is not null;
 
+    /// <summary>This scope or the nearest enclosing one that <see cref="HasFiredWhileActive"/>, or null.</summary>
+    internal CancelScope? FirstFired()
+    {
+        for (CancelScope? s = this; s is not null; s = s._parent)
+        {
+            if (s.HasFiredWhileActive)
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// The error a loop wait fails with when it is started by a body that a <c>MoveOnAfter</c>
     /// abandoned (the running code's flow carries that scope), or null. Reads the flow only when

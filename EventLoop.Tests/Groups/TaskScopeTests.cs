@@ -191,6 +191,69 @@ public sealed class TaskScopeTests
     }
 
     [Fact]
+    public void ParentKilledTwiceWhileItsChildUnwinds_EndsOnlyAfterTheChild()
+    {
+        // The scope's end waits for its killed children outside any loop wait; a second kill
+        // finds nothing to abort there, and must not end the parent before its child has ended.
+        // Once the scope has ended, that kill still reaches the parent's next foreign await.
+        using var loop = new Loop();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource();
+        Greenlet? child = null;
+        bool childEndedFirst = false;
+        Greenlet parent = loop.Spawn(async () =>
+        {
+            try
+            {
+                await using TaskScope scope = loop.OpenTaskScope();
+                child = scope.Spawn(async () =>
+                {
+                    try
+                    {
+                        await loop.Sleep(TimeSpan.FromHours(1));
+                    }
+                    finally
+                    {
+                        await release.Task; // unwinding takes a while, in an await the loop does not own
+                    }
+                });
+                await loop.Sleep(TimeSpan.FromHours(1));
+            }
+            finally
+            {
+                childEndedFirst = child!.IsCompleted;
+                await never.Task; // nothing ends this: the second kill must detach the body here
+            }
+        });
+        RunIterations(loop, 3);
+
+        parent.Kill(); // the scope kills the child, whose finally now awaits `release`
+        RunIterations(loop, 3);
+        parent.Kill();
+        RunIterations(loop, 3);
+
+        Assert.False(parent.IsCompleted);
+        Assert.False(child!.IsCompleted);
+        release.SetResult();
+        for (int i = 0; i < 500 && !parent.IsCompleted; i++)
+        {
+            loop.RunOnce(TimeSpan.FromMilliseconds(10)); // bounded: ≤ 5 s for liveness only
+        }
+
+        Assert.True(child.IsCompleted);
+        Assert.True(childEndedFirst);
+        Assert.IsAssignableFrom<OperationCanceledException>(parent.Exception);
+    }
+
+    private static void RunIterations(Loop loop, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            loop.RunOnce(TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
     public void OpenScope_ObsoleteName_OpensATaskScope()
     {
         using Loop loop = SyncTestLoop.Create();
