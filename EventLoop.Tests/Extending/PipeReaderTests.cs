@@ -314,19 +314,27 @@ public sealed class PipeReaderTests
                     await reader.ReadAsync(buffer);
                 }
 
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < Reads; i++)
+                // The quietest of three windows: an allocation per read shows in every one, a
+                // one-off of the runtime on this thread in one at most (see AllocationWindows).
+                long quietest = long.MaxValue;
+                for (int window = 0; window < 3; window++)
                 {
-                    loop.Post(writeOne);
-                    ValueTask<int> pending = reader.ReadAsync(buffer);
-                    waited += pending.IsCompleted ? 0 : 1;
-                    await pending;
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < Reads; i++)
+                    {
+                        loop.Post(writeOne);
+                        ValueTask<int> pending = reader.ReadAsync(buffer);
+                        waited += pending.IsCompleted ? 0 : 1;
+                        await pending;
+                    }
+
+                    quietest = Math.Min(quietest, GC.GetAllocatedBytesForCurrentThread() - before);
                 }
 
-                return GC.GetAllocatedBytesForCurrentThread() - before;
+                return quietest;
             });
 
-            Assert.Equal(Reads, waited);
+            Assert.Equal(3 * Reads, waited);
             Assert.True(allocated < 1024, $"{allocated} bytes for {Reads} waiting reads");
         }
     }
