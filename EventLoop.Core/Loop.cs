@@ -344,6 +344,13 @@ public sealed partial class Loop : IDisposable
         return callerTimeoutMs < 0 ? timerMs : Math.Min(timerMs, callerTimeoutMs);
     }
 
+    /// <summary>
+    /// Whether a poll can report anything besides the waker: registered descriptors, a host that
+    /// waits on <see cref="BackendDescriptor"/>, or requests in flight on the ring (CompletionIo).
+    /// </summary>
+    private bool HasIoToPoll =>
+        _registrationCount > 0 || _host is not null || (_completionIo is not null && _completionIo.InFlight > 0);
+
     private void PollIo(int timeoutMs)
     {
         if (timeoutMs != 0 && _spinTicks != 0)
@@ -361,7 +368,7 @@ public sealed partial class Loop : IDisposable
             }
         }
 
-        if (timeoutMs == 0 && _registrationCount == 0 && _host is null && (_completionIo is null || _completionIo.InFlight == 0))
+        if (timeoutMs == 0 && !HasIoToPoll)
         {
             // Nothing but the waker is registered and we would not block: the poll could only
             // report the waker, and DrainInbox reads the inbox anyway. Skipping the system call
@@ -415,7 +422,7 @@ public sealed partial class Loop : IDisposable
             spin = Math.Min(spin, timeoutMs * System.Diagnostics.Stopwatch.Frequency / 1000);
         }
 
-        bool pollIo = _registrationCount > 0 || _host is not null || (_completionIo is not null && _completionIo.InFlight > 0);
+        bool pollIo = HasIoToPoll;
         long until = System.Diagnostics.Stopwatch.GetTimestamp() + spin;
         int ready = 0;
         while (!_inbox.HasItems && !_stopRequested && System.Diagnostics.Stopwatch.GetTimestamp() < until)
