@@ -37,7 +37,7 @@ internal static unsafe partial class Libc
     internal static nint ReceiveNoWait(int sockfd, byte* buf, nuint len, int flags) =>
         s_rawDataPath
             ? SyscallNoWait(s_sysRecvFrom, sockfd, (nint)buf, (nint)len, flags | MSG_DONTWAIT, 0, 0)
-            : RecvAndKeepErrno(sockfd, buf, len, flags | MSG_DONTWAIT);
+            : KeepErrno(recv(sockfd, buf, len, flags | MSG_DONTWAIT));
 
     /// <summary>
     /// <c>send(2)</c> with <c>MSG_DONTWAIT</c> added to <paramref name="flags"/>. Returns the byte count, or -1 with
@@ -46,18 +46,12 @@ internal static unsafe partial class Libc
     internal static nint SendNoWait(int sockfd, byte* buf, nuint len, int flags) =>
         s_rawDataPath
             ? SyscallNoWait(s_sysSendTo, sockfd, (nint)buf, (nint)len, flags | MSG_DONTWAIT, 0, 0)
-            : SendAndKeepErrno(sockfd, buf, len, flags | MSG_DONTWAIT);
+            : KeepErrno(send(sockfd, buf, len, flags | MSG_DONTWAIT));
 
-    private static nint RecvAndKeepErrno(int sockfd, byte* buf, nuint len, int flags)
+    // The libc bindings save errno for Marshal.GetLastPInvokeError; put it back where
+    // GetLastSystemError reads it, as the raw path leaves it.
+    private static nint KeepErrno(nint result)
     {
-        nint result = recv(sockfd, buf, len, flags);
-        Marshal.SetLastSystemError(Marshal.GetLastPInvokeError());
-        return result;
-    }
-
-    private static nint SendAndKeepErrno(int sockfd, byte* buf, nuint len, int flags)
-    {
-        nint result = send(sockfd, buf, len, flags);
         Marshal.SetLastSystemError(Marshal.GetLastPInvokeError());
         return result;
     }
