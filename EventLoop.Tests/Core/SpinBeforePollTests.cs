@@ -92,22 +92,13 @@ public sealed class SpinBeforePollTests
 
         // Liveness bound only: a loop that misses the data is stopped here (its stop then polls and
         // finds the data), and the assertion reports that the spin did not see it.
-        bool rescued = false;
-        using var rescue = new Timer(
-            _ =>
-            {
-                Volatile.Write(ref rescued, true);
-                loop.Stop();
-            },
-            null,
-            TimeSpan.FromSeconds(10),
-            Timeout.InfiniteTimeSpan);
+        using var rescue = new LoopRescue(loop, TimeSpan.FromSeconds(10));
         loop.Post(writer.Start); // the loop then has nothing to do: it spins while the writer sends
         loop.Run();
 
         Assert.True(writer.Join(TimeSpan.FromSeconds(30)));
         Assert.True(handled);
-        Assert.False(Volatile.Read(ref rescued), "the data was handled only after the spin was stopped");
+        Assert.False(rescue.Fired, "the data was handled only after the spin was stopped");
     }
 
     [Fact]

@@ -58,16 +58,7 @@ public sealed class RingReceiveTests
         sender.Start();
 
         // Liveness bound only: a loop that misses the completion is stopped here.
-        bool rescued = false;
-        using var rescue = new Timer(
-            _ =>
-            {
-                Volatile.Write(ref rescued, true);
-                loop.Stop();
-            },
-            null,
-            TimeSpan.FromSeconds(10),
-            Timeout.InfiniteTimeSpan);
+        using var rescue = new LoopRescue(loop, TimeSpan.FromSeconds(10));
         int received = -1;
         loop.Spawn(async () =>
         {
@@ -83,7 +74,7 @@ public sealed class RingReceiveTests
 
         Assert.True(sender.Join(TimeSpan.FromSeconds(30)));
         Assert.Equal(4, received);
-        Assert.False(Volatile.Read(ref rescued), "the completion was handled only after the spin was stopped");
+        Assert.False(rescue.Fired, "the completion was handled only after the spin was stopped");
     }
 
     [Fact]
