@@ -78,25 +78,12 @@ public sealed class ServerCommandLineTests
         Assert.Equal(string.Empty, server.Error);
     }
 
-    [Fact]
-    public void EchoClientQuiet_AgainstEchoServerQuiet_PrintsTheSummaryOnly()
+    [Theory]
+    [InlineData("0")]
+    [InlineData("50")] // a server that spins before it sleeps
+    public void EchoClientQuiet_AgainstEchoServerQuiet_PrintsTheSummaryOnly(string spin)
     {
-        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--quiet");
-        string port = ListeningPort(server);
-
-        (int clientExit, string clientOutput, string clientError) = SampleProcess.Run("echo-client", "--port", port, "--requests", "50", "--connections", "5", "--quiet");
-
-        Assert.Equal(0, clientExit);
-        Assert.Equal(string.Empty, clientError);
-        Assert.Contains("requests: 50, errors: 0", Assert.Single(Lines(clientOutput)), StringComparison.Ordinal);
-        Assert.Equal(0, StopGracefully(server));
-        Assert.Single(Lines(server.Output));
-    }
-
-    [Fact]
-    public void EchoServerThatSpins_AgainstEchoClient_EveryEchoMatchesAndBothExit0()
-    {
-        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--quiet", "--spin", "50");
+        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--quiet", "--spin", spin);
         string port = ListeningPort(server);
 
         (int clientExit, string clientOutput, string clientError) = SampleProcess.Run("echo-client", "--port", port, "--requests", "200", "--connections", "4", "--quiet");
@@ -105,15 +92,8 @@ public sealed class ServerCommandLineTests
         Assert.Equal(string.Empty, clientError);
         Assert.Contains("requests: 200, errors: 0", Assert.Single(Lines(clientOutput)), StringComparison.Ordinal);
         Assert.Equal(0, StopGracefully(server));
+        Assert.Single(Lines(server.Output));
         Assert.Equal(string.Empty, server.Error);
-    }
-
-    [Fact]
-    public void EchoServer_SpinOutOfRange_IsRefusedWithOneLine()
-    {
-        using SampleProcess server = SampleProcess.Start("echo-server", "--port", "0", "--spin", "10001");
-        Assert.NotEqual(0, server.WaitForExit());
-        Assert.Contains("--spin", server.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -215,10 +195,12 @@ public sealed class ServerCommandLineTests
         Assert.Equal(string.Empty, server.Error);
     }
 
-    [Fact]
-    public void CacheServer_NegativeSpin_IsRefusedWithOneLine()
+    [Theory]
+    [InlineData("cache-server", "-1")]
+    [InlineData("echo-server", "10001")]
+    public void Server_SpinOutOfRange_IsRefusedWithOneLine(string command, string spin)
     {
-        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--spin", "-1");
+        using SampleProcess server = SampleProcess.Start(command, "--port", "0", "--spin", spin);
         Assert.NotEqual(0, server.WaitForExit());
         Assert.Contains("--spin", server.Error, StringComparison.Ordinal);
     }
