@@ -11,21 +11,10 @@ CONNECTIONS connections that each echo one message and stay open, wait 1 s, read
 The difference divided by CONNECTIONS is the figure; kernel socket memory is not in it (it is
 not in the process's RSS). Loopback only; servers stopped by the PIDs this script started.
 """
-import argparse, os, resource, shlex, signal, socket, statistics, subprocess, time
+import argparse, os, resource, socket, statistics, sys, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchproc import free_port, rss_kib, start, stop, wait_listening
 
 
 def echo_once(port):
@@ -42,19 +31,10 @@ def echo_once(port):
 
 def once(command, count):
     port = free_port()
-    proc = subprocess.Popen(shlex.split(command.replace("{port}", str(port))),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start(command, port)
     held = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not listen: {command}")
-                time.sleep(0.01)
+        wait_listening(proc, port, command)
         for _ in range(100):
             echo_once(port).close()
         time.sleep(1)
@@ -67,12 +47,7 @@ def once(command, count):
     finally:
         for s in held:
             s.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def main():

@@ -16,15 +16,12 @@ table gives the median of those ratios with their interquartile range, beside th
 round trips/s and the server's CPU per round trip (its utime + stime over the window, from
 /proc, divided by the round trips). Servers are stopped by the PIDs this script started.
 """
-import argparse, os, re, shlex, signal, socket, statistics, subprocess, time
+import argparse, os, re, statistics, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchproc import free_port, start, stop, wait_listening
 
 SCENARIOS = {"B": (100, 64), "C": (100, 4096), "D": (1000, 64)}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -33,19 +30,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(command):
+def start_pinned(command):
     port = free_port()
-    argv = ["taskset", "-c", "0"] + shlex.split(command.replace("{port}", str(port)))
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc, port
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not listen: {command}")
-            time.sleep(0.01)
+    proc = start(command, port, prefix=("taskset", "-c", "0"))
+    wait_listening(proc, port, command)
+    return proc, port
 
 
 def window(loadgen, port, pid, conns, size, secs):
@@ -83,7 +72,7 @@ def main():
     started = []
     try:
         for name, command in servers:
-            proc, port = start(command)
+            proc, port = start_pinned(command)
             started.append((name, proc, port))
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, {args.pairs} rounds of "
               f"{args.seconds} s windows (+1 s warm-up), load average {os.getloadavg()[0]:.2f}")
@@ -117,13 +106,7 @@ def main():
         print("\n".join(rows))
     finally:
         for _, proc, _ in started:
-            proc.send_signal(signal.SIGINT)
-        for _, proc, _ in started:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 if __name__ == "__main__":

@@ -7,45 +7,22 @@ usage: bench/startup.py [-r RUNS] [--idle SECONDS] LABEL=COMMAND... (COMMAND hol
 Runs the commands alternately (so machine noise hits each alike), on 127.0.0.1 only, and stops
 each server by the PID it started. Prints one markdown row per label: medians and ranges.
 """
-import argparse, os, shlex, signal, socket, statistics, subprocess, time
+import argparse, os, statistics, sys, time
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchproc import free_port, rss_kib, start, stop, wait_listening
 
 def once(command, idle):
     port = free_port()
-    argv = shlex.split(command.replace("{port}", str(port)))
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    started = time.monotonic()
+    proc = start(command, port)
     try:
-        deadline = start + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not listen: {command}")
-                time.sleep(0.0005)
-        ready = time.monotonic() - start
+        wait_listening(proc, port, command, poll_seconds=0.0005)
+        ready = time.monotonic() - started
         time.sleep(idle)
         return ready * 1000, rss_kib(proc.pid) / 1024
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 def main():
     ap = argparse.ArgumentParser()
