@@ -33,15 +33,7 @@ public sealed class StreamConnection : IDisposable
     // EVENTLOOP_RECEIVE_MULTISHOT=0 keeps the single-shot pooled receive (one request per wait).
     private static readonly bool s_multishot = Environment.GetEnvironmentVariable("EVENTLOOP_RECEIVE_MULTISHOT") != "0";
 
-    private RingSend? _ringSend;
-    private RingReceiver? _receiver;
-    private SendOperation? _afterRingSend;
-    private bool _shutdownAfterRingSend;
-    private ReceiveOperation? _held;
-    private int _heldOffset;
-    private byte[]? _kept;
-    private int _keptStart;
-    private int _keptEnd;
+    private RingConnectionState? _ring; // io_uring only
     private bool _disposed;
 
     /// <summary>
@@ -288,10 +280,10 @@ public sealed class StreamConnection : IDisposable
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (_ringSend is { InFlight: true })
+        if (_ring?.Send is { InFlight: true })
         {
             // The FIN goes after the data the ring still sends (see SendAsync).
-            _shutdownAfterRingSend = true;
+            _ring.ShutdownAfterSend = true;
             return;
         }
 
@@ -355,14 +347,15 @@ public sealed class StreamConnection : IDisposable
     /// <summary>A pooled ring receive left data in <paramref name="op"/>'s pool buffer: the next receives take it.</summary>
     internal void HoldPooled(ReceiveOperation op)
     {
-        if (_disposed || _socket.IsClosed || _held is not null)
+        RingConnectionState ring = _ring ??= new RingConnectionState();
+        if (_disposed || _socket.IsClosed || ring.Held is not null)
         {
             op.ReleasePooled();
             return;
         }
 
-        _held = op;
-        _heldOffset = 0;
+        ring.Held = op;
+        ring.HeldOffset = 0;
     }
 
     /// <summary>
@@ -376,13 +369,14 @@ public sealed class StreamConnection : IDisposable
             return;
         }
 
-        int held = _keptEnd - _keptStart;
+        RingConnectionState ring = _ring ??= new RingConnectionState();
+        int held = ring.KeptEnd - ring.KeptStart;
         byte[] kept = new byte[held + data.Length];
-        _kept?.AsSpan(_keptStart, held).CopyTo(kept);
+        ring.Kept?.AsSpan(ring.KeptStart, held).CopyTo(kept);
         data.CopyTo(kept.AsSpan(held));
-        _kept = kept;
-        _keptStart = 0;
-        _keptEnd = kept.Length;
+        ring.Kept = kept;
+        ring.KeptStart = 0;
+        ring.KeptEnd = kept.Length;
     }
 
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
@@ -390,21 +384,21 @@ public sealed class StreamConnection : IDisposable
     /// <summary>The ring send finished (sent, failed, or its connection closed): run what waited for it.</summary>
     internal void OnRingSendFinished()
     {
-        if (_disposed || _socket.IsClosed)
+        if (_disposed || _socket.IsClosed || _ring is not { } ring)
         {
             return;
         }
 
-        if (_shutdownAfterRingSend)
+        if (ring.ShutdownAfterSend)
         {
-            _shutdownAfterRingSend = false;
+            ring.ShutdownAfterSend = false;
             _ = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
         }
 
-        if (_afterRingSend is { } next)
+        if (ring.AfterSend is { } next)
         {
-            _afterRingSend = null;
-            SocketError error = _ringSend!.TakeError();
+            ring.AfterSend = null;
+            SocketError error = ring.Send!.TakeError();
             if (error != SocketError.Success)
             {
                 next.TrySetException(NetThrowHelper.CreateSocketException(error, "send"));
@@ -419,21 +413,22 @@ public sealed class StreamConnection : IDisposable
     /// <summary>A send that waited behind the ring send was canceled.</summary>
     internal void ForgetAfterRingSend(SendOperation op)
     {
-        if (ReferenceEquals(_afterRingSend, op))
+        if (_ring is { } ring && ReferenceEquals(ring.AfterSend, op))
         {
-            _afterRingSend = null;
+            ring.AfterSend = null;
         }
     }
 
     /// <summary>The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).</summary>
     internal bool TryStartRingSend(ReadOnlySpan<byte> data)
     {
-        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _ringSend is { InFlight: true } || _socket.Completions is not { } io)
+        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _ring?.Send is { InFlight: true } || _socket.Completions is not { } io)
         {
             return false;
         }
 
-        return (_ringSend ??= new RingSend(this, _socket, io)).TryStart(data);
+        RingConnectionState ring = _ring ??= new RingConnectionState();
+        return (ring.Send ??= new RingSend(this, _socket, io)).TryStart(data);
     }
 
     // io_uring: a small send is copied to the ring and completes at once (no system call; the
@@ -442,14 +437,14 @@ public sealed class StreamConnection : IDisposable
     private bool TrySendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, out ValueTask result)
     {
         result = default;
-        if (_ringSend is null)
+        if (_ring?.Send is not { } ringSend)
         {
             return TryStartRingSend(buffer.Span);
         }
 
-        if (_ringSend.Error != SocketError.Success)
+        if (ringSend.Error != SocketError.Success)
         {
-            result = ValueTask.FromException(NetThrowHelper.CreateSocketException(_ringSend.TakeError(), "send"));
+            result = ValueTask.FromException(NetThrowHelper.CreateSocketException(ringSend.TakeError(), "send"));
             return true;
         }
 
@@ -458,14 +453,14 @@ public sealed class StreamConnection : IDisposable
             return true;
         }
 
-        if (_ringSend.InFlight)
+        if (ringSend.InFlight)
         {
             SendOperation waiting = _cachedSend ?? new SendOperation(this, _socket);
             _cachedSend = null;
             result = waiting.StartAfterRing(buffer, cancellationToken);
             if (waiting.IsPending)
             {
-                _afterRingSend = waiting;
+                _ring.AfterSend = waiting;
             }
 
             return true;
@@ -479,17 +474,18 @@ public sealed class StreamConnection : IDisposable
     // it, else recv(2) while the readiness bit is set and a ring receive when it has to wait.
     private ValueTask<int> ReceiveThroughRing(Memory<byte> buffer, CompletionIo io, CancellationToken cancellationToken)
     {
-        if (_held is not null)
+        RingConnectionState? ring = _ring;
+        if (ring?.Held is not null)
         {
-            return new ValueTask<int>(TakeHeld(buffer.Span));
+            return new ValueTask<int>(TakeHeld(ring, buffer.Span));
         }
 
-        if (_keptEnd != 0)
+        if (ring?.KeptEnd > 0)
         {
-            return new ValueTask<int>(TakeKept(buffer.Span));
+            return new ValueTask<int>(TakeKept(ring, buffer.Span));
         }
 
-        if (_receiver is not null || (buffer.IsEmpty && s_multishot && io.CanReceivePooled))
+        if (ring?.Receiver is not null || (buffer.IsEmpty && s_multishot && io.CanReceivePooled))
         {
             return ReceiveOnReceiver(buffer, cancellationToken);
         }
@@ -541,7 +537,8 @@ public sealed class StreamConnection : IDisposable
     // receive on (see RingReceiver): served from the pool buffers it holds, or waiting for more.
     private ValueTask<int> ReceiveOnReceiver(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        RingReceiver receiver = _receiver ??= new RingReceiver(_socket, _socket.Completions!);
+        RingConnectionState ring = _ring ??= new RingConnectionState();
+        RingReceiver receiver = ring.Receiver ??= new RingReceiver(_socket, _socket.Completions!);
         if (receiver.TryReceive(buffer.Span, out int received, out SocketError error))
         {
             return error == SocketError.Success
@@ -554,33 +551,33 @@ public sealed class StreamConnection : IDisposable
         return op.StartOnReceiver(receiver, buffer, cancellationToken);
     }
 
-    private int TakeHeld(Span<byte> buffer)
+    private static int TakeHeld(RingConnectionState ring, Span<byte> buffer)
     {
         // An empty buffer only asks whether data is there: it is.
-        ReceiveOperation held = _held!;
-        ReadOnlySpan<byte> data = held.PooledData[_heldOffset..];
+        ReceiveOperation held = ring.Held!;
+        ReadOnlySpan<byte> data = held.PooledData[ring.HeldOffset..];
         int count = Math.Min(buffer.Length, data.Length);
         data[..count].CopyTo(buffer);
-        _heldOffset += count;
+        ring.HeldOffset += count;
         if (count == data.Length)
         {
-            _held = null;
+            ring.Held = null;
             held.ReleasePooled();
         }
 
         return count;
     }
 
-    private int TakeKept(Span<byte> buffer)
+    private static int TakeKept(RingConnectionState ring, Span<byte> buffer)
     {
         // An empty buffer only asks whether data is there: it is.
-        int count = Math.Min(buffer.Length, _keptEnd - _keptStart);
-        _kept.AsSpan(_keptStart, count).CopyTo(buffer);
-        _keptStart += count;
-        if (_keptStart == _keptEnd)
+        int count = Math.Min(buffer.Length, ring.KeptEnd - ring.KeptStart);
+        ring.Kept.AsSpan(ring.KeptStart, count).CopyTo(buffer);
+        ring.KeptStart += count;
+        if (ring.KeptStart == ring.KeptEnd)
         {
-            _kept = null;
-            _keptStart = _keptEnd = 0;
+            ring.Kept = null;
+            ring.KeptStart = ring.KeptEnd = 0;
         }
 
         return count;
@@ -594,17 +591,21 @@ public sealed class StreamConnection : IDisposable
         }
 
         _disposed = true;
-        if (_ringSend is { InFlight: true })
+        RingConnectionState? ring = _ring;
+        if (ring?.Send is { InFlight: true })
         {
             // The kernel must have the queued send before the descriptor number is released; it
             // holds the file until the send is done, so the FIN still follows the data.
             _socket.Completions!.Submit();
         }
 
-        _receiver?.Close(); // the kernel lets go of the descriptor before it is closed
+        ring?.Receiver?.Close(); // the kernel lets go of the descriptor before it is closed
         _socket.Close(nameof(StreamConnection));
-        _held?.ReleasePooled();
-        _held = null;
+        if (ring is not null)
+        {
+            ring.Held?.ReleasePooled();
+            ring.Held = null;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

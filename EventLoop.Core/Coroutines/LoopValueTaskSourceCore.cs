@@ -17,8 +17,9 @@ internal struct LoopValueTaskSourceCore<TResult>
     private Action<object?>? _continuation;
     private object? _continuationState;
     private Greenlet? _owner;
-    private ExecutionContext? _executionContext;
-    private SynchronizationContext? _foreignContext;
+    // What the continuation must run under, rare for a loop wait: null, the ExecutionContext to
+    // flow, the foreign SynchronizationContext to post to, or a ForeignResume with both.
+    private object? _resumeContext;
     private TResult? _result;
     private Exception? _error;
     private bool _completed;
@@ -47,8 +48,7 @@ internal struct LoopValueTaskSourceCore<TResult>
         _continuation = null;
         _continuationState = null;
         _owner = null;
-        _executionContext = null;
-        _foreignContext = null;
+        _resumeContext = null;
     }
 
     public readonly ValueTaskSourceStatus GetStatus(short token)
@@ -82,23 +82,21 @@ internal struct LoopValueTaskSourceCore<TResult>
         }
 
         _owner = loop.CurrentGreenlet;
+        SynchronizationContext? foreign = null;
         if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0)
         {
             SynchronizationContext? context = SynchronizationContext.Current;
             if (context is not null && context is not LoopSynchronizationContext)
             {
-                _foreignContext = context;
+                foreign = context;
             }
         }
 
-        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0)
-        {
-            _executionContext = ExecutionContext.Capture();
-        }
-
+        ExecutionContext? flow = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
+        _resumeContext = foreign is null ? flow : flow is null ? foreign : new ForeignResume(flow, foreign);
         _continuation = continuation;
         _continuationState = state;
-        if (_foreignContext is null)
+        if (foreign is null)
         {
             _owner?.NoteLoopResume(state); // it resumes as the owner's item
         }
@@ -148,17 +146,23 @@ internal struct LoopValueTaskSourceCore<TResult>
     {
         Action<object?> continuation = _continuation!;
         object? state = _continuationState;
-        if (_executionContext is not null || _foreignContext is not null)
+        if (_resumeContext is not null)
         {
-            ScheduleSlow(loop, continuation, state, _executionContext, _foreignContext, _owner);
+            ScheduleSlow(loop, continuation, state, _resumeContext, _owner);
             return;
         }
 
         loop.Enqueue(continuation, state, _owner);
     }
 
-    private static void ScheduleSlow(Loop loop, Action<object?> continuation, object? state, ExecutionContext? ec, SynchronizationContext? foreign, Greenlet? owner)
+    private static void ScheduleSlow(Loop loop, Action<object?> continuation, object? state, object resumeContext, Greenlet? owner)
     {
+        (ExecutionContext? ec, SynchronizationContext? foreign) = resumeContext switch
+        {
+            ExecutionContext flow => (flow, null),
+            SynchronizationContext context => ((ExecutionContext?)null, context),
+            _ => ((ForeignResume)resumeContext).Contexts,
+        };
         Action run = ec is null
             ? () => continuation(state)
             : () => ExecutionContext.Run(ec, s => continuation(s), state);
@@ -178,5 +182,11 @@ internal struct LoopValueTaskSourceCore<TResult>
         {
             ThrowHelper.ThrowStaleToken();
         }
+    }
+
+    /// <summary>Both contexts of a continuation, in the rare case that it has both.</summary>
+    private sealed class ForeignResume(ExecutionContext flow, SynchronizationContext foreign)
+    {
+        public (ExecutionContext? Flow, SynchronizationContext? Foreign) Contexts { get; } = (flow, foreign);
     }
 }

@@ -28,9 +28,9 @@ internal struct TokenRegistration
         }
     };
 
-    private CancellationTokenRegistration _registration;
+    // The registration's state while registered, kept afterwards for reuse when Unregister proved
+    // that no callback holds it: one field, so a pooled wait without a token carries 8 bytes.
     private Armed? _armed;
-    private Armed? _spare;
 
     /// <summary>
     /// Registers wait <paramref name="version"/> of <paramref name="wait"/> on <paramref name="token"/>,
@@ -46,27 +46,31 @@ internal struct TokenRegistration
             return;
         }
 
-        Armed armed = _spare ?? new Armed(wait);
-        _spare = null;
-        armed.Version = version;
+        Armed armed = _armed ?? new Armed(wait);
         _armed = armed;
-        _registration = token.UnsafeRegister(s_onCancel, armed);
+        armed.Version = version;
+        armed.IsRegistered = true;
+        armed.Registration = token.UnsafeRegister(s_onCancel, armed);
     }
 
     /// <summary>Unregisters, if registered; idempotent.</summary>
     public void Release()
     {
-        Armed? armed = _armed;
-        _armed = null;
+        if (_armed is not { IsRegistered: true } armed)
+        {
+            return;
+        }
+
+        armed.IsRegistered = false;
 
         // False when the callback ran, is running, or ran inside UnsafeRegister (the token was
         // already cancelled): its state may still be read, so it is not reused.
-        if (_registration.Unregister() && armed is not null)
+        if (!armed.Registration.Unregister())
         {
-            _spare = armed;
+            _armed = null;
         }
 
-        _registration = default;
+        armed.Registration = default;
     }
 
     private sealed class Armed(ITokenCancellable target)
@@ -74,5 +78,9 @@ internal struct TokenRegistration
         public ITokenCancellable Target { get; } = target;
 
         public short Version { get; set; }
+
+        public bool IsRegistered { get; set; }
+
+        public CancellationTokenRegistration Registration { get; set; }
     }
 }
