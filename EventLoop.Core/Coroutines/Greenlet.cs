@@ -39,7 +39,9 @@ public class Greenlet
     private ulong _spawnInfo;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private IntrusiveList<LoopWait, LoopWait.OwnerList> _waits;
-    private Extras? _extras;
+    // The side object: null, the kill token's source alone (what most greenlets that have a side
+    // object need: a StreamServer handler's token), or an Extras that holds it among the rest.
+    private object? _extras;
 
     // The loop's intrusive list of live greenlets (Dispose kills them).
     internal IntrusiveLinks<Greenlet> LiveLinks;
@@ -70,13 +72,14 @@ public class Greenlet
     {
         get
         {
-            switch (_extras?.Name)
+            Extras? extras = ExtrasIfAny;
+            switch (extras?.Name)
             {
                 case string name:
                     return name;
                 case IGreenletNameSource source:
                     string named = source.GetGreenletName();
-                    _extras.Name = named;
+                    extras.Name = named;
                     return named;
                 default:
                     return $"Greenlet-{Id}";
@@ -135,17 +138,17 @@ public class Greenlet
     /// True when <paramref name="token"/> is this greenlet's own kill token (a wait linked to the
     /// greenlet need not register on it: see <see cref="TokenRegistration.Register"/>).
     /// </summary>
-    internal bool OwnsToken(CancellationToken token) => _extras?.Cts is { } cts && token == cts.Token;
+    internal bool OwnsToken(CancellationToken token) => KillSource is { } cts && token == cts.Token;
 
     // Innermost active cancel scope (FailAfter, MoveOnAfter, TaskScope) of this greenlet; each
     // links to the one it is nested in. PendingAbort consults it so a wait that starts after a
     // scope was cancelled fails at once; the scope itself aborts the waits pending when it fires.
     internal CancelScope? CancelScopes
     {
-        get => _extras?.CancelScopes;
+        get => ExtrasIfAny?.CancelScopes;
         set
         {
-            if (value is not null || _extras is not null)
+            if (value is not null || ExtrasIfAny is not null)
             {
                 GetExtras().CancelScopes = value;
             }
@@ -165,17 +168,24 @@ public class Greenlet
     {
         get
         {
-            Extras extras = GetExtras();
-            if (extras.Cts is null)
+            CancellationTokenSource? cts = KillSource;
+            if (cts is null)
             {
-                extras.Cts = new CancellationTokenSource();
+                cts = new CancellationTokenSource();
                 if (_killRequested)
                 {
-                    extras.Cts.Cancel();
+                    cts.Cancel();
+                }
+
+                // Alone when nothing else is there yet; another thread may be creating the Extras
+                // at the same moment (the Task bridge), and then it goes in there.
+                if (Interlocked.CompareExchange(ref _extras, cts, null) is not null)
+                {
+                    GetExtras().Cts = cts;
                 }
             }
 
-            return extras.Cts.Token;
+            return cts.Token;
         }
     }
 
@@ -611,7 +621,7 @@ public class Greenlet
             : task.Exception is { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerExceptions[0]
             : task.Exception;
         return bodyError as OperationCanceledException
-            ?? new OperationCanceledException($"Greenlet {Name} was killed.", bodyError, _extras?.Cts?.Token ?? default);
+            ?? new OperationCanceledException($"Greenlet {Name} was killed.", bodyError, KillSource?.Token ?? default);
     }
 
     /// <summary>
@@ -630,7 +640,7 @@ public class Greenlet
         }
 
         Volatile.Write(ref _killRequested, true);
-        Complete(new OperationCanceledException(why, _extras?.Cts?.Token ?? default));
+        Complete(new OperationCanceledException(why, KillSource?.Token ?? default));
     }
 
     internal void KillCore()
@@ -641,7 +651,7 @@ public class Greenlet
         }
 
         Volatile.Write(ref _killRequested, true);
-        var killed = new OperationCanceledException($"Greenlet {Name} was killed.", _extras?.Cts?.Token ?? default);
+        var killed = new OperationCanceledException($"Greenlet {Name} was killed.", KillSource?.Token ?? default);
         if (_state == GreenletState.Pending)
         {
             Complete(killed);
@@ -661,7 +671,7 @@ public class Greenlet
     {
         try
         {
-            _extras?.Cts?.Cancel();
+            KillSource?.Cancel();
         }
         catch (Exception ex)
         {
@@ -692,7 +702,7 @@ public class Greenlet
             return; // finished, or the body left the scope: the abort reached it
         }
 
-        if (_extras is { DetachShield: > 0 } shielded)
+        if (ExtrasIfAny is { DetachShield: > 0 } shielded)
         {
             shielded.DetachDeferred = true; // it awaits work the loop finishes: look again after
             return;
@@ -720,7 +730,7 @@ public class Greenlet
             ? $"Greenlet {Name} was killed while it awaited a task the loop does not own; its body was detached."
             : $"Greenlet {Name} was ended by its cancel scope ({scope.PendingError()?.Message}) while it awaited a task the loop does not own; its body was detached.";
         Volatile.Write(ref _killRequested, true); // waits the detached body starts later fail at once
-        var killed = new OperationCanceledException(why, scope?.PendingError(), _extras?.Cts?.Token ?? default);
+        var killed = new OperationCanceledException(why, scope?.PendingError(), KillSource?.Token ?? default);
         CancelToken();
         AbortWaits(killed);
         for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
@@ -733,8 +743,8 @@ public class Greenlet
 
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
     internal Exception? PendingAbort() =>
-        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", _extras?.Cts?.Token ?? default)
-        : CancelScopes?.PendingError() ?? (_extras is { AbandonedBodies: true } ? CancelScope.AbandonedBodyError() : null);
+        _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", KillSource?.Token ?? default)
+        : CancelScopes?.PendingError() ?? (ExtrasIfAny is { AbandonedBodies: true } ? CancelScope.AbandonedBodyError() : null);
 
     /// <summary>A <c>MoveOnAfter</c> of this greenlet moved on from a body left in a foreign await: its waits are checked from then on. Loop thread.</summary>
     internal void NoteAbandonedBody() => GetExtras().AbandonedBodies = true;
@@ -754,7 +764,7 @@ public class Greenlet
     /// </summary>
     internal void EndDetachShield()
     {
-        Extras extras = _extras!;
+        Extras extras = ExtrasIfAny!;
         if (--extras.DetachShield > 0 || !extras.DetachDeferred)
         {
             return;
@@ -886,7 +896,7 @@ public class Greenlet
 
     private void CompleteTaskSource()
     {
-        object? source = Volatile.Read(ref _extras) is { } extras ? Volatile.Read(ref extras.TaskSource) : null;
+        object? source = ExtrasIfAny is { } extras ? Volatile.Read(ref extras.TaskSource) : null;
         if (source is not null)
         {
             CompleteTaskSource(source);
@@ -915,15 +925,33 @@ public class Greenlet
     /// <summary>The side object, created on first use; any thread (the Task bridge may ask first).</summary>
     private Extras GetExtras()
     {
-        Extras? extras = Volatile.Read(ref _extras);
-        if (extras is null)
+        while (true)
         {
-            extras = new Extras();
-            extras = Interlocked.CompareExchange(ref _extras, extras, null) ?? extras;
-        }
+            object? current = Volatile.Read(ref _extras);
+            if (current is Extras extras)
+            {
+                return extras;
+            }
 
-        return extras;
+            // Null, or the kill token's source alone: it moves into the new Extras.
+            extras = new Extras { Cts = (CancellationTokenSource?)current };
+            if (Interlocked.CompareExchange(ref _extras, extras, current) == current)
+            {
+                return extras;
+            }
+        }
     }
+
+    /// <summary>The side object when it is an <see cref="Extras"/>; null when there is none or only the kill token's source. Any thread.</summary>
+    private Extras? ExtrasIfAny => Volatile.Read(ref _extras) as Extras;
+
+    /// <summary>The kill token's source once <see cref="Token"/> was asked for, else null. Any thread.</summary>
+    private CancellationTokenSource? KillSource => Volatile.Read(ref _extras) switch
+    {
+        CancellationTokenSource cts => cts,
+        Extras extras => extras.Cts,
+        _ => null,
+    };
 
     /// <summary>What only some greenlets need: a name, a kill token, a Task, cancel scopes.</summary>
     private sealed class Extras

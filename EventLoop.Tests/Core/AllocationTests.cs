@@ -191,6 +191,40 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public void SleepingGreenletWithItsToken_CostsTheTokenSourceOnTop()
+    {
+        // A body that takes the greenlet's kill token costs the token's source (48 B) besides what
+        // a sleeping greenlet costs (its box is 128 B here: it keeps the token). The source is the
+        // greenlet's side object while nothing else (a name, a Task, a cancel scope) needs one;
+        // wrapped in the general side object it cost 56 B more.
+        const int BoxBytes = 128, TokenSourceBytes = 48;
+        using var loop = new Loop(new LoopOptions { VirtualTime = true });
+        var greenlets = new Greenlet[1_000];
+        Func<CancellationToken, Task> body = async ct => await loop.Sleep(TimeSpan.FromSeconds(1), ct);
+        long perGreenlet = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < greenlets.Length; i++)
+            {
+                greenlets[i] = loop.Spawn(body);
+            }
+
+            loop.RunOnce(TimeSpan.Zero); // every body runs to its sleep
+            long asleep = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.All(greenlets, g => Assert.False(g.IsCompleted));
+            perGreenlet = Math.Min(perGreenlet, asleep / greenlets.Length);
+            greenlets[0].Kill(); // the token still reaches the body
+            loop.JoinAll(greenlets);
+            Assert.True(greenlets[0].IsKilled);
+            Assert.All(greenlets[1..], g => Assert.True(g.Succeeded));
+        }
+
+        int most = SpawnBytes + BoxBytes + TokenSourceBytes;
+        Assert.True(perGreenlet <= most, $"{perGreenlet} bytes per sleeping greenlet with its token (at most {most})");
+    }
+
+    [Fact]
     public void GreenletAwaitingAnotherGreenlet_IsObservedWithoutATaskContinuation()
     {
         // A parent awaiting a child directly (gevent's join) is resumed as its own loop item, so

@@ -234,6 +234,29 @@ public sealed class GreenletTests
         Assert.IsAssignableFrom<OperationCanceledException>(g.Exception);
     }
 
+
+    [Fact]
+    public void Kill_TokenTakenBeforeTheNameAndTask_IsStillTheOneCancelledAndReported()
+    {
+        // The token's source is the greenlet's side object until a name or a Task needs more room;
+        // it moves then, and stays the token that Kill cancels and the exception carries.
+        using Loop loop = LoopAssert.Virtual();
+        CancellationToken seen = default;
+        Greenlet g = loop.Spawn(async ct =>
+        {
+            seen = ct;
+            await Task.Delay(Timeout.InfiniteTimeSpan, ct);
+        });
+        loop.RunOnce(TimeSpan.Zero);
+        g.Name = "named after its token";
+        Task task = g.Task;
+        g.Kill();
+        loop.JoinAll([g]);
+        Assert.True(seen.IsCancellationRequested);
+        Assert.Equal(seen, Assert.IsAssignableFrom<OperationCanceledException>(g.Exception).CancellationToken);
+        Assert.True(task.IsCanceled);
+        Assert.Equal("named after its token", g.Name);
+    }
     [Fact]
     public void Kill_BodySwallowsCancellation_LaterWaitsThrowAgain()
     {
