@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using EventLoop.Coroutines;
 using EventLoop.Internal;
@@ -946,12 +947,16 @@ public class Greenlet
     private Extras? ExtrasIfAny => Volatile.Read(ref _extras) as Extras;
 
     /// <summary>The kill token's source once <see cref="Token"/> was asked for, else null. Any thread.</summary>
-    private CancellationTokenSource? KillSource => Volatile.Read(ref _extras) switch
+    private CancellationTokenSource? KillSource
     {
-        CancellationTokenSource cts => cts,
-        Extras extras => extras.Cts,
-        _ => null,
-    };
+        get
+        {
+            // The slot holds null, the source, or an Extras: anything but an Extras is the source
+            // (or null), so the one type test is against the sealed class.
+            object? extras = Volatile.Read(ref _extras);
+            return extras is Extras all ? all.Cts : Unsafe.As<CancellationTokenSource?>(extras);
+        }
+    }
 
     /// <summary>What only some greenlets need: a name, a kill token, a Task, cancel scopes.</summary>
     private sealed class Extras
