@@ -40,8 +40,8 @@ public class Greenlet
     private ulong _spawnInfo;
     private object? _listeners; // IGreenletListener or List<IGreenletListener>
     private IntrusiveList<LoopWait, LoopWait.OwnerList> _waits;
-    // The side object: null, the kill token's source alone (what most greenlets that have a side
-    // object need: a StreamServer handler's token), or an Extras that holds it among the rest.
+    // The side object: null, the kill token's source alone (a body that takes the token and needs
+    // nothing else: no name, Task or cancel scope), or an Extras that holds it among the rest.
     private object? _extras;
 
     // The loop's intrusive list of live greenlets (Dispose kills them).
