@@ -331,8 +331,12 @@ public sealed class StreamConnectionTests
             });
 
             using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+
+            // A fixed send buffer: the kernel grows an untouched one up to tcp_wmem's maximum
+            // (4 MiB here), which can take the whole payload at once.
+            Assert.Equal(SocketError.Success, SocketPal.SetSendBufferSize(client.Socket.Fd, 64 * 1024));
             ValueTask send = client.SendAsync(payload);
-            Assert.False(send.IsCompleted); // 4 MiB does not fit loopback's buffers: the send waits
+            Assert.False(send.IsCompleted); // 4 MiB does not fit the buffers: the send waits
             await send;
             client.ShutdownSend();
             return await reader;
