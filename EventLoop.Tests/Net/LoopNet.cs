@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using EventLoop.Net;
 
 namespace EventLoop.Tests.Net;
@@ -125,4 +126,12 @@ internal static class LoopNet
 
     /// <summary>Asserts the loop holds no registrations (every socket was closed).</summary>
     public static void AssertNoRegistrations(Loop loop) => Assert.Equal(0, loop.Statistics.Registrations);
+
+    /// <summary>
+    /// Fixes the connection's send buffer at 64 KiB (the kernel doubles it), for a test that needs
+    /// a multi-MiB send to wait: the kernel grows an untouched buffer during the send toward
+    /// tcp_wmem's maximum (≈ 3.8 MiB seen, with 4 MiB allowed), and now and then the whole payload fits.
+    /// </summary>
+    public static void LimitSendBuffer(StreamConnection connection) =>
+        Assert.Equal(SocketError.Success, SocketPal.SetSendBufferSize(connection.Socket.Fd, 64 * 1024));
 }

@@ -331,10 +331,7 @@ public sealed class StreamConnectionTests
             });
 
             using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-
-            // A fixed send buffer: the kernel grows an untouched one up to tcp_wmem's maximum
-            // (4 MiB here), which can take the whole payload at once.
-            Assert.Equal(SocketError.Success, SocketPal.SetSendBufferSize(client.Socket.Fd, 64 * 1024));
+            LoopNet.LimitSendBuffer(client);
             ValueTask send = client.SendAsync(payload);
             Assert.False(send.IsCompleted); // 4 MiB does not fit the buffers: the send waits
             await send;
@@ -533,6 +530,7 @@ public sealed class StreamConnectionTests
             using StreamConnection accepted = await listener.AcceptAsync();
 
             // Accepted connections start registered for Read only: this wait must add Write.
+            LoopNet.LimitSendBuffer(accepted);
             ValueTask send = accepted.SendAsync(payload);
             Assert.False(send.IsCompleted);
             Greenlet<byte[]> reader = loop.Spawn(() => client.ReceiveToEndAsync());
@@ -554,6 +552,7 @@ public sealed class StreamConnectionTests
             using StreamListener listener = loop.Listen(LoopNet.AnyPort);
             using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
             using StreamConnection accepted = await listener.AcceptAsync();
+            LoopNet.LimitSendBuffer(accepted);
             ValueTask send = accepted.SendAsync(new byte[4 * 1024 * 1024]);
             Assert.False(send.IsCompleted); // Write is now registered too
             Greenlet reader = loop.Spawn(() => client.ReceiveExactlyAsync(new byte[4 * 1024 * 1024]));
