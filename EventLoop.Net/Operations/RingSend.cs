@@ -1,5 +1,6 @@
-using System.Numerics;
 using System.Net.Sockets;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace EventLoop.Net.Operations;
 
@@ -10,7 +11,10 @@ namespace EventLoop.Net.Operations;
 /// behind it wait for it (one stream, one order). The copy goes into a buffer the connection keeps
 /// (grown to the largest small send, in powers of two): a shared pool would not do, since every
 /// connection of a busy server has a copy on the ring at once, more than the pool caches, and
-/// each miss would allocate. A failure is kept for the connection's next send. Loop-thread only.
+/// each miss would allocate. The buffer lives on the pinned object heap and is handed to the ring
+/// as pre-pinned memory, so a send takes no GC handle (pinning an ordinary array allocates one and
+/// frees it at completion, two calls into the runtime per message). A failure is kept for the
+/// connection's next send. Loop-thread only.
 /// </summary>
 internal sealed class RingSend : ICompletionHandler
 {
@@ -46,13 +50,13 @@ internal sealed class RingSend : ICompletionHandler
     {
         if (_copy.Length < data.Length)
         {
-            _copy = new byte[Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length))];
+            _copy = GC.AllocateUninitializedArray<byte>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length)), pinned: true);
         }
 
         data.CopyTo(_copy);
         try
         {
-            _request.Send(_socket.Handle, _copy.AsMemory(0, data.Length));
+            _request.Send(_socket.Handle, MemoryMarshal.CreateFromPinnedArray(_copy, 0, data.Length));
         }
         catch (InvalidOperationException)
         {
@@ -80,7 +84,7 @@ internal sealed class RingSend : ICompletionHandler
             // Short (a failure after part was sent, or a kernel that does not retry): the rest
             // goes again, and reports the failure if there is one.
             _offset += result;
-            _request.Send(_socket.Handle, _copy.AsMemory(_offset, _end - _offset));
+            _request.Send(_socket.Handle, MemoryMarshal.CreateFromPinnedArray(_copy, _offset, _end - _offset));
             return;
         }
 
