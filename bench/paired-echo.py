@@ -14,7 +14,9 @@ one window of SECS seconds, back to back, in an order that rotates from round to
 ratio of a server to the reference is taken within each round, so slow drift cancels, and the
 table gives the median of those ratios with their interquartile range, beside the median
 round trips/s and the server's CPU per round trip (its utime + stime over the window, from
-/proc, divided by the round trips). Servers are stopped by the PIDs this script started.
+/proc, divided by the round trips), split into its user-space part (utime) and its kernel part
+(stime): the kernel's part is the same TCP work for every server and moves with the machine, the
+user-space part is the server's own. Servers are stopped by the PIDs this script started.
 """
 import argparse, os, re, statistics, subprocess, sys, time
 
@@ -25,9 +27,11 @@ SCENARIOS = {"B": (100, 64), "C": (100, 4096), "D": (1000, 64)}
 
 
 def cpu_seconds(pid):
+    """(user, user + system) CPU seconds of the process so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, (int(fields[11]) + int(fields[12])) / ticks
 
 
 def start_pinned(command):
@@ -38,18 +42,19 @@ def start_pinned(command):
 
 
 def window(loadgen, port, pid, conns, size, secs):
-    before = cpu_seconds(pid)
+    user_before, before = cpu_seconds(pid)
     out = subprocess.run(
         ["taskset", "-c", "1", loadgen, "-c", str(conns), "-s", str(size), "-w", "1", "-d", str(secs),
          "127.0.0.1", str(port)],
         capture_output=True, text=True, timeout=secs + 60).stdout
-    cpu = cpu_seconds(pid) - before
+    user_after, after = cpu_seconds(pid)
     match = re.search(r"\brt=(\d+) rt_per_s=(\d+)", out)
     if not match:
         raise RuntimeError(f"loadgen gave no result: {out!r}")
     round_trips, per_second = int(match.group(1)), int(match.group(2))
     # CPU over warm-up + measure, round trips of the measure window only: scale by the window share.
-    return per_second, cpu * 1e6 / max(1, per_second * (secs + 1))
+    scale = 1e6 / max(1, per_second * (secs + 1))
+    return per_second, (after - before) * scale, (user_after - user_before) * scale
 
 
 def quartiles(values):
@@ -83,6 +88,9 @@ def main():
             cpus = {name: [] for name, _, _ in started}
             ratios = {name: [] for name, _, _ in started}
             cpu_ratios = {name: [] for name, _, _ in started}
+            users = {name: [] for name, _, _ in started}
+            kernels = {name: [] for name, _, _ in started}
+            kernel_ratios = {name: [] for name, _, _ in started}
             for round_number in range(args.pairs):
                 order = started[round_number % len(started):] + started[:round_number % len(started)]
                 this_round = {}
@@ -94,15 +102,22 @@ def main():
                     cpus[name].append(this_round[name][1])
                     ratios[name].append(this_round[name][0] / this_round[reference][0])
                     cpu_ratios[name].append(this_round[name][1] / this_round[reference][1])
+                    users[name].append(this_round[name][2])
+                    kernels[name].append(this_round[name][1] - this_round[name][2])
+                    kernel_ratios[name].append((this_round[name][1] - this_round[name][2])
+                                               / max(1e-9, this_round[reference][1] - this_round[reference][2]))
             for name, _, _ in started:
                 low, high = quartiles(ratios[name])
                 clow, chigh = quartiles(cpu_ratios[name])
+                ulow, uhigh = quartiles(users[name])
                 rows.append(f"| {scenario} | {name} | {statistics.median(rates[name]):,.0f} | "
                             f"**×{statistics.median(ratios[name]):.2f}** ({low:.2f}–{high:.2f}) | "
                             f"{statistics.median(cpus[name]):.2f} µs | ×{statistics.median(cpu_ratios[name]):.2f} "
-                            f"({clow:.2f}–{chigh:.2f}) |")
-        print("| scenario | server | round trips/s, median | paired ratio, median (IQR) | CPU per round trip | paired CPU ratio (IQR) |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
+                            f"({clow:.2f}–{chigh:.2f}) | {statistics.median(users[name]):.2f} µs "
+                            f"({ulow:.2f}–{uhigh:.2f}) | {statistics.median(kernels[name]):.2f} µs, "
+                            f"×{statistics.median(kernel_ratios[name]):.2f} |")
+        print("| scenario | server | round trips/s, median | paired ratio, median (IQR) | CPU per round trip | paired CPU ratio (IQR) | user-space CPU per round trip (IQR) | kernel CPU per round trip, paired ratio |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         print("\n".join(rows))
     finally:
         for _, proc, _ in started:
