@@ -384,7 +384,8 @@ public sealed class StreamConnection : IDisposable
     /// <summary>The ring send finished (sent, failed, or its connection closed): run what waited for it.</summary>
     internal void OnRingSendFinished()
     {
-        if (_disposed || _socket.IsClosed || _ring is not { } ring)
+        // Most sends have nothing behind them: the socket is read only when there is.
+        if (_ring is not { } ring || (!ring.ShutdownAfterSend && ring.AfterSend is null) || _disposed || _socket.IsClosed)
         {
             return;
         }
