@@ -31,7 +31,7 @@ internal sealed class PinnedHandleCounter : EventListener
     {
         if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
         {
-            EnableEvents(eventSource, EventLevel.Verbose, GCHandleKeyword);
+            EnableEvents(eventSource, EventLevel.Informational, GCHandleKeyword);
         }
     }
 
