@@ -460,20 +460,26 @@ public class Greenlet
     /// </summary>
     internal void AfterStep()
     {
+        if (_bodyParkedOnLoop)
+        {
+            // The body's own state machine is a loop source's continuation: it cannot have
+            // completed in this step (its next step is a run-queue item), so nothing to look at.
+            _bodyParkedOnLoop = false;
+            return;
+        }
+
         if (_body is Task task)
         {
             if (task.IsCompleted)
             {
                 Finish(task);
             }
-            else if (!_bodyParkedOnLoop && !_bodyWatched)
+            else if (!_bodyWatched)
             {
                 _bodyWatched = true;
                 task.ContinueWith(s_onBodyDone, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
-
-        _bodyParkedOnLoop = false;
     }
 
     private static void RestoreContext(ExecutionContext? outer)
