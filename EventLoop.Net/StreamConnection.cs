@@ -280,10 +280,10 @@ public sealed class StreamConnection : IDisposable
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (_ring?.Send is { InFlight: true })
+        if (_ring?.Send is { InFlight: true } inFlight)
         {
             // The FIN goes after the data the ring still sends (see SendAsync).
-            _ring.ShutdownAfterSend = true;
+            inFlight.ShutdownAfterSend = true;
             return;
         }
 
@@ -381,25 +381,27 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnSend(SendOperation op) => _cachedSend ??= op;
 
-    /// <summary>The ring send finished (sent, failed, or its connection closed): run what waited for it.</summary>
-    internal void OnRingSendFinished()
+    /// <summary>
+    /// The ring send <paramref name="send"/> finished (sent, failed, or its connection closed) with
+    /// a shutdown or a send waiting behind it: run them.
+    /// </summary>
+    internal void OnRingSendFinished(RingSend send)
     {
-        // Most sends have nothing behind them: the socket is read only when there is.
-        if (_ring is not { } ring || (!ring.ShutdownAfterSend && ring.AfterSend is null) || _disposed || _socket.IsClosed)
+        if (_disposed || _socket.IsClosed)
         {
             return;
         }
 
-        if (ring.ShutdownAfterSend)
+        if (send.ShutdownAfterSend)
         {
-            ring.ShutdownAfterSend = false;
+            send.ShutdownAfterSend = false;
             _ = SocketPal.Shutdown(_socket.Fd, SocketShutdown.Send);
         }
 
-        if (ring.AfterSend is { } next)
+        if (send.AfterSend is { } next)
         {
-            ring.AfterSend = null;
-            SocketError error = ring.Send!.TakeError();
+            send.AfterSend = null;
+            SocketError error = send.TakeError();
             if (error != SocketError.Success)
             {
                 next.TrySetException(NetThrowHelper.CreateSocketException(error, "send"));
@@ -414,9 +416,9 @@ public sealed class StreamConnection : IDisposable
     /// <summary>A send that waited behind the ring send was canceled.</summary>
     internal void ForgetAfterRingSend(SendOperation op)
     {
-        if (_ring is { } ring && ReferenceEquals(ring.AfterSend, op))
+        if (_ring?.Send is { } send && ReferenceEquals(send.AfterSend, op))
         {
-            ring.AfterSend = null;
+            send.AfterSend = null;
         }
     }
 
@@ -461,7 +463,7 @@ public sealed class StreamConnection : IDisposable
             result = waiting.StartAfterRing(buffer, cancellationToken);
             if (waiting.IsPending)
             {
-                _ring.AfterSend = waiting;
+                ringSend.AfterSend = waiting;
             }
 
             return true;

@@ -1,21 +1,15 @@
 namespace EventLoop.Net.Operations;
 
 /// <summary>
-/// What a <see cref="StreamConnection"/> keeps only on the io_uring back end: its ring send and
-/// the send queued behind it, its multishot receiver, and received bytes waiting for the next
+/// What a <see cref="StreamConnection"/> keeps only on the io_uring back end: its ring send (with
+/// what waits behind it), its multishot receiver, and received bytes waiting for the next
 /// receive. Created on the connection's first ring operation, so a connection on epoll or poll
 /// carries one null reference instead of these fields. Loop-thread only.
 /// </summary>
 internal sealed class RingConnectionState
 {
-    /// <summary>The connection's ring send (a small send copied to the ring), once it made one.</summary>
+    /// <summary>The connection's ring send (a small send copied to the ring) and what waits behind it, once it made one.</summary>
     public RingSend? Send { get; set; }
-
-    /// <summary>A send waiting for <see cref="Send"/> to finish.</summary>
-    public SendOperation? AfterSend { get; set; }
-
-    /// <summary>A <c>ShutdownSend</c> waiting for <see cref="Send"/> to finish.</summary>
-    public bool ShutdownAfterSend { get; set; }
 
     /// <summary>The multishot receiver, from the connection's first zero-byte receive on.</summary>
     public RingReceiver? Receiver { get; set; }

@@ -7,14 +7,15 @@ namespace EventLoop.Net.Operations;
 /// <summary>
 /// A small send handed to the io_uring ring as a copy, so <see cref="StreamConnection.SendAsync"/>
 /// completes at once without a system call: the loop's next <c>io_uring_enter</c> (or an earlier
-/// <see cref="CompletionIo.Submit"/>) gives it to the kernel. At most one per connection; sends
-/// behind it wait for it (one stream, one order). The copy goes into a buffer the connection keeps
-/// (grown to the largest small send, in powers of two): a shared pool would not do, since every
-/// connection of a busy server has a copy on the ring at once, more than the pool caches, and
-/// each miss would allocate. The buffer lives on the pinned object heap and is handed to the ring
-/// as pre-pinned memory, so a send takes no GC handle (pinning an ordinary array allocates one and
-/// frees it at completion, two calls into the runtime per message). A failure is kept for the
-/// connection's next send. Loop-thread only.
+/// <see cref="CompletionIo.Submit"/>) gives it to the kernel. At most one per connection; a send
+/// or a shutdown behind it waits for it (one stream, one order) and is kept here, so a completion
+/// with nothing behind it touches this object alone. The copy goes into a buffer the connection
+/// keeps (grown to the largest small send, in powers of two): a shared pool would not do, since
+/// every connection of a busy server has a copy on the ring at once, more than the pool caches,
+/// and each miss would allocate. The buffer lives on the pinned object heap and is handed to the
+/// ring as pre-pinned memory, so a send takes no GC handle (pinning an ordinary array allocates
+/// one and frees it at completion, two calls into the runtime per message). A failure is kept for
+/// the connection's next send. Loop-thread only.
 /// </summary>
 internal sealed class RingSend : ICompletionHandler
 {
@@ -38,6 +39,12 @@ internal sealed class RingSend : ICompletionHandler
 
     /// <summary>True from <see cref="TryStart"/> until the kernel reported the whole copy sent (or failed).</summary>
     public bool InFlight => _inFlight;
+
+    /// <summary>A send waiting for this one to finish.</summary>
+    public SendOperation? AfterSend { get; set; }
+
+    /// <summary>A <c>ShutdownSend</c> waiting for this send to finish.</summary>
+    public bool ShutdownAfterSend { get; set; }
 
     /// <summary>A failure of a completed ring send not yet reported to the caller (Success when none).</summary>
     public SocketError Error { get; private set; }
@@ -94,6 +101,10 @@ internal sealed class RingSend : ICompletionHandler
         }
 
         _inFlight = false;
-        _owner.OnRingSendFinished();
+        if (AfterSend is not null || ShutdownAfterSend)
+        {
+            // Most sends have nothing behind them: their completion touches this object alone.
+            _owner.OnRingSendFinished(this);
+        }
     }
 }
