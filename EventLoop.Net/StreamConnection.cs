@@ -33,7 +33,7 @@ public sealed class StreamConnection : IDisposable
     // EVENTLOOP_RECEIVE_MULTISHOT=0 keeps the single-shot pooled receive (one request per wait).
     private static readonly bool s_multishot = Environment.GetEnvironmentVariable("EVENTLOOP_RECEIVE_MULTISHOT") != "0";
 
-    private RingConnectionState? _ring; // io_uring only
+    private RingConnectionState? _ring; // io_uring only: null until the first ring operation (Ring)
     private bool _disposed;
 
     /// <summary>
@@ -344,10 +344,13 @@ public sealed class StreamConnection : IDisposable
 
     internal void ReturnReceive(ReceiveOperation op) => _cachedReceive ??= op;
 
+    // The io_uring state, made on the connection's first ring operation.
+    private RingConnectionState Ring => _ring ??= new RingConnectionState();
+
     /// <summary>A pooled ring receive left data in <paramref name="op"/>'s pool buffer: the next receives take it.</summary>
     internal void HoldPooled(ReceiveOperation op)
     {
-        RingConnectionState ring = _ring ??= new RingConnectionState();
+        RingConnectionState ring = Ring;
         if (_disposed || _socket.IsClosed || ring.Held is not null)
         {
             op.ReleasePooled();
@@ -369,7 +372,7 @@ public sealed class StreamConnection : IDisposable
             return;
         }
 
-        RingConnectionState ring = _ring ??= new RingConnectionState();
+        RingConnectionState ring = Ring;
         int held = ring.KeptEnd - ring.KeptStart;
         byte[] kept = new byte[held + data.Length];
         ring.Kept?.AsSpan(ring.KeptStart, held).CopyTo(kept);
@@ -430,7 +433,7 @@ public sealed class StreamConnection : IDisposable
             return false;
         }
 
-        RingConnectionState ring = _ring ??= new RingConnectionState();
+        RingConnectionState ring = Ring;
         return (ring.Send ??= new RingSend(this, _socket, io)).TryStart(data);
     }
 
@@ -540,7 +543,7 @@ public sealed class StreamConnection : IDisposable
     // receive on (see RingReceiver): served from the pool buffers it holds, or waiting for more.
     private ValueTask<int> ReceiveOnReceiver(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        RingConnectionState ring = _ring ??= new RingConnectionState();
+        RingConnectionState ring = Ring;
         RingReceiver receiver = ring.Receiver ??= new RingReceiver(_socket, _socket.Completions!);
         if (receiver.TryReceive(buffer.Span, out int received, out SocketError error))
         {
