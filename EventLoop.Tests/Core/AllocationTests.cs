@@ -168,7 +168,8 @@ public sealed class AllocationTests
         // observed by the loop after each step, not by a task continuation (112 B more each).
         const int BoxBytes = 120;
         using var loop = new Loop(new LoopOptions { VirtualTime = true });
-        long perGreenlet = BytesPerSleepingGreenlet(loop, async () => await loop.Sleep(TimeSpan.FromSeconds(1)));
+        Func<Task> body = async () => await loop.Sleep(TimeSpan.FromSeconds(1));
+        long perGreenlet = BytesPerSleepingGreenlet(loop, () => loop.Spawn(body), killFirst: false);
         Assert.True(perGreenlet <= SpawnBytes + BoxBytes, $"{perGreenlet} bytes per sleeping greenlet (at most {SpawnBytes + BoxBytes})");
     }
 
@@ -181,16 +182,11 @@ public sealed class AllocationTests
         // wrapped in the general side object it cost 56 B more.
         const int BoxBytes = 128, TokenSourceBytes = 48;
         using var loop = new Loop(new LoopOptions { VirtualTime = true });
-        long perGreenlet = BytesPerSleepingGreenlet(loop, async ct => await loop.Sleep(TimeSpan.FromSeconds(1), ct), killFirst: true);
+        Func<CancellationToken, Task> body = async ct => await loop.Sleep(TimeSpan.FromSeconds(1), ct);
+        long perGreenlet = BytesPerSleepingGreenlet(loop, () => loop.Spawn(body), killFirst: true);
         int most = SpawnBytes + BoxBytes + TokenSourceBytes;
         Assert.True(perGreenlet <= most, $"{perGreenlet} bytes per sleeping greenlet with its token (at most {most})");
     }
-
-    private static long BytesPerSleepingGreenlet(Loop loop, Func<Task> body) =>
-        BytesPerSleepingGreenlet(loop, () => loop.Spawn(body), killFirst: false);
-
-    private static long BytesPerSleepingGreenlet(Loop loop, Func<CancellationToken, Task> body, bool killFirst) =>
-        BytesPerSleepingGreenlet(loop, () => loop.Spawn(body), killFirst);
 
     /// <summary>
     /// Bytes allocated per greenlet while 1,000 of them start and fall asleep, the least of five
