@@ -27,8 +27,8 @@ public sealed partial class Loop
     private long _flushedIterations;
     private long _flushedCallbacks;
     private long _flushedSpawned;
-    private long _idleTicks; // Stopwatch ticks spent blocked in the poll while utilization is listened to
-    private long _pollStartedAt; // Stopwatch timestamp of the poll under way, 0 when none
+    private long _idleTicks; // Stopwatch ticks spent waiting for work (in the poll or the spin before it) while utilization is listened to
+    private long _pollStartedAt; // Stopwatch timestamp of the wait for work under way, 0 when none
     private bool _inUntimedPoll; // blocked in a poll that began before anyone read utilization
     private long _utilizationWall; // read by the listener's thread
     private long _utilizationIdle;
@@ -146,17 +146,34 @@ public sealed partial class Loop
     /// <summary>A blocking poll, timed as idle time for the utilization gauge.</summary>
     private int PollTimed(int timeoutMs)
     {
-        long start = Stopwatch.GetTimestamp();
-        Volatile.Write(ref _pollStartedAt, start);
+        long start = BeginIdle();
         try
         {
             return _poller.Poll(_readyEvents, timeoutMs);
         }
         finally
         {
-            Volatile.Write(ref _pollStartedAt, 0);
-            Volatile.Write(ref _idleTicks, _idleTicks + (Stopwatch.GetTimestamp() - start));
+            EndIdle(start);
         }
+    }
+
+    /// <summary>
+    /// Starts a stretch of waiting for work (a blocking poll, or the spin before one) that the
+    /// utilization gauge counts as idle; a reading taken meanwhile counts it up to its own time.
+    /// </summary>
+    /// <returns>The start, for <see cref="EndIdle"/>.</returns>
+    private long BeginIdle()
+    {
+        long start = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _pollStartedAt, start);
+        return start;
+    }
+
+    /// <summary>Ends the stretch of waiting that began at <paramref name="start"/>.</summary>
+    private void EndIdle(long start)
+    {
+        Volatile.Write(ref _pollStartedAt, 0);
+        Volatile.Write(ref _idleTicks, _idleTicks + (Stopwatch.GetTimestamp() - start));
     }
 
     /// <summary>Busy share of wall time since the previous reading (the gauge's thread).</summary>

@@ -355,17 +355,31 @@ public sealed partial class Loop : IDisposable
     {
         if (timeoutMs != 0 && _spinTicks != 0)
         {
-            int found = SpinForWork(timeoutMs);
+            // The spin waits for work as the poll does, so the utilization gauge times it as idle.
+            bool timed = LoopMetrics.Utilization.Enabled;
+            long spinStart = timed ? BeginIdle() : System.Diagnostics.Stopwatch.GetTimestamp();
+            int found;
+            try
+            {
+                found = SpinForWork(timeoutMs);
+            }
+            finally
+            {
+                if (timed)
+                {
+                    EndIdle(spinStart);
+                }
+            }
+
             if (found > 0)
             {
                 DispatchIoEvents(found); // descriptors became ready while spinning
                 return;
             }
 
-            if (found == 0)
-            {
-                timeoutMs = 0; // work was posted while spinning: poll without blocking, then run it
-            }
+            // Work was posted while spinning: poll without blocking, then run it. Otherwise the
+            // spin ran out, and the poll waits only for what is left of the timeout.
+            timeoutMs = found == 0 ? 0 : TimeoutLeftAfter(timeoutMs, spinStart);
         }
 
         if (timeoutMs == 0 && !HasIoToPoll)
@@ -396,6 +410,22 @@ public sealed partial class Loop : IDisposable
             _inUntimedPoll = false;
             DispatchIoEvents(ready);
         }
+    }
+
+    /// <summary>
+    /// What is left of a poll timeout of <paramref name="timeoutMs"/> (infinite when negative) that
+    /// started at <paramref name="since"/>: whole milliseconds that have passed are taken off, so the
+    /// poll ends no earlier than the timeout would have, and less than a millisecond later.
+    /// </summary>
+    private static int TimeoutLeftAfter(int timeoutMs, long since)
+    {
+        if (timeoutMs < 0)
+        {
+            return timeoutMs;
+        }
+
+        long elapsedMs = (System.Diagnostics.Stopwatch.GetTimestamp() - since) * 1000 / System.Diagnostics.Stopwatch.Frequency;
+        return (int)Math.Max(0, timeoutMs - elapsedMs);
     }
 
     /// <summary>

@@ -64,7 +64,9 @@ public sealed class LoopOptions
     /// sleep, which takes a cross-loop round trip from two kernel wake-ups to none. A socket that
     /// becomes ready meanwhile is handled as soon as the next poll sees it, and the peer's send does
     /// not have to wake a sleeping thread. The price is CPU: up to this much busy time each time the
-    /// loop goes idle. Zero (the default) never spins; a few tens of microseconds suit loops of a
+    /// loop goes idle (the <c>eventloop.loop.utilization</c> gauge counts it as waiting, as it
+    /// counts the poll; a spin that runs out leaves the poll only what is left of its timeout, so
+    /// timers stay on time). Zero (the default) never spins; a few tens of microseconds suit loops of a
     /// <see cref="LoopGroup"/> that call each other often, and servers whose clients wait for each
     /// reply before they send again.
     /// </summary>

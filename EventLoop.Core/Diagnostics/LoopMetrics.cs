@@ -42,7 +42,7 @@ public static class LoopMetrics
         "eventloop.greenlets.spawned", "{greenlet}", "Greenlets spawned.");
 
     internal static readonly ObservableGauge<double> Utilization = Meter.CreateObservableGauge(
-        "eventloop.loop.utilization", ObserveUtilization, "1", "Share of wall time the loop was busy (not waiting in its poll) since the previous reading, 0..1.");
+        "eventloop.loop.utilization", ObserveUtilization, "1", "Share of wall time the loop was busy (not waiting for work in its poll or the spin before it) since the previous reading, 0..1.");
 
     internal static readonly ObservableUpDownCounter<long> LiveGreenlets = Meter.CreateObservableUpDownCounter(
         "eventloop.greenlets.live", static () => Observe(static l => l.LiveGreenletCount), "{greenlet}", "Greenlets spawned and not yet finished.");

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace EventLoop.Tests.Core;
 
 /// <summary>
@@ -73,6 +75,20 @@ public sealed class SpinBeforePollTests
         loop.Post(stopper.Start);
         loop.Run(); // returns although the spin would last 30 s
         Assert.True(stopper.Join(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void TimerDueDuringTheSpin_FiresWhenDue_NotAfterASecondFullTimeout()
+    {
+        // The spin is bounded by the poll's timeout; when it runs out, the poll may wait only for
+        // what is left of that timeout, not for all of it again.
+        using var loop = new Loop(new LoopOptions { SpinBeforePoll = TimeSpan.FromSeconds(30) });
+        TimeSpan due = TimeSpan.FromMilliseconds(400);
+        var watch = Stopwatch.StartNew();
+        loop.Run(async () => await loop.Sleep(due));
+        watch.Stop();
+
+        Assert.InRange(watch.Elapsed, due * 0.95, due * 1.75); // a second full timeout would be 2 × due
     }
 
     [Fact]

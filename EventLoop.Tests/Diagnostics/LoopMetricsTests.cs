@@ -81,6 +81,21 @@ public sealed class LoopMetricsTests
     }
 
     [Fact]
+    public void Utilization_LoopSpinningBeforeItsPoll_ReadsIdle()
+    {
+        // The spin waits for work as the poll does: libuv and Node count only time outside the
+        // wait for work as busy, and so does the gauge.
+        using var loop = new Loop(new LoopOptions { Name = "metrics-utilization-spin", SpinBeforePoll = TimeSpan.FromSeconds(30) });
+        using var recorder = new MetricRecorder(loop.Name, "eventloop.loop.utilization");
+        recorder.Observe("eventloop.loop.utilization"); // starts the window
+
+        loop.Run(async () => await loop.Sleep(TimeSpan.FromMilliseconds(300))); // spins until the timer is due
+        double idle = recorder.Observe("eventloop.loop.utilization");
+
+        Assert.InRange(idle, 0.0, 0.5);
+    }
+
+    [Fact]
     public void Utilization_LoopIdleInAPollThatBeganBeforeTheListener_ReadsIdle_AndIsWokenToMeasure()
     {
         using var loop = new Loop(new LoopOptions { Name = "metrics-utilization-idle" });
