@@ -198,6 +198,8 @@ public sealed partial class Loop : IDisposable
     /// <summary>
     /// Runs one iteration: due timers, a poll that waits at most <paramref name="timeout"/>
     /// (less when a timer is due sooner, zero when work is ready), then the ready callbacks.
+    /// A <see cref="Stop"/> that came before or during the call keeps the poll from blocking and
+    /// is consumed when the iteration ends (as libuv's <c>uv_run</c> clears its stop flag).
     /// </summary>
     /// <param name="timeout">The longest the poll may block; <see cref="Timeout.InfiniteTimeSpan"/> for no bound.</param>
     /// <returns>True while work remains: ready callbacks, timers, registrations or live greenlets.</returns>
@@ -208,6 +210,12 @@ public sealed partial class Loop : IDisposable
         try
         {
             RunIteration(timeoutMs);
+
+            // A Stop that came before or during this iteration has been served: the iteration
+            // did not block, and RunOnce returns anyway (libuv's uv_run clears its stop flag the
+            // same way). Left set, it would make every later RunOnce and GetPollTimeout see
+            // ready work: a host would spin, and a virtual clock would never jump again.
+            ConsumeStop();
         }
         finally
         {

@@ -1,0 +1,22 @@
+using EventLoop.Tests.Core;
+
+namespace EventLoop.Tests.Review;
+
+public sealed class CoreReviewTests
+{
+    [Fact]
+    public void RunOnce_StopDuringIt_IsConsumed_LaterRunOnceBlocksAndVirtualClockStillJumps()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        loop.Post(loop.Stop);
+        loop.RunOnce(TimeSpan.Zero);
+
+        // A served Stop must not stay pending: a host would see "work ready" forever (spin).
+        Assert.Equal(Timeout.InfiniteTimeSpan, loop.GetPollTimeout());
+        bool fired = false;
+        loop.CallLater(TimeSpan.FromHours(1), () => fired = true);
+        loop.RunOnce(Timeout.InfiniteTimeSpan);
+        Assert.True(fired);
+        LoopAssert.NoLiveHandles(loop);
+    }
+}
