@@ -170,15 +170,11 @@ public sealed partial class Loop : IDisposable
     /// report it to the unhandled-exception handler). Other greenlets stay as they are.
     /// </summary>
     /// <param name="main">The main coroutine.</param>
-    /// <exception cref="InvalidOperationException">The loop is already running, or <see cref="Stop"/> was called before main completed.</exception>
+    /// <exception cref="InvalidOperationException">The loop is already running (main is then not spawned), or <see cref="Stop"/> was called before main completed.</exception>
     public void Run(Func<Task> main)
     {
         ArgumentNullException.ThrowIfNull(main);
-        Greenlet greenlet = Spawn(main);
-        greenlet.Name = "main";
-        greenlet.MarkFailureRaisedByRunner();
-        RunUntilCompleted(greenlet);
-        greenlet.ThrowIfFailed();
+        RunMain(main, static (loop, body) => loop.Spawn(body)).ThrowIfFailed();
     }
 
     /// <summary>Like <see cref="Run(Func{Task})"/>, returning main's result.</summary>
@@ -188,11 +184,7 @@ public sealed partial class Loop : IDisposable
     public T Run<T>(Func<Task<T>> main)
     {
         ArgumentNullException.ThrowIfNull(main);
-        Greenlet<T> greenlet = Spawn(main);
-        greenlet.Name = "main";
-        greenlet.MarkFailureRaisedByRunner();
-        RunUntilCompleted(greenlet);
-        return greenlet.GetResultOrThrow();
+        return RunMain(main, static (loop, body) => loop.Spawn(body)).GetResultOrThrow();
     }
 
     /// <summary>
@@ -661,11 +653,19 @@ public sealed partial class Loop : IDisposable
         return true;
     }
 
-    private void RunUntilCompleted(Greenlet greenlet)
+    /// <summary>
+    /// Run(main): enters the loop first, so a call that may not run it (nested, or while another
+    /// thread runs it) throws before main is spawned, then spawns main and runs until it completes.
+    /// </summary>
+    private TGreenlet RunMain<TBody, TGreenlet>(TBody main, Func<Loop, TBody, TGreenlet> spawn)
+        where TGreenlet : Greenlet
     {
         EnterRun();
         try
         {
+            TGreenlet greenlet = spawn(this, main);
+            greenlet.Name = "main";
+            greenlet.MarkFailureRaisedByRunner();
             while (!greenlet.IsCompleted)
             {
                 RunIteration(Timeout.Infinite);
@@ -674,6 +674,8 @@ public sealed partial class Loop : IDisposable
                     ThrowHelper.ThrowInvalidOperation("The loop was stopped before the main greenlet completed.");
                 }
             }
+
+            return greenlet;
         }
         finally
         {

@@ -19,4 +19,55 @@ public sealed class CoreReviewTests
         Assert.True(fired);
         LoopAssert.NoLiveHandles(loop);
     }
+
+    [Fact]
+    public void RunMain_Nested_Throws_AndMainNeverRuns()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        bool innerRan = false;
+        Exception? error = null;
+        loop.Run(async () =>
+        {
+            try
+            {
+                loop.Run(async () => { innerRan = true; await Task.CompletedTask; });
+            }
+            catch (InvalidOperationException ex)
+            {
+                error = ex;
+            }
+
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+        });
+
+        Assert.NotNull(error);
+        Assert.False(innerRan);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void RunMain_FromOtherThreadWhileRunning_Throws_AndMainNeverRuns()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        bool innerRan = false;
+        Exception? error = null;
+        loop.Run(async () =>
+        {
+            await Task.Run(() =>
+            {
+                try
+                {
+                    loop.Run(async () => { innerRan = true; await Task.CompletedTask; });
+                }
+                catch (InvalidOperationException ex)
+                {
+                    error = ex;
+                }
+            });
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+        });
+
+        Assert.NotNull(error);
+        Assert.False(innerRan);
+    }
 }
