@@ -123,7 +123,21 @@ public sealed partial class Loop
 
         try
         {
-            _poller.Add(fd, events, token);
+            try
+            {
+                _poller.Add(fd, events, token);
+            }
+            catch (InvalidOperationException)
+            {
+                // poll(2) keeps a descriptor that was closed while registered until its next
+                // report; a new descriptor with the same number must not be refused for it.
+                if (!ReleaseClosedRegistration(fd))
+                {
+                    throw;
+                }
+
+                _poller.Add(fd, events, token);
+            }
         }
         catch
         {
@@ -134,6 +148,24 @@ public sealed partial class Loop
         _handlers[token] = handler;
         _registrationCount++;
         return token;
+    }
+
+    /// <summary>
+    /// Unregisters the <see cref="IoRegistration"/> of <paramref name="fd"/> whose handle was closed
+    /// without unregistering (epoll forgot it with the close; poll(2) still holds the number).
+    /// Returns false when there is none. Loop thread; only on the failure path of a registration.
+    /// </summary>
+    private bool ReleaseClosedRegistration(int fd)
+    {
+        foreach (IPollTarget? handler in _handlers)
+        {
+            if (handler is IoRegistration registration && registration.ReleaseIfClosed(fd))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Changes interest (and re-arms emulated edge-triggered directions). Loop thread.</summary>

@@ -124,6 +124,18 @@ public sealed class IoRegistration : IPollTarget, IDisposable
 
     void IPollTarget.OnLoopDisposed() => Release();
 
+    /// <summary>Unregisters when this registration is for <paramref name="fd"/> and its handle was closed; true if it did.</summary>
+    internal bool ReleaseIfClosed(int fd)
+    {
+        if (_disposed || _fd != fd || !_handle.IsClosed)
+        {
+            return false;
+        }
+
+        Release();
+        return true;
+    }
+
     private void Release()
     {
         _disposed = true;

@@ -1,9 +1,12 @@
+using System.Net.Sockets;
 using EventLoop.Tests.Core;
 
 namespace EventLoop.Tests.Review;
 
 public sealed class CoreReviewTests
 {
+    private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(30);
+
     [Fact]
     public void RunOnce_StopDuringIt_IsConsumed_LaterRunOnceBlocksAndVirtualClockStillJumps()
     {
@@ -69,5 +72,62 @@ public sealed class CoreReviewTests
 
         Assert.NotNull(error);
         Assert.False(innerRan);
+    }
+
+    [Theory]
+    [InlineData(PollerKind.Epoll)]
+    [InlineData(PollerKind.Poll)]
+    public void Register_SocketClosedWhileRegistered_NumberReusedByNewSocket_NewRegistrationWorks(PollerKind kind)
+    {
+        using var loop = new Loop(new LoopOptions { Poller = kind });
+        var closed = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        int fd = (int)closed.SafeHandle.DangerousGetHandle();
+        IoRegistration stale = loop.Register(closed, IoEvents.Read, (_, _) => { });
+        closed.Dispose(); // misuse (the docs say unregister first), but the number is free again
+
+        using var fresh = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        fresh.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        fresh.Blocking = false;
+        Assert.Equal(fd, (int)fresh.SafeHandle.DangerousGetHandle()); // precondition: the number was reused
+        IoRegistration? seen = null;
+        var buffer = new byte[16];
+        using IoRegistration registration = loop.Register(fresh, IoEvents.Read, (r, _) =>
+        {
+            seen = r;
+            fresh.Receive(buffer);
+        });
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        sender.SendTo("x"u8, fresh.LocalEndPoint!);
+        loop.RunOnce(s_liveness);
+
+        Assert.Same(registration, seen);
+        stale.Dispose();
+        registration.Dispose();
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void UnhandledException_HandlerThrows_LoopKeepsRunning_EachErrorDeliveredAsThrown()
+    {
+        var seen = new List<Exception>();
+        using var loop = new Loop(new LoopOptions
+        {
+            VirtualTime = true,
+            UnhandledException = ex => { seen.Add(ex); throw new InvalidOperationException("handler"); },
+        });
+        var a = new InvalidTimeZoneException("a");
+        var b = new InvalidTimeZoneException("b");
+        loop.Post(() => throw a);
+        loop.Spawn(async () => { await loop.Yield(); throw b; });
+        bool ran = false;
+        loop.CallLater(TimeSpan.FromSeconds(1), () => ran = true);
+        while (loop.RunOnce(Timeout.InfiniteTimeSpan))
+        {
+        }
+
+        Assert.True(ran);
+        Assert.Equal(2, seen.Count);
+        Assert.Same(a, seen[0]);
+        Assert.Same(b, seen[1]);
     }
 }
