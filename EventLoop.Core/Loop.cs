@@ -752,6 +752,16 @@ public sealed partial class Loop : IDisposable
         }
     }
 
+    /// <summary>Throws when called off the loop thread while it runs; unlike <see cref="VerifyAccess(string)"/>, fine after Dispose.</summary>
+    internal void VerifyThread(string member)
+    {
+        int running = _runningThreadId;
+        if (running != 0 && running != Environment.CurrentManagedThreadId)
+        {
+            ThrowHelper.ThrowWrongThread(member);
+        }
+    }
+
     private static int ToTimeoutMs(TimeSpan timeout)
     {
         if (timeout == Timeout.InfiniteTimeSpan)

@@ -59,7 +59,8 @@ public sealed class TimerHandle : ITimerNode
         }
     }
 
-    /// <summary>Prevents the callback from running; idempotent. Loop thread.</summary>
+    /// <summary>Prevents the callback from running; idempotent. Loop thread (or while no thread runs the loop).</summary>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs.</exception>
     public void Cancel()
     {
         if (_cancelled)
@@ -67,6 +68,8 @@ public sealed class TimerHandle : ITimerNode
             return;
         }
 
+        // The timer queue is loop state: a cancel racing the loop thread would corrupt it silently.
+        _loop.VerifyThread(nameof(TimerHandle) + "." + nameof(Cancel));
         _cancelled = true;
         if (HeapIndex != TimerQueue.NotScheduled)
         {

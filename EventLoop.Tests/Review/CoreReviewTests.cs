@@ -130,4 +130,36 @@ public sealed class CoreReviewTests
         Assert.Same(a, seen[0]);
         Assert.Same(b, seen[1]);
     }
+
+    [Fact]
+    public void TimerHandle_CancelFromAnotherThreadWhileLoopRuns_Throws_AndAfterDisposeIsANoOp()
+    {
+        var loop = new Loop();
+        Exception? error = null;
+        bool cancelledByThread = true;
+        TimerHandle? timer = null;
+        loop.Run(async () =>
+        {
+            timer = loop.CallLater(TimeSpan.FromHours(1), () => { });
+            await Task.Run(() =>
+            {
+                try
+                {
+                    timer.Cancel(); // would race the loop thread on the timer queue
+                }
+                catch (InvalidOperationException ex)
+                {
+                    error = ex;
+                }
+
+                cancelledByThread = timer.IsCancelled;
+            });
+        });
+
+        Assert.NotNull(error);
+        Assert.False(cancelledByThread);
+        loop.Dispose();
+        timer!.Cancel(); // after Dispose: no exception
+        Assert.True(timer.IsCancelled);
+    }
 }
