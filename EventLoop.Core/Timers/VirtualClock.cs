@@ -22,7 +22,13 @@ internal sealed class VirtualClock : TimeProvider
 
     public override long GetTimestamp() => Volatile.Read(ref _ticks);
 
-    public override DateTimeOffset GetUtcNow() => _epoch.AddTicks(Volatile.Read(ref _ticks));
+    // A jump to a saturated deadline (Sleep(TimeSpan.MaxValue): long.MaxValue ticks) goes past
+    // what a DateTimeOffset can hold; the wall clock then reads its maximum instead of throwing.
+    public override DateTimeOffset GetUtcNow()
+    {
+        long ticks = Volatile.Read(ref _ticks);
+        return ticks >= DateTimeOffset.MaxValue.UtcTicks - _epoch.UtcTicks ? DateTimeOffset.MaxValue : _epoch.AddTicks(ticks);
+    }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {

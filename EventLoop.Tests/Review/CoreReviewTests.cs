@@ -162,4 +162,14 @@ public sealed class CoreReviewTests
         timer!.Cancel(); // after Dispose: no exception
         Assert.True(timer.IsCancelled);
     }
+
+    [Fact]
+    public void VirtualClock_SleepOfTimeSpanMaxValue_CompletesAndTimeStaysReadable()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        loop.Run(async () => await loop.Sleep(TimeSpan.MaxValue));
+        Assert.Equal(TimeSpan.MaxValue, loop.Now);
+        Assert.Equal(DateTimeOffset.MaxValue, loop.Time.GetUtcNow());
+        LoopAssert.NoLiveHandles(loop);
+    }
 }
