@@ -316,14 +316,15 @@ public sealed class StreamListener : IDisposable
 
     /// <summary>
     /// Returns the file path of a pathname socket (null for an abstract one) after removing a stale
-    /// socket file left by a process that died without cleaning up. Stale means nobody accepts on it:
-    /// a probe connect is refused. A live listener is left alone, and bind then reports
-    /// AddressAlreadyInUse.
+    /// socket file left by a process that died without cleaning up. Stale means a socket file
+    /// nobody accepts on: a probe connect is refused. A live listener is left alone, and so is
+    /// anything that is not a socket (connect refuses those too): bind then reports
+    /// AddressAlreadyInUse, as asyncio's create_unix_server removes only a socket.
     /// </summary>
     private static string? PrepareUnixPath(UnixDomainSocketEndPoint endPoint)
     {
         string path = endPoint.ToString();
-        if (path.Length == 0 || path[0] == '@' || path[0] == '\0' || !File.Exists(path))
+        if (path.Length == 0 || path[0] == '@' || path[0] == '\0' || !File.Exists(path) || !SocketPal.IsSocketFile(path))
         {
             return path.Length == 0 || path[0] == '@' || path[0] == '\0' ? null : path;
         }
