@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EventLoop.Net;
+using EventLoop.Tests.Net;
+
+namespace EventLoop.Tests.Review;
+
+public sealed class NetReviewTests
+{
+    [Fact]
+    public void Listen_UnixPathIsARegularFile_LeavesTheFileAndThrowsAddressInUse()
+    {
+        using Loop loop = LoopNet.Create();
+        string path = LoopNet.TempSocketPath();
+        File.WriteAllText(path, "precious");
+        try
+        {
+            LoopNet.Run(loop, () =>
+            {
+                SocketException error = Assert.Throws<SocketException>(() => loop.Listen(new UnixDomainSocketEndPoint(path)));
+                Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+                return Task.CompletedTask;
+            });
+            Assert.True(File.Exists(path), "Listen deleted a regular file that was not a socket");
+            Assert.Equal("precious", File.ReadAllText(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ReceiveAsync_AfterEndOfStream_ReturnsZeroEveryTime(bool zeroByteFirst)
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            await client.SendAsync("bye"u8.ToArray());
+            client.ShutdownSend();
+            if (zeroByteFirst)
+            {
+                Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+            }
+
+            byte[] buffer = new byte[16];
+            int total = 0;
+            int n;
+            while ((n = await accepted.ReceiveAsync(buffer.AsMemory(total))) > 0)
+            {
+                total += n;
+            }
+
+            Assert.Equal(3, total);
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(0, await accepted.ReceiveAsync(buffer));
+                Assert.Equal(0, await accepted.ReceiveAsync(Memory<byte>.Empty));
+                Assert.Equal(0, await accepted.AsStream().ReadAsync(buffer));
+            }
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ConcurrentReceiveAndSend_BothWaysAtOnce_EverythingArrivesIntact(bool unix)
+    {
+        const int size = 6 * 1024 * 1024;
+        using Loop loop = LoopNet.Create();
+        string? path = unix ? LoopNet.TempSocketPath() : null;
+        EndPoint endpoint = unix ? new UnixDomainSocketEndPoint(path!) : LoopNet.AnyPort;
+        byte[] a = new byte[size];
+        byte[] b = new byte[size];
+        new Random(1).NextBytes(a);
+        new Random(2).NextBytes(b);
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(endpoint);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+
+            static async Task SendInChunks(StreamConnection c, byte[] data, int chunk)
+            {
+                for (int offset = 0; offset < data.Length; offset += chunk)
+                {
+                    await c.SendAsync(data.AsMemory(offset, Math.Min(chunk, data.Length - offset)));
+                }
+
+                c.ShutdownSend();
+            }
+
+            Greenlet<byte[]> clientReads = loop.Spawn(() => client.ReceiveToEndAsync());
+            Greenlet<byte[]> serverReads = loop.Spawn(() => accepted.ReceiveToEndAsync());
+            Greenlet clientWrites = loop.Spawn(() => SendInChunks(client, a, 1000));
+            Greenlet serverWrites = loop.Spawn(() => SendInChunks(accepted, b, 1024 * 1024));
+            await loop.JoinAllAsync([clientReads, serverReads, clientWrites, serverWrites], raiseError: true);
+            byte[] atServer = await serverReads;
+            byte[] atClient = await clientReads;
+            Assert.True(a.AsSpan().SequenceEqual(atServer), "client to server");
+            Assert.True(b.AsSpan().SequenceEqual(atClient), "server to client");
+        }, seconds: 60);
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void SendAsync_Completed_PeerGetsTheDataWithoutTheLoopRunningAgain()
+    {
+        // SendAsync completes "when every byte is with the kernel": a plain socket on the other
+        // end must then be able to read it while nobody runs the loop.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using Loop loop = LoopNet.Create();
+        StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint!));
+        using Socket peer = listener.Accept();
+        peer.ReceiveTimeout = 10_000;
+        LoopNet.Run(loop, async () => await client.SendAsync("hello"u8.ToArray()));
+
+        byte[] buffer = new byte[16];
+        int n;
+        try
+        {
+            n = peer.Receive(buffer);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
+        {
+            n = -1;
+        }
+
+        Assert.Equal(5, n);
+        LoopNet.Run(loop, () =>
+        {
+            client.Dispose();
+            return Task.CompletedTask;
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void SendAsync_ThenLoopDisposed_PeerGetsTheDataAndEndOfStream()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var loop = LoopNet.Create();
+        StreamConnection client = LoopNet.Run(loop, () => loop.ConnectAsync(listener.LocalEndPoint!));
+        using Socket peer = listener.Accept();
+        peer.ReceiveTimeout = 10_000;
+        LoopNet.Run(loop, async () =>
+        {
+            await client.SendAsync("hello"u8.ToArray());
+            client.ShutdownSend();
+        });
+        loop.Dispose();
+
+        var all = new MemoryStream();
+        byte[] buffer = new byte[16];
+        int n;
+        while ((n = peer.Receive(buffer)) > 0)
+        {
+            all.Write(buffer, 0, n);
+        }
+
+        Assert.Equal("hello", Encoding.ASCII.GetString(all.ToArray()));
+    }
+}
