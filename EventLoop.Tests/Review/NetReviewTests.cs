@@ -173,4 +173,132 @@ public sealed class NetReviewTests
 
         Assert.Equal("hello", Encoding.ASCII.GetString(all.ToArray()));
     }
+
+    [Fact]
+    public void BindDatagram_UnixPath_RemovesTheSocketFileOnDispose_AndThePathCanBeBoundAgain()
+    {
+        using Loop loop = LoopNet.Create();
+        string path = LoopNet.TempSocketPath();
+        try
+        {
+            LoopNet.Run(loop, () =>
+            {
+                using (DatagramSocket first = loop.BindDatagram(new UnixDomainSocketEndPoint(path)))
+                {
+                    Assert.True(File.Exists(path));
+                }
+
+                Assert.False(File.Exists(path), "the datagram socket's file was left behind");
+                using DatagramSocket second = loop.BindDatagram(new UnixDomainSocketEndPoint(path));
+                return Task.CompletedTask;
+            });
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void SendAsync_AfterShutdownSend_Throws()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            await client.SendAsync("one"u8.ToArray());
+            client.ShutdownSend();
+            SocketException error = await Assert.ThrowsAsync<SocketException>(async () => await client.SendAsync("two"u8.ToArray()));
+            Assert.Equal(SocketError.Shutdown, error.SocketErrorCode);
+            byte[] all = await accepted.ReceiveToEndAsync();
+            Assert.Equal("one", Encoding.ASCII.GetString(all));
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void StreamServer_UnixEndpoint_StopRemovesTheSocketFile_AndRefusesNewClientsDuringGrace()
+    {
+        using Loop loop = LoopNet.Create();
+        string path = LoopNet.TempSocketPath();
+        LoopNet.Run(loop, async () =>
+        {
+            var release = new TaskCompletionSource();
+            var server = new StreamServer(loop, new UnixDomainSocketEndPoint(path), async (c, ct) =>
+            {
+                await c.SendAsync("hi"u8.ToArray(), ct);
+                await release.Task;
+            });
+            server.Start();
+            Assert.True(File.Exists(path));
+            using StreamConnection client = await loop.ConnectAsync(server.LocalEndPoint);
+            byte[] hi = new byte[2];
+            await client.ReceiveExactlyAsync(hi);
+            Task stop = server.StopAsync(TimeSpan.FromSeconds(20));
+            await loop.Sleep(TimeSpan.Zero);
+            Assert.False(stop.IsCompleted);
+            await Assert.ThrowsAnyAsync<SocketException>(() => loop.ConnectAsync(new UnixDomainSocketEndPoint(path)));
+            release.SetResult();
+            await stop;
+            Assert.Equal(0, await client.ReceiveAsync(new byte[4]));
+            Assert.False(File.Exists(path));
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void AsStream_DisposedFromAnotherThread_CanReadIsFalseOnceDisposeReturns()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            Stream stream = client.AsStream();
+            (bool canRead, bool canWrite) = await Task.Run(() =>
+            {
+                stream.Dispose();
+                return (stream.CanRead, stream.CanWrite);
+            });
+            Assert.False(canRead);
+            Assert.False(canWrite);
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bind_StaleUnixSocketFile_IsReplaced_ALiveOneIsNot(bool datagram)
+    {
+        using Loop loop = LoopNet.Create();
+        string path = LoopNet.TempSocketPath();
+        SocketType type = datagram ? SocketType.Dgram : SocketType.Stream;
+        Assert.Equal(SocketError.Success, SocketPal.CreateSocket(AddressFamily.Unix, type, out int stale));
+        Assert.Equal(SocketError.Success, SocketPal.Bind(stale, new UnixDomainSocketEndPoint(path)));
+        Assert.Equal(SocketError.Success, SocketPal.Close(stale));
+        try
+        {
+            LoopNet.Run(loop, () =>
+            {
+                var endpoint = new UnixDomainSocketEndPoint(path);
+                using IDisposable live = datagram ? loop.BindDatagram(endpoint) : loop.Listen(endpoint);
+                SocketException error = Assert.Throws<SocketException>(() => datagram ? (IDisposable)loop.BindDatagram(endpoint) : loop.Listen(endpoint));
+                Assert.Equal(SocketError.AddressAlreadyInUse, error.SocketErrorCode);
+                return Task.CompletedTask;
+            });
+            Assert.False(File.Exists(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        LoopNet.AssertNoRegistrations(loop);
+    }
 }
