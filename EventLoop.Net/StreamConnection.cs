@@ -278,10 +278,17 @@ public sealed class StreamConnection : IDisposable
 
     /// <summary>Half-closes: sends FIN after the queued data; receiving still works. Loop thread.</summary>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Not called on the loop thread.</exception>
     /// <exception cref="SocketException">The kernel refused (other than "not connected", which is ignored: the peer is gone).</exception>
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!_socket.Loop.CheckAccess())
+        {
+            // Off the loop it would race the ring send it must wait for (io_uring) and sends in flight.
+            throw new InvalidOperationException("StreamConnection operations run on the loop thread; ShutdownSend too.");
+        }
+
         _sendShutdown = true; // later sends go to send(2), which reports the shutdown (see TryStartRingSend)
         if (_ring?.Send is { InFlight: true } inFlight)
         {

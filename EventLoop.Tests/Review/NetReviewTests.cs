@@ -301,4 +301,20 @@ public sealed class NetReviewTests
 
         LoopNet.AssertNoRegistrations(loop);
     }
+
+    [Fact]
+    public void ShutdownSend_OffTheLoopThread_ThrowsInvalidOperation()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
+            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+            using StreamConnection accepted = await listener.AcceptAsync();
+            await client.SendAsync("x"u8.ToArray());
+            Exception? error = await Task.Run(() => Record.Exception(client.ShutdownSend));
+            Assert.IsType<InvalidOperationException>(error);
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
 }
