@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -71,9 +72,11 @@ public sealed class NetReviewTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ConcurrentReceiveAndSend_BothWaysAtOnce_EverythingArrivesIntact(bool unix)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void ConcurrentReceiveAndSend_BothWaysAtOnce_EverythingArrivesIntact(bool unix, bool zeroByteWaits)
     {
         const int size = 6 * 1024 * 1024;
         using Loop loop = LoopNet.Create();
@@ -99,8 +102,31 @@ public sealed class NetReviewTests
                 c.ShutdownSend();
             }
 
-            Greenlet<byte[]> clientReads = loop.Spawn(() => client.ReceiveToEndAsync());
-            Greenlet<byte[]> serverReads = loop.Spawn(() => accepted.ReceiveToEndAsync());
+            async Task<byte[]> ReadAll(StreamConnection c)
+            {
+                if (!zeroByteWaits)
+                {
+                    return await c.ReceiveToEndAsync();
+                }
+
+                // The echo sample's quiet mode: wait holding no buffer, then take what is there.
+                var all = new MemoryStream();
+                byte[] buffer = new byte[3000];
+                while (true)
+                {
+                    await c.ReceiveAsync(Memory<byte>.Empty);
+                    int n = await c.ReceiveAsync(buffer);
+                    if (n == 0)
+                    {
+                        return all.ToArray();
+                    }
+
+                    all.Write(buffer, 0, n);
+                }
+            }
+
+            Greenlet<byte[]> clientReads = loop.Spawn(() => ReadAll(client));
+            Greenlet<byte[]> serverReads = loop.Spawn(() => ReadAll(accepted));
             Greenlet clientWrites = loop.Spawn(() => SendInChunks(client, a, 1000));
             Greenlet serverWrites = loop.Spawn(() => SendInChunks(accepted, b, 1024 * 1024));
             await loop.JoinAllAsync([clientReads, serverReads, clientWrites, serverWrites], raiseError: true);
@@ -316,5 +342,164 @@ public sealed class NetReviewTests
             Assert.IsType<InvalidOperationException>(error);
         });
         LoopNet.AssertNoRegistrations(loop);
+    }
+
+    [Fact]
+    public void HttpClient_LargePostAndLargeResponse_KeepAlive_ThroughTheLoop()
+    {
+        const int requestSize = 3 * 1024 * 1024;
+        const int responseSize = 5 * 1024 * 1024;
+        using Loop loop = LoopNet.Create();
+        (long Received, int Length, int Requests) result = LoopNet.Run(loop, async () =>
+        {
+            long received = 0;
+            int requests = 0;
+            await using var server = new StreamServer(loop, LoopNet.AnyPort, async (c, ct) =>
+            {
+                Stream stream = c.AsStream();
+                using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+                byte[] body = new byte[responseSize];
+                Array.Fill(body, (byte)'a');
+                for (int r = 0; r < 2; r++)
+                {
+                    // Headers are read by the StreamReader, which may read ahead into the body: count its chars too.
+                    string? line = await reader.ReadLineAsync(ct);
+                    if (line is null)
+                    {
+                        return;
+                    }
+
+                    int length = 0;
+                    while (!string.IsNullOrEmpty(line = await reader.ReadLineAsync(ct)))
+                    {
+                        if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+                        {
+                            length = int.Parse(line["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                        }
+                    }
+
+                    char[] chunk = new char[64 * 1024];
+                    int got = 0;
+                    while (got < length)
+                    {
+                        int n = await reader.ReadAsync(chunk.AsMemory(0, Math.Min(chunk.Length, length - got)), ct);
+                        Assert.NotEqual(0, n);
+                        got += n;
+                    }
+
+                    received += got;
+                    requests++;
+                    await c.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {responseSize}\r\n\r\n"), ct);
+                    await c.SendAsync(body, ct);
+                }
+            });
+            server.Start();
+            int port = ((IPEndPoint)server.LocalEndPoint).Port;
+            SocketsHttpHandler handler = LoopHttp.CreateHandler(loop);
+            handler.UseProxy = false;
+            using var client = new HttpClient(handler);
+            int length = 0;
+            for (int i = 0; i < 2; i++)
+            {
+                using var content = new ByteArrayContent(Enumerable.Repeat((byte)'q', requestSize).ToArray());
+                using HttpResponseMessage response = await client.PostAsync(new Uri($"http://127.0.0.1:{port}/up"), content);
+                byte[] bytes = await response.Content.ReadAsByteArrayAsync();
+                Assert.True(bytes.All(b => b == (byte)'a'));
+                length += bytes.Length;
+            }
+
+            return (received, length, requests);
+        }, seconds: 60);
+        Assert.Equal(2L * requestSize, result.Received);
+        Assert.Equal(2 * responseSize, result.Length);
+        Assert.Equal(2, result.Requests);
+    }
+
+    [Fact]
+    public async Task GroupServer_UnixEndpoint_MetricsCountEachConnectionOnce_AndActiveCoversEveryLoop()
+    {
+        const int clients = 10;
+        string name = $"rv{Guid.NewGuid():N}"[..10];
+        long accepted = 0;
+        var active = new Dictionary<string, long>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == NetMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string? loopName = null;
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == LoopMetrics.LoopNameTag)
+                {
+                    loopName = tag.Value as string;
+                }
+            }
+
+            if (loopName is null || !loopName.StartsWith(name, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            lock (active)
+            {
+                if (instrument.Name == "eventloop.net.connections.accepted")
+                {
+                    accepted += value;
+                }
+                else if (instrument.Name == "eventloop.net.connections.active")
+                {
+                    active[loopName] = value;
+                }
+            }
+        });
+        meters.Start();
+
+        string path = LoopNet.TempSocketPath();
+        int served = 0;
+        var allServed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var group = new LoopGroup(2, new LoopGroupOptions { Name = name });
+        var server = new StreamServer(group, new UnixDomainSocketEndPoint(path), async (c, ct) =>
+        {
+            if (Interlocked.Increment(ref served) == clients)
+            {
+                allServed.SetResult();
+            }
+
+            await c.Loop.Sleep(Timeout.InfiniteTimeSpan, ct);
+        });
+        server.Start();
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < clients; i++)
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                sockets.Add(socket);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+            }
+
+            await allServed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(clients, server.ConnectionCount);
+            meters.RecordObservableInstruments();
+            lock (active)
+            {
+                Assert.Equal(clients, accepted);
+                Assert.Equal(clients, active.Values.Sum());
+            }
+        }
+        finally
+        {
+            await server.StopAsync(TimeSpan.Zero).WaitAsync(TimeSpan.FromSeconds(30));
+            foreach (Socket socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
     }
 }
