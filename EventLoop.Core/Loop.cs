@@ -625,6 +625,14 @@ public sealed partial class Loop : IDisposable
 
     private void ExitRun()
     {
+        // Requests queued since the iteration's io_uring_enter (a small send that SendAsync
+        // reported as handed over) would otherwise wait for the next Run or RunOnce, which may
+        // never come: the kernel gets them before the loop stops turning.
+        if (_completionIo is { } completions && !_disposed)
+        {
+            completions.Submit();
+        }
+
         if (LoopMetrics.AnyPerIterationEnabled)
         {
             FlushMetrics(); // what Run or RunOnce did is counted by the time it returns

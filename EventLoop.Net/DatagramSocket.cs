@@ -23,6 +23,7 @@ public sealed class DatagramSocket : IDisposable
     private readonly LoopSocket _socket;
     private ReceiveFromOperation? _cachedReceive;
     private SendToOperation? _cachedSend;
+    private readonly string? _unixPath;
     private EndPoint? _lastSender;
     private bool _disposed;
 
@@ -33,6 +34,17 @@ public sealed class DatagramSocket : IDisposable
         if (error != SocketError.Success)
         {
             NetThrowHelper.ThrowSocketException(error, "bind", endPoint);
+        }
+
+        try
+        {
+            // A stale socket file is replaced, and the file is removed on dispose, as a listener does.
+            _unixPath = endPoint is UnixDomainSocketEndPoint unix ? UnixSocketFile.Prepare(unix, SocketType.Dgram) : null;
+        }
+        catch
+        {
+            SocketPal.Close(fd);
+            throw;
         }
 
         error = SocketPal.Bind(fd, endPoint);
@@ -129,7 +141,10 @@ public sealed class DatagramSocket : IDisposable
         return op.Start(buffer, cancellationToken);
     }
 
-    /// <summary>Closes the socket; operations in flight complete with <see cref="ObjectDisposedException"/>. Idempotent; any thread.</summary>
+    /// <summary>
+    /// Closes the socket; operations in flight complete with <see cref="ObjectDisposedException"/>,
+    /// and a Unix socket file is removed. Idempotent; any thread.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
@@ -144,6 +159,7 @@ public sealed class DatagramSocket : IDisposable
         catch (ObjectDisposedException)
         {
             // Off the loop thread after the loop was disposed: it closed every socket then.
+            UnixSocketFile.Delete(_unixPath);
         }
     }
 
@@ -178,6 +194,7 @@ public sealed class DatagramSocket : IDisposable
         {
             _disposed = true;
             _socket.Close(nameof(DatagramSocket));
+            UnixSocketFile.Delete(_unixPath);
         }
     }
 

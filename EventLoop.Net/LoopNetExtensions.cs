@@ -80,7 +80,10 @@ public static class LoopNetExtensions
 
     /// <summary>Binds a datagram (UDP, or Unix datagram) socket to <paramref name="endpoint"/>. Loop thread (or before the loop runs).</summary>
     /// <param name="loop">The loop.</param>
-    /// <param name="endpoint">An <see cref="IPEndPoint"/> (port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="endpoint">
+    /// An <see cref="IPEndPoint"/> (port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>
+    /// (a stale socket file is replaced, and the file is removed when the socket is disposed).
+    /// </param>
     /// <returns>The socket.</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
     /// <exception cref="SocketException">Binding failed.</exception>

@@ -502,6 +502,36 @@ internal static unsafe partial class SocketPal
         return errno == Libc.EINTR ? SocketError.Success : SocketErrorPal.FromErrno(errno);
     }
 
+    /// <summary>
+    /// True when <paramref name="path"/> names a socket file (not followed if a symbolic link);
+    /// false for anything else, a missing path, or when the type cannot be read.
+    /// </summary>
+    /// <param name="path">A file system path.</param>
+    /// <returns>Whether the path is a socket.</returns>
+    internal static bool IsSocketFile(string path)
+    {
+        byte[] name = new byte[System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1];
+        name[System.Text.Encoding.UTF8.GetBytes(path, name)] = 0;
+        byte* buffer = stackalloc byte[Libc.StatxSize];
+        try
+        {
+            fixed (byte* pathname = name)
+            {
+                if (Libc.statx(Libc.AT_FDCWD, pathname, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_TYPE, buffer) != 0)
+                {
+                    return false;
+                }
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false; // a C library without statx: not known to be a socket, so left alone
+        }
+
+        ushort mode = *(ushort*)(buffer + Libc.StatxModeOffset);
+        return (mode & Libc.FileTypeMask) == Libc.FileTypeSocket;
+    }
+
     /// <summary>Reads the process's open-descriptor limits (<c>RLIMIT_NOFILE</c>).</summary>
     /// <param name="soft">The current (soft) limit; <see cref="ulong.MaxValue"/> means unlimited.</param>
     /// <param name="hard">The ceiling an unprivileged process may raise the soft limit to.</param>

@@ -35,6 +35,8 @@ public sealed class StreamConnection : IDisposable
 
     private RingConnectionState? _ring; // io_uring only: null until the first ring operation (Ring)
     private bool _disposed;
+    private bool _disposeRequested; // Dispose ran on another thread; the close is posted to the loop
+    private bool _sendShutdown;
 
     /// <summary>
     /// Wraps a connected descriptor; TCP connections get <c>TCP_NODELAY</c>. Registered for Read
@@ -137,7 +139,7 @@ public sealed class StreamConnection : IDisposable
     }
 
     /// <summary>True once <see cref="Dispose"/> ran (or the loop was disposed).</summary>
-    public bool IsDisposed => _disposed || _socket.IsClosed;
+    public bool IsDisposed => _disposed || _disposeRequested || _socket.IsClosed;
 
     internal LoopSocket Socket => _socket;
 
@@ -276,10 +278,18 @@ public sealed class StreamConnection : IDisposable
 
     /// <summary>Half-closes: sends FIN after the queued data; receiving still works. Loop thread.</summary>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Not called on the loop thread.</exception>
     /// <exception cref="SocketException">The kernel refused (other than "not connected", which is ignored: the peer is gone).</exception>
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!_socket.Loop.CheckAccess())
+        {
+            // Off the loop it would race the ring send it must wait for (io_uring) and sends in flight.
+            throw new InvalidOperationException("StreamConnection operations run on the loop thread; ShutdownSend too.");
+        }
+
+        _sendShutdown = true; // later sends go to send(2), which reports the shutdown (see TryStartRingSend)
         if (_ring?.Send is { InFlight: true } inFlight)
         {
             // The FIN goes after the data the ring still sends (see SendAsync).
@@ -316,6 +326,7 @@ public sealed class StreamConnection : IDisposable
             return;
         }
 
+        _disposeRequested = true;
         try
         {
             _socket.Loop.RunOrPost(static s => ((StreamConnection)s!).DisposeCore(), this);
@@ -425,10 +436,14 @@ public sealed class StreamConnection : IDisposable
         }
     }
 
-    /// <summary>The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).</summary>
+    /// <summary>
+    /// The ring send of <paramref name="data"/> if it is small, else false (the caller sends it).
+    /// Never after <see cref="ShutdownSend"/>: a copy would complete the send and lose the data,
+    /// where send(2) reports the shutdown to this send, as on epoll.
+    /// </summary>
     internal bool TryStartRingSend(ReadOnlySpan<byte> data)
     {
-        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _ring?.Send is { InFlight: true } || _socket.Completions is not { } io)
+        if (data.IsEmpty || data.Length > RingSend.MaxCopy || _sendShutdown || _ring?.Send is { InFlight: true } || _socket.Completions is not { } io)
         {
             return false;
         }

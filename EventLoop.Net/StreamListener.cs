@@ -64,7 +64,7 @@ public sealed class StreamListener : IDisposable
         {
             if (_isUnix)
             {
-                _unixPath = PrepareUnixPath((UnixDomainSocketEndPoint)endPoint);
+                _unixPath = UnixSocketFile.Prepare((UnixDomainSocketEndPoint)endPoint, SocketType.Stream);
             }
             else
             {
@@ -285,26 +285,7 @@ public sealed class StreamListener : IDisposable
         DeleteUnixPath();
     }
 
-    private void DeleteUnixPath()
-    {
-        if (_unixPath is null)
-        {
-            return;
-        }
-
-        try
-        {
-            File.Delete(_unixPath);
-        }
-        catch (IOException)
-        {
-            // Someone else removed or replaced it; nothing of ours is left to clean.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Likewise: the directory is not ours to clean any more.
-        }
-    }
+    private void DeleteUnixPath() => UnixSocketFile.Delete(_unixPath);
 
     private static void Check(SocketError error, string operation, EndPoint endPoint)
     {
@@ -312,32 +293,5 @@ public sealed class StreamListener : IDisposable
         {
             NetThrowHelper.ThrowSocketException(error, operation, endPoint);
         }
-    }
-
-    /// <summary>
-    /// Returns the file path of a pathname socket (null for an abstract one) after removing a stale
-    /// socket file left by a process that died without cleaning up. Stale means nobody accepts on it:
-    /// a probe connect is refused. A live listener is left alone, and bind then reports
-    /// AddressAlreadyInUse.
-    /// </summary>
-    private static string? PrepareUnixPath(UnixDomainSocketEndPoint endPoint)
-    {
-        string path = endPoint.ToString();
-        if (path.Length == 0 || path[0] == '@' || path[0] == '\0' || !File.Exists(path))
-        {
-            return path.Length == 0 || path[0] == '@' || path[0] == '\0' ? null : path;
-        }
-
-        if (SocketPal.CreateSocket(AddressFamily.Unix, SocketType.Stream, out int probe) == SocketError.Success)
-        {
-            SocketError outcome = SocketPal.Connect(probe, endPoint);
-            SocketPal.Close(probe);
-            if (outcome == SocketError.ConnectionRefused)
-            {
-                File.Delete(path);
-            }
-        }
-
-        return path;
     }
 }

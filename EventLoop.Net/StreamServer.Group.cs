@@ -10,6 +10,7 @@ public sealed partial class StreamServer
     private readonly LoopGroup? _loops;
     private StreamServer[]? _shards;
     private EndPoint? _groupEndPoint;
+    private bool _handsOff; // the shard that accepts for every loop: its hand-offs are counted where they are served
 
     /// <summary>
     /// Creates a server over every loop of <paramref name="group"/>, like nginx's or Envoy's
@@ -52,6 +53,7 @@ public sealed partial class StreamServer
         try
         {
             shards[0] = CreateShard(loops[0], _endPoint, perLoop ? _handler : HandOffAsync, perLoop);
+            shards[0]._handsOff = !perLoop;
             _shards = shards;
             RunOn(loops[0], shards[0].Start);
             EndPoint bound = shards[0].LocalEndPoint;
@@ -64,6 +66,10 @@ public sealed partial class StreamServer
                 if (perLoop)
                 {
                     RunOn(loops[i], shards[i].Start);
+                }
+                else
+                {
+                    NetMetrics.Register(shards[i]); // serves what the first loop hands it: its connections are active ones too
                 }
             }
 
@@ -142,6 +148,7 @@ public sealed partial class StreamServer
         Loop target = _loops!.Next();
         if (ReferenceEquals(target, connection.Loop))
         {
+            NetMetrics.Accepted.Add(1, NetMetrics.Tag(connection.Loop));
             return _handler(connection, cancellationToken);
         }
 
@@ -149,6 +156,7 @@ public sealed partial class StreamServer
         int fd = shard is null ? -1 : Interop.Libc.fcntl(connection.Socket.Fd, Interop.Libc.F_DUPFD_CLOEXEC, 0);
         if (fd < 0)
         {
+            NetMetrics.Accepted.Add(1, NetMetrics.Tag(connection.Loop));
             return _handler(connection, cancellationToken); // out of descriptors, or starting: serve it here
         }
 

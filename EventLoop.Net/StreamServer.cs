@@ -350,7 +350,11 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         Greenlet greenlet = _loop.Spawn(served.Body);
         greenlet.SetNameSource(served);
         _connections++;
-        NetMetrics.Accepted.Add(1, NetMetrics.Tag(_loop));
+        if (!_handsOff)
+        {
+            NetMetrics.Accepted.Add(1, NetMetrics.Tag(_loop));
+        }
+
         _group.Add(greenlet, served);
     }
 
