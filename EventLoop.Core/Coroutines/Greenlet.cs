@@ -228,6 +228,13 @@ public class Greenlet
         }
         else
         {
+            if (_state == GreenletState.Pending)
+            {
+                // Its start may already wait in the run queue, ahead of the kill posted below:
+                // Start sees the request and the body never runs, as on the loop thread.
+                Volatile.Write(ref _killRequested, true);
+            }
+
             Loop.Enqueue(static s => ((Greenlet)s!).KillCore(), this, null);
         }
     }
@@ -396,6 +403,12 @@ public class Greenlet
         if (_state != GreenletState.Pending)
         {
             return; // killed before it started
+        }
+
+        if (Volatile.Read(ref _killRequested))
+        {
+            KillCore(); // killed from another thread before it started: it never runs
+            return;
         }
 
         _state = GreenletState.Running;
