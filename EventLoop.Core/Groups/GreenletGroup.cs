@@ -66,7 +66,8 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         _members = counting ? s_noMembers : new Dictionary<Greenlet, IGreenletListener?>(ByIdComparer.Instance);
         _listener = new MemberListener(this);
         _joiners = new WaitQueue<bool>(loop);
-        _joiners.DescribeAs(this, "JoinAsync");
+        // A counting group is the engine of Loop.JoinAll/JoinAllAsync: a dump names that call.
+        _joiners.DescribeAs(counting ? loop : this, counting ? "JoinAllAsync" : "JoinAsync");
     }
 
     /// <summary>The loop the group belongs to.</summary>

@@ -66,12 +66,15 @@ public sealed class GreenletReviewTests
             Greenlet spawner = loop.Spawn(async () => await pool.SpawnAsync(() => Task.CompletedTask));
             Greenlet available = loop.Spawn(async () => await pool.WaitAvailableAsync());
             Greenlet joiner = loop.Spawn(async () => await pool.JoinAsync());
+            Greenlet joinAll = loop.Spawn(async () => await loop.JoinAllAsync([member]));
             await loop.Yield();
             await loop.Yield();
             IReadOnlyList<GreenletInfo> infos = loop.GetGreenlets();
             Assert.Equal("GreenletPool.SpawnAsync", infos.Single(i => i.Id == spawner.Id).WaitingOn);
             Assert.Equal("GreenletPool.WaitAvailableAsync", infos.Single(i => i.Id == available.Id).WaitingOn);
             Assert.Equal("GreenletPool.JoinAsync", infos.Single(i => i.Id == joiner.Id).WaitingOn);
+            Assert.Equal("Loop.JoinAllAsync", infos.Single(i => i.Id == joinAll.Id).WaitingOn);
+            joinAll.Kill();
             spawner.Kill();
             available.Kill();
             joiner.Kill();
@@ -92,166 +95,6 @@ public sealed class GreenletReviewTests
             Assert.False(remote.IsStarted);
             Assert.Contains(loop.GetGreenlets(), i => i.Id == remote.Id);
             await remote;
-        });
-    }
-
-    [Fact]
-    public void Probe_NestedFailAfter_EarliestFires_NamesItsScope()
-    {
-        using Loop loop = Virtual();
-        loop.Run(async () =>
-        {
-            using (CancelScope outer = loop.FailAfter(TimeSpan.FromSeconds(5)))
-            {
-                using CancelScope inner = loop.FailAfter(TimeSpan.FromSeconds(1));
-                LoopTimeoutException e = await Assert.ThrowsAsync<LoopTimeoutException>(async () => await loop.Sleep(TimeSpan.FromSeconds(10)));
-                Assert.Same(inner, e.Scope);
-            }
-
-            using (CancelScope outer = loop.FailAfter(TimeSpan.FromSeconds(1)))
-            {
-                using CancelScope inner = loop.FailAfter(TimeSpan.FromSeconds(5));
-                Greenlet other = loop.Spawn(() => loop.Sleep(TimeSpan.FromSeconds(10)).AsTask());
-                LoopTimeoutException e = await Assert.ThrowsAsync<LoopTimeoutException>(async () => await other);
-                Assert.Same(outer, e.Scope);
-                Assert.False(other.IsCompleted);
-                other.Kill();
-            }
-        });
-    }
-
-    [Fact]
-    public void Probe_KillWhileAwaitingTaskRun_CompletesKilledWithinOneIteration_DetachedBodyLaterWaitFails()
-    {
-        using var loop = new Loop();
-        var release = new ManualResetEventSlim();
-        var later = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Greenlet g = loop.Spawn(async () =>
-        {
-            await Task.Run(() => release.Wait());
-            try
-            {
-                await loop.Sleep(TimeSpan.FromMilliseconds(1));
-                later.TrySetResult(null);
-            }
-            catch (Exception ex)
-            {
-                later.TrySetResult(ex);
-            }
-        });
-        loop.RunOnce(TimeSpan.Zero);
-        Assert.True(g.IsStarted);
-        g.Kill();
-        loop.RunOnce(TimeSpan.Zero);
-        loop.RunOnce(TimeSpan.Zero);
-        Assert.True(g.IsCompleted);
-        Assert.False(g.Succeeded);
-        Assert.IsAssignableFrom<OperationCanceledException>(g.Exception);
-        release.Set();
-        while (!later.Task.IsCompleted)
-        {
-            loop.RunOnce(TimeSpan.FromMilliseconds(10));
-        }
-
-        Assert.IsAssignableFrom<OperationCanceledException>(later.Task.Result);
-    }
-
-    [Fact]
-    public void Probe_BoundedQueue_KilledPutter_LosesNothing_FifoKept()
-    {
-        using Loop loop = Virtual();
-        loop.Run(async () =>
-        {
-            var queue = new LoopQueue<int>(loop, 1);
-            await queue.PutAsync(0);
-            Greenlet p1 = loop.Spawn(async () => await queue.PutAsync(1));
-            Greenlet p2 = loop.Spawn(async () => await queue.PutAsync(2));
-            Greenlet p3 = loop.Spawn(async () => await queue.PutAsync(3));
-            await loop.Yield();
-            await loop.Yield();
-            p2.Kill();
-            await loop.Yield();
-            Assert.Equal(0, await queue.GetAsync());
-            Assert.Equal(1, await queue.GetAsync());
-            Assert.Equal(3, await queue.GetAsync());
-            Assert.False(queue.TryGet(out _));
-            await loop.JoinAllAsync([p1, p3]);
-            Assert.True(p1.Succeeded);
-            Assert.True(p3.Succeeded);
-        });
-    }
-
-    [Fact]
-    public void Probe_Semaphore_HandedPermit_ThenTokenCanceled_KeepsIt_AndLockNotLostOnCancel()
-    {
-        using Loop loop = Virtual();
-        loop.Run(async () =>
-        {
-            var semaphore = new LoopSemaphore(loop, 0);
-            using var cts = new CancellationTokenSource();
-            ValueTask<LoopReleaser> wait = semaphore.AcquireAsync(cts.Token);
-            semaphore.Release();
-            cts.Cancel();
-            LoopReleaser r = await wait;
-            Assert.Equal(0, semaphore.CurrentCount);
-            r.Dispose();
-            Assert.Equal(1, semaphore.CurrentCount);
-
-            var lck = new LoopLock(loop);
-            Assert.True(lck.TryAcquire());
-            using var cts2 = new CancellationTokenSource();
-            Greenlet a = loop.Spawn(async () => { using (await lck.AcquireAsync(cts2.Token)) { } });
-            Greenlet b = loop.Spawn(async () => { using (await lck.AcquireAsync()) { } });
-            await loop.Yield();
-            cts2.Cancel();
-            await loop.Yield();
-            lck.Release();
-            await loop.JoinAllAsync([a, b]);
-            Assert.True(b.Succeeded);
-            Assert.False(lck.IsLocked);
-        });
-    }
-
-    [Fact]
-    public void Probe_KilledGreenletOfT_AwaitAndValueThrowOce_KillOfCompletedKeepsOutcome()
-    {
-        using Loop loop = Virtual();
-        loop.Run(async () =>
-        {
-            Greenlet<int> g = loop.Spawn(async () => { await loop.Sleep(TimeSpan.FromSeconds(1)); return 1; });
-            await loop.Yield();
-            await g.KillAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await g);
-            Assert.ThrowsAny<OperationCanceledException>(() => g.Value);
-            Assert.True(g.Task.IsCanceled);
-
-            var boom = new InvalidOperationException("boom");
-            Greenlet<int> f = loop.Spawn<int>(() => throw boom);
-            Greenlet<int> ok = loop.Spawn(() => Task.FromResult(7));
-            await loop.JoinAllAsync([f, ok]);
-            f.Kill();
-            ok.Kill();
-            await ok.KillAsync();
-            Assert.Same(boom, f.Exception);
-            Assert.True(ok.Succeeded);
-            Assert.Equal(7, await ok);
-            bool linked = false;
-            ok.Link(_ => linked = true);
-            Assert.True(linked);
-        });
-    }
-
-    [Fact]
-    public void Probe_MoveOnAfter_TrueWhenBodyFinished_FalseWhenCut()
-    {
-        using Loop loop = Virtual();
-        loop.Run(async () =>
-        {
-            Assert.True(await loop.MoveOnAfter(TimeSpan.FromSeconds(2), () => loop.Sleep(TimeSpan.FromSeconds(1)).AsTask()));
-            Assert.False(await loop.MoveOnAfter(TimeSpan.FromSeconds(1), () => loop.Sleep(TimeSpan.FromSeconds(2)).AsTask()));
-            Assert.False(await loop.MoveOnAfter(TimeSpan.FromSeconds(1), ct => Task.Delay(TimeSpan.FromSeconds(2), loop.Time, ct)));
-            Assert.True(await loop.MoveOnAfter(TimeSpan.Zero, () => Task.CompletedTask));
-            Assert.Null(Greenlet.Current!.Exception);
         });
     }
 
@@ -345,5 +188,40 @@ public sealed class GreenletReviewTests
         public void OnLoopDisposed(ReadinessWatch watch)
         {
         }
+    }
+
+    [Fact]
+    public void ZeroTimeoutWait_InAKilledGreenlet_ThrowsTheKill_NotATimeout()
+    {
+        using Loop loop = Virtual();
+        loop.Run(async () =>
+        {
+            Exception? thrown = null;
+            bool signalled = true;
+            Greenlet g = loop.Spawn(async () =>
+            {
+                Greenlet.Current!.Kill();
+                try
+                {
+                    await new LoopQueue<int>(loop).GetAsync(TimeSpan.Zero);
+                }
+                catch (Exception ex)
+                {
+                    thrown = ex;
+                }
+
+                try
+                {
+                    signalled = await new LoopEvent(loop).WaitAsync(TimeSpan.Zero);
+                }
+                catch (OperationCanceledException)
+                {
+                    signalled = true;
+                }
+            });
+            await loop.JoinAllAsync([g]);
+            Assert.IsAssignableFrom<OperationCanceledException>(thrown);
+            Assert.True(signalled, "a killed greenlet's zero-timeout LoopEvent wait returned false instead of throwing the kill");
+        });
     }
 }
