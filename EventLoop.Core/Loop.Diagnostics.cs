@@ -98,9 +98,17 @@ public sealed partial class Loop
         VerifyAccess(nameof(GetGreenlets));
         var list = new List<GreenletInfo>(_liveCount);
         long now = ReadClock();
+        HashSet<Greenlet>? queued = null;
+        if (_runQueue.Count > 0)
+        {
+            // Greenlets whose next step is already queued: woken, not waiting on anything.
+            queued = new HashSet<Greenlet>(ReferenceEqualityComparer.Instance);
+            _runQueue.AddOwnersTo(queued);
+        }
+
         for (Greenlet? g = _live.First; g is not null; g = _live.NextOf(g))
         {
-            list.Add(g.Describe(now, _currentOwner));
+            list.Add(g.Describe(now, _currentOwner, queued?.Contains(g) == true));
         }
 
         return list;

@@ -224,4 +224,23 @@ public sealed class GreenletReviewTests
             Assert.True(signalled, "a killed greenlet's zero-timeout LoopEvent wait returned false instead of throwing the kill");
         });
     }
+
+    [Fact]
+    public void GetGreenlets_GreenletWokenAndQueuedToRun_IsNotDescribedAsAwaitingATask()
+    {
+        using Loop loop = Virtual();
+        loop.Run(async () =>
+        {
+            var ready = new LoopEvent(loop);
+            Greenlet waiter = loop.Spawn(async () => await ready.WaitAsync());
+            await loop.Yield();
+            await loop.Yield();
+            Assert.Equal("LoopEvent.WaitAsync", loop.GetGreenlets().Single(i => i.Id == waiter.Id).WaitingOn);
+            ready.Set(); // the waiter's continuation is queued: it is ready to run, not waiting on anything
+            GreenletInfo woken = loop.GetGreenlets().Single(i => i.Id == waiter.Id);
+            Assert.Equal("nothing (woken, about to run)", woken.WaitingOn);
+            Assert.EndsWith("waiting on nothing (woken, about to run)", woken.ToString(), StringComparison.Ordinal);
+            await waiter;
+        });
+    }
 }
