@@ -243,4 +243,21 @@ public sealed class GreenletReviewTests
             await waiter;
         });
     }
+
+    [Fact]
+    public void LoopGroup_Next_StaysStrictRoundRobin_Across2Pow32Calls()
+    {
+        using var group = new LoopGroup(3, new LoopGroupOptions { Name = "review-next" });
+        System.Reflection.FieldInfo counter = typeof(LoopGroup).GetField("_next", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+
+        // 2^32 - 2 calls made already (a busy acceptor gets there in hours): the next ones cross 2^32.
+        counter.SetValue(group, counter.FieldType == typeof(int) ? (object)(-2) : (object)(long)(uint.MaxValue - 2));
+        Loop[] handed = [.. Enumerable.Range(0, 6).Select(_ => group.Next())];
+        for (int i = 1; i < handed.Length; i++)
+        {
+            Assert.NotSame(handed[i - 1], handed[i]);
+        }
+
+        Assert.All(group.Loops, l => Assert.Equal(2, handed.Count(h => ReferenceEquals(h, l))));
+    }
 }
