@@ -23,7 +23,7 @@ public sealed partial class Loop
     private bool _inReadyPhase;
 
     // With a monitor, user code that runs outside the ready phase (a before-poll hook, a readiness
-    // handler) raises the same flag and is named here, and each such call counts in _outsideCalls,
+    // or completion handler) raises the same flag and is named here, and each such call counts in _outsideCalls,
     // so a hook or handler that holds the loop is reported like a callback that does.
     private object? _runningOutside;
     private long _outsideCalls;
@@ -67,7 +67,7 @@ public sealed partial class Loop
     /// running a callback, so the monitor can report a hold, and names the code. Loop thread.
     /// </summary>
     /// <param name="callback">The hook's delegate or the readiness handler.</param>
-    private void BeginOutsideCall(object callback)
+    internal void BeginOutsideCall(object callback)
     {
         Volatile.Write(ref _runningOutside, callback);
         Volatile.Write(ref _outsideCalls, _outsideCalls + 1);
@@ -75,11 +75,18 @@ public sealed partial class Loop
     }
 
     /// <summary>After what <see cref="BeginOutsideCall"/> began. Loop thread.</summary>
-    private void EndOutsideCall()
+    internal void EndOutsideCall()
     {
         Volatile.Write(ref _inReadyPhase, false);
         Volatile.Write(ref _runningOutside, null);
     }
+
+    /// <summary>
+    /// True when a blocked-loop monitor watches this loop and no ready phase runs (user code run
+    /// now, such as a completion handler, must be shown to it with <see cref="BeginOutsideCall"/>).
+    /// Inside the ready phase the item running is what holds the loop. Loop thread.
+    /// </summary>
+    internal bool IsWatchedOutsideReadyPhase => _watchdog is not null && !_inReadyPhase;
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
 

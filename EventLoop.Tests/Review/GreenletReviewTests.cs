@@ -260,4 +260,56 @@ public sealed class GreenletReviewTests
 
         Assert.All(group.Loops, l => Assert.Equal(2, handed.Count(h => ReferenceEquals(h, l))));
     }
+
+    [Fact]
+    public void BlockedLoop_HeldByACompletionHandler_IsReportedWhileHeld()
+    {
+        if (!EventLoop.Polling.IoUringProbe.Current.IsAvailable)
+        {
+            return; // io_uring missing here: nothing to check
+        }
+
+        using var held = new ManualResetEventSlim();
+        using var released = new ManualResetEventSlim();
+        using var loop = new Loop(new LoopOptions
+        {
+            Poller = PollerKind.IoUring,
+            BlockedLoopThreshold = TimeSpan.FromMilliseconds(100),
+            BlockedLoop = info => (info.Released ? released : held).Set(),
+        });
+        if (loop.CompletionIo is not { } io)
+        {
+            return;
+        }
+
+        using var pair = new EventLoop.Tests.Core.SocketPair();
+        var handler = new BlockingCompletion(held);
+        CompletionRequest request = io.CreateRequest(handler);
+        request.Receive(pair.Left.SafeHandle, new byte[16]);
+        pair.Right.Send("x"u8);
+        for (int i = 0; i < 100 && !handler.Called; i++)
+        {
+            loop.RunOnce(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.True(handler.Called);
+        Assert.True(handler.SeenWhileHeld, "a completion handler held the loop and the watchdog said nothing");
+        Assert.True(released.Wait(s_bound));
+    }
+
+    private sealed class BlockingCompletion(ManualResetEventSlim held) : ICompletionHandler
+    {
+        public bool Called { get; private set; }
+
+        public bool SeenWhileHeld { get; private set; }
+
+        public void OnCompleted(CompletionRequest request, int result)
+        {
+            if (!Called)
+            {
+                Called = true;
+                SeenWhileHeld = held.Wait(TimeSpan.FromSeconds(10));
+            }
+        }
+    }
 }
