@@ -22,6 +22,12 @@ public sealed partial class Loop
     // nothing per callback for it.
     private bool _inReadyPhase;
 
+    // With a monitor, user code that runs outside the ready phase (a before-poll hook, a readiness
+    // or completion handler) raises the same flag and is named here, and each such call counts in _outsideCalls,
+    // so a hook or handler that holds the loop is reported like a callback that does.
+    private object? _runningOutside;
+    private long _outsideCalls;
+
     // Metrics: what was handed to the meter so far, the idle time spent in polls, the delay probe.
     private long _spawnedTotal;
     private long _flushedIterations;
@@ -44,13 +50,43 @@ public sealed partial class Loop
 
     /// <summary>
     /// For the watchdog, any thread: 0 while no ready phase runs, else a number that changes with
-    /// every callback and every iteration (the sum of the two counters), so the same non-zero value
-    /// seen for a while means one callback holds the loop.
+    /// every callback, every iteration and every hook or readiness handler run (the sum of the
+    /// counters), so the same non-zero value seen for a while means one callback holds the loop.
     /// </summary>
-    internal long HeldSequence => Volatile.Read(ref _inReadyPhase) ? Volatile.Read(ref _callbacksRun) + Volatile.Read(ref _iterations) : 0;
+    internal long HeldSequence => Volatile.Read(ref _inReadyPhase)
+        ? Volatile.Read(ref _callbacksRun) + Volatile.Read(ref _iterations) + Volatile.Read(ref _outsideCalls)
+        : 0;
 
     /// <summary>For the watchdog, once the loop is held: the greenlet and the callback running. Any thread, racy.</summary>
-    internal (Greenlet? Greenlet, object? Callback) HeldBy => (Volatile.Read(ref _currentOwner), _runQueue.HeadCallbackRacy());
+    internal (Greenlet? Greenlet, object? Callback) HeldBy => Volatile.Read(ref _runningOutside) is { } outside
+        ? (null, outside)
+        : (Volatile.Read(ref _currentOwner), _runQueue.HeadCallbackRacy());
+
+    /// <summary>
+    /// Before user code that runs outside the ready phase, with a monitor only: flags the loop as
+    /// running a callback, so the monitor can report a hold, and names the code. Loop thread.
+    /// </summary>
+    /// <param name="callback">The hook's delegate or the readiness handler.</param>
+    internal void BeginOutsideCall(object callback)
+    {
+        Volatile.Write(ref _runningOutside, callback);
+        Volatile.Write(ref _outsideCalls, _outsideCalls + 1);
+        Volatile.Write(ref _inReadyPhase, true);
+    }
+
+    /// <summary>After what <see cref="BeginOutsideCall"/> began. Loop thread.</summary>
+    internal void EndOutsideCall()
+    {
+        Volatile.Write(ref _inReadyPhase, false);
+        Volatile.Write(ref _runningOutside, null);
+    }
+
+    /// <summary>
+    /// True when a blocked-loop monitor watches this loop and no ready phase runs (user code run
+    /// now, such as a completion handler, must be shown to it with <see cref="BeginOutsideCall"/>).
+    /// Inside the ready phase the item running is what holds the loop. Loop thread.
+    /// </summary>
+    internal bool IsWatchedOutsideReadyPhase => _watchdog is not null && !_inReadyPhase;
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
 
@@ -69,9 +105,17 @@ public sealed partial class Loop
         VerifyAccess(nameof(GetGreenlets));
         var list = new List<GreenletInfo>(_liveCount);
         long now = ReadClock();
+        HashSet<Greenlet>? queued = null;
+        if (_runQueue.Count > 0)
+        {
+            // Greenlets whose next step is already queued: woken, not waiting on anything.
+            queued = new HashSet<Greenlet>(ReferenceEqualityComparer.Instance);
+            _runQueue.AddOwnersTo(queued);
+        }
+
         for (Greenlet? g = _live.First; g is not null; g = _live.NextOf(g))
         {
-            list.Add(g.Describe(now, _currentOwner));
+            list.Add(g.Describe(now, _currentOwner, queued?.Contains(g) == true));
         }
 
         return list;

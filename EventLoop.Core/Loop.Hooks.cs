@@ -37,6 +37,11 @@ public sealed partial class Loop
                 continue;
             }
 
+            if (_watchdog is not null)
+            {
+                BeginOutsideCall(hook.Callback);
+            }
+
             try
             {
                 hook.Callback();
@@ -44,6 +49,13 @@ public sealed partial class Loop
             catch (Exception ex)
             {
                 ReportUnhandled(ex, null);
+            }
+            finally
+            {
+                if (_watchdog is not null)
+                {
+                    EndOutsideCall();
+                }
             }
         }
     }

@@ -222,7 +222,23 @@ public sealed partial class Loop
             ioEvents++;
             // Re-check the slot: an earlier handler in this batch may have unregistered it.
             IPollTarget? handler = (uint)ready.Token < (uint)_handlers.Length ? _handlers[ready.Token] : null;
-            handler?.OnReady(ready.Events);
+            if (_watchdog is not null && handler is ReadinessWatch watch)
+            {
+                // A readiness handler runs here, outside the ready phase: the monitor must see it.
+                BeginOutsideCall(watch.Handler);
+                try
+                {
+                    handler.OnReady(ready.Events);
+                }
+                finally
+                {
+                    EndOutsideCall();
+                }
+            }
+            else
+            {
+                handler?.OnReady(ready.Events);
+            }
         }
 
         _lastIoEvents = ioEvents;

@@ -228,6 +228,13 @@ public class Greenlet
         }
         else
         {
+            if (_state == GreenletState.Pending)
+            {
+                // Its start may already wait in the run queue, ahead of the kill posted below:
+                // Start sees the request and the body never runs, as on the loop thread.
+                Volatile.Write(ref _killRequested, true);
+            }
+
             Loop.Enqueue(static s => ((Greenlet)s!).KillCore(), this, null);
         }
     }
@@ -396,6 +403,12 @@ public class Greenlet
         if (_state != GreenletState.Pending)
         {
             return; // killed before it started
+        }
+
+        if (Volatile.Read(ref _killRequested))
+        {
+            KillCore(); // killed from another thread before it started: it never runs
+            return;
         }
 
         _state = GreenletState.Running;
@@ -827,20 +840,23 @@ public class Greenlet
     /// <summary>This greenlet for a dump: state, age, and what it waits on. Loop thread.</summary>
     /// <param name="now">Loop time now, in ticks.</param>
     /// <param name="running">The greenlet whose step runs now, or null.</param>
-    internal GreenletInfo Describe(long now, Greenlet? running)
+    /// <param name="queued">True when a step of this greenlet waits in the run queue.</param>
+    internal GreenletInfo Describe(long now, Greenlet? running, bool queued)
     {
         EventLoop.GreenletState state = IsCompleted ? EventLoop.GreenletState.Completed
             : !IsStarted ? EventLoop.GreenletState.Pending
             : ReferenceEquals(this, running) ? EventLoop.GreenletState.Running
             : EventLoop.GreenletState.Suspended;
-        string? waitingOn = state == EventLoop.GreenletState.Suspended ? DescribeWait(now) : null;
+        string? waitingOn = state == EventLoop.GreenletState.Suspended ? DescribeWait(now, queued) : null;
         uint ageMs = unchecked((uint)(now / TimeSpan.TicksPerMillisecond) - (uint)_spawnInfo);
         return new GreenletInfo(Id, Name, ParentId, state, TimeSpan.FromMilliseconds(ageMs), waitingOn);
     }
 
-    private string DescribeWait(long now)
+    private string DescribeWait(long now, bool queued)
     {
-        string wait = _waits.First is { } first ? first.Describe() : "a Task (not a loop wait: another greenlet, a Task, an I/O call outside the loop)";
+        string wait = queued ? "nothing (woken, about to run)"
+            : _waits.First is { } first ? first.Describe()
+            : "a Task (not a loop wait: another greenlet, a Task, an I/O call outside the loop)";
         if (CancelScopes?.Deadline is { } deadline)
         {
             wait += $"; within FailAfter/MoveOnAfter, {GreenletDump.FormatSpan(deadline - TimeSpan.FromTicks(now))} left";

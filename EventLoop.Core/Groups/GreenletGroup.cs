@@ -66,6 +66,8 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         _members = counting ? s_noMembers : new Dictionary<Greenlet, IGreenletListener?>(ByIdComparer.Instance);
         _listener = new MemberListener(this);
         _joiners = new WaitQueue<bool>(loop);
+        // A counting group is the engine of Loop.JoinAll/JoinAllAsync: a dump names that call.
+        _joiners.DescribeAs(counting ? loop : this, counting ? "JoinAllAsync" : "JoinAsync");
     }
 
     /// <summary>The loop the group belongs to.</summary>
@@ -267,7 +269,12 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
             return ValueTask.CompletedTask;
         }
 
-        _availableWaiters ??= new WaitQueue<bool>(_loop);
+        if (_availableWaiters is null)
+        {
+            _availableWaiters = new WaitQueue<bool>(_loop);
+            _availableWaiters.DescribeAs(this, "WaitAvailableAsync");
+        }
+
         return _availableWaiters.WaitNoResultAsync(cancellationToken, null, false);
     }
 
@@ -463,8 +470,16 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         return AddCore(_loop.Spawn(body), null);
     }
 
-    private ValueTask<bool> WaitForSlotAsync(CancellationToken cancellationToken) =>
-        (_slotWaiters ??= new WaitQueue<bool>(_loop)).WaitAsync(cancellationToken);
+    private ValueTask<bool> WaitForSlotAsync(CancellationToken cancellationToken)
+    {
+        if (_slotWaiters is null)
+        {
+            _slotWaiters = new WaitQueue<bool>(_loop);
+            _slotWaiters.DescribeAs(this, "SpawnAsync");
+        }
+
+        return _slotWaiters.WaitAsync(cancellationToken);
+    }
 
     /// <summary>Greenlets hashed by their id: no identity hash written into each object header.</summary>
     private sealed class ByIdComparer : IEqualityComparer<Greenlet>

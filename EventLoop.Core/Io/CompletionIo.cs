@@ -381,6 +381,14 @@ public sealed unsafe class CompletionIo
 
     private void Report(CompletionRequest request, int result)
     {
+        // Handlers run in the poll phase, outside the ready phase: a blocked-loop monitor must see
+        // them. (A synchronous cancel may also report from inside the ready phase: covered there.)
+        bool watched = Loop.IsWatchedOutsideReadyPhase;
+        if (watched)
+        {
+            Loop.BeginOutsideCall(request.Handler);
+        }
+
         try
         {
             request.Handler.OnCompleted(request, result);
@@ -388,6 +396,13 @@ public sealed unsafe class CompletionIo
         catch (Exception ex)
         {
             Loop.ReportUnhandled(ex, null);
+        }
+        finally
+        {
+            if (watched)
+            {
+                Loop.EndOutsideCall();
+            }
         }
     }
 

@@ -49,6 +49,9 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
     private int _token;
     private bool _disposed;
 
+    /// <summary>The handler the watch reports to (the blocked-loop monitor names it).</summary>
+    internal IReadinessHandler Handler => _handler;
+
     internal ReadinessWatch(Loop loop, SafeHandle handle, IoEvents events, IReadinessHandler handler)
     {
         Loop = loop;

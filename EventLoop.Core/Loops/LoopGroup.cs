@@ -28,7 +28,9 @@ public sealed class LoopGroup : IAsyncDisposable, IDisposable
     private readonly Thread[] _threads;
     private readonly IReadOnlyList<Loop> _readOnlyLoops;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _next = -1;
+    // 64 bits: a 32-bit counter wraps after 2^32 calls (hours for a busy acceptor), and unless
+    // Count divides 2^32 the round robin then hands one loop out twice in a row.
+    private long _next = -1;
     private int _threadsRunning;
     private volatile bool _stopping;
 
@@ -121,8 +123,8 @@ public sealed class LoopGroup : IAsyncDisposable, IDisposable
     /// <returns>A loop of the group.</returns>
     public Loop Next()
     {
-        uint n = (uint)Interlocked.Increment(ref _next);
-        return _loops[n % (uint)_loops.Length];
+        ulong n = (ulong)Interlocked.Increment(ref _next);
+        return _loops[(int)(n % (ulong)_loops.Length)];
     }
 
     /// <summary>

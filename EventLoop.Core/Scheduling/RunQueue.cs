@@ -45,6 +45,18 @@ internal struct RunQueue
         return item;
     }
 
+    /// <summary>Adds the greenlet of every queued item that has one to <paramref name="owners"/> (a dump: who is about to run).</summary>
+    public readonly void AddOwnersTo(HashSet<Greenlet> owners)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (_items[(_head + i) & (_items.Length - 1)].Owner is { } owner)
+            {
+                owners.Add(owner);
+            }
+        }
+    }
+
     /// <summary>True when an item attributed to <paramref name="owner"/> is queued. O(n): for the rare kill check, never a hot path.</summary>
     public readonly bool ContainsOwner(Greenlet owner)
     {

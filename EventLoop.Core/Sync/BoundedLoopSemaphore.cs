@@ -17,6 +17,7 @@ public sealed class BoundedLoopSemaphore
     public BoundedLoopSemaphore(Loop loop, int initialCount)
     {
         _core = new SemaphoreCore(loop, initialCount, initialCount);
+        _core.DescribeAs(this);
         MaxCount = initialCount;
     }
 

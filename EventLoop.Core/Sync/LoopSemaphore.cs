@@ -19,6 +19,7 @@ public sealed class LoopSemaphore
     public LoopSemaphore(Loop loop, int initialCount)
     {
         _core = new SemaphoreCore(loop, initialCount, int.MaxValue);
+        _core.DescribeAs(this);
     }
 
     /// <summary>Permits available now (0 while greenlets wait).</summary>

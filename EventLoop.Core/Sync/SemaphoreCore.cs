@@ -23,6 +23,9 @@ internal sealed class SemaphoreCore : ILoopReleasable
         _maxCount = maxCount;
     }
 
+    /// <summary>Names the public semaphore a dump shows for its waiters (<c>LoopSemaphore.AcquireAsync</c>).</summary>
+    public void DescribeAs(object owner) => _waiters.DescribeAs(owner, "AcquireAsync");
+
     public int CurrentCount => _count;
 
     public int WaitingCount => _waiters.Count;

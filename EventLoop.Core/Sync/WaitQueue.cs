@@ -88,6 +88,14 @@ internal sealed class WaitQueue<T>(Loop loop)
 
         if (timeout == TimeSpan.Zero)
         {
+            // A wait that never waits still ends with the greenlet's kill or fired scope, as any
+            // later wait of a killed greenlet does, not with a timeout of its own.
+            if (Loop.CurrentGreenlet?.PendingAbort() is { } abort)
+            {
+                immediate = ValueTask.FromException<T>(abort);
+                return null!;
+            }
+
             immediate = timeoutThrows
                 ? ValueTask.FromException<T>(new LoopTimeoutException("The wait timed out."))
                 : new ValueTask<T>(timeoutValue!);
