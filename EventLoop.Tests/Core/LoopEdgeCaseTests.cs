@@ -1,9 +1,9 @@
 using System.Net.Sockets;
-using EventLoop.Tests.Core;
 
-namespace EventLoop.Tests.Review;
+namespace EventLoop.Tests.Core;
 
-public sealed class CoreReviewTests
+/// <summary>Corner cases of running, stopping and timing a loop and of registrations, each once a defect.</summary>
+public sealed class LoopEdgeCaseTests
 {
     private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(30);
 

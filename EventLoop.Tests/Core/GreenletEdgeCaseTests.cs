@@ -1,7 +1,7 @@
-namespace EventLoop.Tests.Review;
+namespace EventLoop.Tests.Core;
 
-/// <summary>Review probes: greenlets, cancellation, coordination primitives, observability, many loops.</summary>
-public sealed class GreenletReviewTests
+/// <summary>Corner cases of greenlets, cancellation, coordination primitives, observability and loop groups, each once a defect.</summary>
+public sealed class GreenletEdgeCaseTests
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 

@@ -1,13 +1,12 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using EventLoop.Net;
-using EventLoop.Tests.Net;
 
-namespace EventLoop.Tests.Review;
+namespace EventLoop.Tests.Net;
 
-public sealed class NetReviewTests
+/// <summary>Corner cases of the network layer, each once a defect: Unix socket files, sends around shutdown and close, off-thread calls, transfers in both directions.</summary>
+public sealed class NetEdgeCaseTests
 {
     [Fact]
     public void Listen_UnixPathIsARegularFile_LeavesTheFileAndThrowsAddressInUse()
@@ -413,94 +412,6 @@ public sealed class NetReviewTests
         Assert.Equal(2L * requestSize, result.Received);
         Assert.Equal(2 * responseSize, result.Length);
         Assert.Equal(2, result.Requests);
-    }
-
-    [Fact]
-    public async Task GroupServer_UnixEndpoint_MetricsCountEachConnectionOnce_AndActiveCoversEveryLoop()
-    {
-        const int clients = 10;
-        string name = $"rv{Guid.NewGuid():N}"[..10];
-        long accepted = 0;
-        var active = new Dictionary<string, long>();
-        using var meters = new MeterListener();
-        meters.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == NetMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-        {
-            string? loopName = null;
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                if (tag.Key == LoopMetrics.LoopNameTag)
-                {
-                    loopName = tag.Value as string;
-                }
-            }
-
-            if (loopName is null || !loopName.StartsWith(name, StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            lock (active)
-            {
-                if (instrument.Name == "eventloop.net.connections.accepted")
-                {
-                    accepted += value;
-                }
-                else if (instrument.Name == "eventloop.net.connections.active")
-                {
-                    active[loopName] = value;
-                }
-            }
-        });
-        meters.Start();
-
-        string path = LoopNet.TempSocketPath();
-        int served = 0;
-        var allServed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var group = new LoopGroup(2, new LoopGroupOptions { Name = name });
-        var server = new StreamServer(group, new UnixDomainSocketEndPoint(path), async (c, ct) =>
-        {
-            if (Interlocked.Increment(ref served) == clients)
-            {
-                allServed.SetResult();
-            }
-
-            await c.Loop.Sleep(Timeout.InfiniteTimeSpan, ct);
-        });
-        server.Start();
-        var sockets = new List<Socket>();
-        try
-        {
-            for (int i = 0; i < clients; i++)
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                sockets.Add(socket);
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
-            }
-
-            await allServed.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.Equal(clients, server.ConnectionCount);
-            meters.RecordObservableInstruments();
-            lock (active)
-            {
-                Assert.Equal(clients, accepted);
-                Assert.Equal(clients, active.Values.Sum());
-            }
-        }
-        finally
-        {
-            await server.StopAsync(TimeSpan.Zero).WaitAsync(TimeSpan.FromSeconds(30));
-            foreach (Socket socket in sockets)
-            {
-                socket.Dispose();
-            }
-        }
     }
 
     [Fact(Skip = "io_uring only: the second small send of a burst waits behind the ring copy, so a send from another greenlet meanwhile throws 'Another send is already in flight' although the buffer has room (epoll/poll complete both at once). Fix: queue small sends behind the in-flight ring copy (a second copy buffer) instead of parking them as the one waiting send; a design change, not a local fix.")]
