@@ -16,7 +16,7 @@ namespace EventLoop;
 /// When a member completes, in this order: it leaves the group; the listener it was added with
 /// (<see cref="Add(Greenlet, IGreenletListener)"/>) is told; joiners that asked for errors fail
 /// when it failed; a freed slot goes to the oldest waiting <c>SpawnAsync</c> and
-/// <see cref="WaitAvailableAsync"/> callers wake; joiners wake once the group is empty. So a join never returns before the members' listeners ran.
+/// <see cref="WaitAvailableAsync(CancellationToken)"/> callers wake; joiners wake once the group is empty. So a join never returns before the members' listeners ran.
 /// The class is not sealed only so that a <see cref="GreenletPool"/> is a group; no member is
 /// virtual, and the behaviour is the same in every subclass.
 /// </remarks>
@@ -235,11 +235,22 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     /// <param name="cancellationToken">Cancels the wait for a slot (nothing is spawned then).</param>
     /// <returns>The greenlet.</returns>
     /// <exception cref="OperationCanceledException">The token was cancelled or the caller killed while waiting.</exception>
-    public ValueTask<Greenlet> SpawnAsync(Func<Task> body, CancellationToken cancellationToken = default)
+    public ValueTask<Greenlet> SpawnAsync(Func<Task> body, CancellationToken cancellationToken = default) => SpawnAsync(body, null, cancellationToken);
+
+    /// <summary>
+    /// Like <see cref="SpawnAsync(Func{Task}, CancellationToken)"/>, giving up after
+    /// <paramref name="timeout"/> (loop time) without a slot; nothing is spawned then.
+    /// </summary>
+    /// <param name="body">The coroutine.</param>
+    /// <param name="timeout">How long to wait for a slot at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait for a slot.</param>
+    /// <returns>The greenlet.</returns>
+    /// <exception cref="LoopTimeoutException">No slot came free within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    public ValueTask<Greenlet> SpawnAsync(Func<Task> body, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
-        return !IsFull ? new ValueTask<Greenlet>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, cancellationToken);
+        return !IsFull ? new ValueTask<Greenlet>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
     /// <summary>Like <see cref="SpawnAsync(Func{Task}, CancellationToken)"/> for a body that produces a value.</summary>
@@ -247,11 +258,20 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     /// <param name="body">The coroutine.</param>
     /// <param name="cancellationToken">Cancels the wait for a slot.</param>
     /// <returns>The greenlet.</returns>
-    public ValueTask<Greenlet<T>> SpawnAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken = default)
+    public ValueTask<Greenlet<T>> SpawnAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken = default) => SpawnAsync(body, null, cancellationToken);
+
+    /// <summary>Like <see cref="SpawnAsync(Func{Task}, TimeSpan?, CancellationToken)"/> for a body that produces a value.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="body">The coroutine.</param>
+    /// <param name="timeout">How long to wait for a slot at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait for a slot.</param>
+    /// <returns>The greenlet.</returns>
+    /// <exception cref="LoopTimeoutException">No slot came free within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    public ValueTask<Greenlet<T>> SpawnAsync<T>(Func<Task<T>> body, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
-        return !IsFull ? new ValueTask<Greenlet<T>>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, cancellationToken);
+        return !IsFull ? new ValueTask<Greenlet<T>>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
     /// <summary>
@@ -264,18 +284,24 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public ValueTask WaitAvailableAsync(CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(WaitAvailableAsync));
-        if (!IsFull)
-        {
-            return ValueTask.CompletedTask;
-        }
+        return !IsFull ? ValueTask.CompletedTask : AvailableWaiters.WaitNoResultAsync(cancellationToken, null, false);
+    }
 
-        if (_availableWaiters is null)
-        {
-            _availableWaiters = new WaitQueue<bool>(_loop);
-            _availableWaiters.DescribeAs(this, "WaitAvailableAsync");
-        }
-
-        return _availableWaiters.WaitNoResultAsync(cancellationToken, null, false);
+    /// <summary>
+    /// Like <see cref="WaitAvailableAsync(CancellationToken)"/>, giving up after
+    /// <paramref name="timeout"/> (loop time): a wait whose only result is "it happened" returns
+    /// false then.
+    /// </summary>
+    /// <param name="timeout">How long to wait at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>True when a slot is free, false when the timeout passed first.</returns>
+    /// <exception cref="OperationCanceledException">The token was cancelled or the caller killed while waiting.</exception>
+    public ValueTask<bool> WaitAvailableAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
+    {
+        _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(WaitAvailableAsync));
+        return !IsFull
+            ? new ValueTask<bool>(true)
+            : AvailableWaiters.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false);
     }
 
     /// <summary>
@@ -456,21 +482,35 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         }
     }
 
-    private async ValueTask<Greenlet> SpawnWhenFreeAsync(Func<Task> body, CancellationToken cancellationToken)
+    private WaitQueue<bool> AvailableWaiters
     {
-        await WaitForSlotAsync(cancellationToken).ConfigureAwait(true);
+        get
+        {
+            if (_availableWaiters is null)
+            {
+                _availableWaiters = new WaitQueue<bool>(_loop);
+                _availableWaiters.DescribeAs(this, "WaitAvailableAsync");
+            }
+
+            return _availableWaiters;
+        }
+    }
+
+    private async ValueTask<Greenlet> SpawnWhenFreeAsync(Func<Task> body, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        await WaitForSlotAsync(timeout, cancellationToken).ConfigureAwait(true);
         _reserved--;
         return AddCore(_loop.Spawn(body), null);
     }
 
-    private async ValueTask<Greenlet<T>> SpawnWhenFreeAsync<T>(Func<Task<T>> body, CancellationToken cancellationToken)
+    private async ValueTask<Greenlet<T>> SpawnWhenFreeAsync<T>(Func<Task<T>> body, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        await WaitForSlotAsync(cancellationToken).ConfigureAwait(true);
+        await WaitForSlotAsync(timeout, cancellationToken).ConfigureAwait(true);
         _reserved--;
         return AddCore(_loop.Spawn(body), null);
     }
 
-    private ValueTask<bool> WaitForSlotAsync(CancellationToken cancellationToken)
+    private ValueTask<bool> WaitForSlotAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (_slotWaiters is null)
         {
@@ -478,7 +518,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
             _slotWaiters.DescribeAs(this, "SpawnAsync");
         }
 
-        return _slotWaiters.WaitAsync(cancellationToken);
+        return _slotWaiters.WaitAsync(cancellationToken, timeout);
     }
 
     /// <summary>Greenlets hashed by their id: no identity hash written into each object header.</summary>

@@ -41,8 +41,11 @@ public sealed class LifoLoopQueue<T> : IAsyncEnumerable<T>
     /// <inheritdoc cref="LoopQueue{T}.TryPut"/>
     public bool TryPut(T item) => _core.TryPut(item);
 
-    /// <inheritdoc cref="LoopQueue{T}.PutAsync"/>
-    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, cancellationToken);
+    /// <inheritdoc cref="LoopQueue{T}.PutAsync(T, CancellationToken)"/>
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, null, cancellationToken);
+
+    /// <inheritdoc cref="LoopQueue{T}.PutAsync(T, TimeSpan?, CancellationToken)"/>
+    public ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken = default) => _core.PutAsync(item, timeout, cancellationToken);
 
     /// <inheritdoc cref="LoopQueue{T}.TryGet"/>
     public bool TryGet([MaybeNullWhen(false)] out T item) => _core.TryGet(out item);

@@ -6,7 +6,7 @@ namespace EventLoop;
 
 /// <summary>
 /// A rendezvous between greenlets, like gevent's <c>Channel</c>: it holds no items, so
-/// <see cref="PutAsync"/> completes only when a getter takes the item (at once when one waits),
+/// <see cref="PutAsync(T, CancellationToken)"/> completes only when a getter takes the item (at once when one waits),
 /// <see cref="TryPut"/> succeeds only when a getter waits, and <see cref="TryGet"/> succeeds only
 /// when a putter waits. Putters and getters are each served in FIFO order. After
 /// <see cref="Complete"/>, waiting putters and getters fail with
@@ -32,7 +32,7 @@ public sealed class LoopChannel<T> : IAsyncEnumerable<T>
     /// <summary>Greenlets waiting in <see cref="GetAsync(CancellationToken)"/> for a putter.</summary>
     public int WaitingGetters => _core.WaitingGetters;
 
-    /// <summary>Greenlets waiting in <see cref="PutAsync"/> for a getter.</summary>
+    /// <summary>Greenlets waiting in <see cref="PutAsync(T, CancellationToken)"/> for a getter.</summary>
     public int WaitingPutters => _core.WaitingPutters;
 
     /// <summary>Always 0: a channel holds no items.</summary>
@@ -61,7 +61,15 @@ public sealed class LoopChannel<T> : IAsyncEnumerable<T>
     /// <returns>A ValueTask that completes once a getter has the item.</returns>
     /// <exception cref="LoopQueueCompletedException">The channel was completed (also while waiting).</exception>
     /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
-    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, cancellationToken);
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, null, cancellationToken);
+
+    /// <summary>Like <see cref="PutAsync(T, CancellationToken)"/>, giving up after <paramref name="timeout"/> (loop time); the item is not delivered then.</summary>
+    /// <param name="item">The item.</param>
+    /// <param name="timeout">How long to wait at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A ValueTask that completes once a getter has the item.</returns>
+    /// <exception cref="LoopTimeoutException">No getter came within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    public ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken = default) => _core.PutAsync(item, timeout, cancellationToken);
 
     /// <summary>Takes the oldest waiting putter's item, without waiting. Loop thread.</summary>
     /// <param name="item">The item taken.</param>

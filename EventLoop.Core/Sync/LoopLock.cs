@@ -52,7 +52,14 @@ public sealed class LoopLock : ILoopReleasable
     /// <returns>A releaser that unlocks when disposed.</returns>
     /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
     /// <exception cref="LoopTimeoutException">A <see cref="CancelScope"/> of the greenlet expired.</exception>
-    public ValueTask<LoopReleaser> AcquireAsync(CancellationToken cancellationToken = default)
+    public ValueTask<LoopReleaser> AcquireAsync(CancellationToken cancellationToken = default) => AcquireAsync(null, cancellationToken);
+
+    /// <summary>Like <see cref="AcquireAsync(CancellationToken)"/>, giving up after <paramref name="timeout"/> (loop time); the lock is not taken then.</summary>
+    /// <param name="timeout">How long to wait at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A releaser that unlocks when disposed.</returns>
+    /// <exception cref="LoopTimeoutException">The lock was not free within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    public ValueTask<LoopReleaser> AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopLock) + "." + nameof(AcquireAsync));
         if (!_held)
@@ -61,7 +68,7 @@ public sealed class LoopLock : ILoopReleasable
             return new ValueTask<LoopReleaser>(new LoopReleaser(this));
         }
 
-        return _waiters.WaitAsync(cancellationToken);
+        return _waiters.WaitAsync(cancellationToken, timeout);
     }
 
     /// <summary>Unlocks: the oldest waiter gets the lock at once, else it becomes free. Loop thread.</summary>

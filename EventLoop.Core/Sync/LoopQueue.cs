@@ -5,7 +5,7 @@ namespace EventLoop;
 
 /// <summary>
 /// A FIFO queue between greenlets, like gevent's <c>Queue</c>: unbounded, or bounded so that
-/// <see cref="PutAsync"/> waits while it is full. An item put while a getter waits goes straight
+/// <see cref="PutAsync(T, CancellationToken)"/> waits while it is full. An item put while a getter waits goes straight
 /// to the oldest getter; a get that frees room lets the oldest putter in. After <see cref="Complete"/>,
 /// gets drain what is left and then throw <see cref="LoopQueueCompletedException"/>, and
 /// <c>await foreach</c> ends. Loop-thread only; members throw <see cref="InvalidOperationException"/>
@@ -39,7 +39,7 @@ public sealed class LoopQueue<T> : IAsyncEnumerable<T>
     /// <summary>Greenlets waiting in <see cref="GetAsync(CancellationToken)"/>.</summary>
     public int WaitingGetters => _core.WaitingGetters;
 
-    /// <summary>Greenlets waiting in <see cref="PutAsync"/>.</summary>
+    /// <summary>Greenlets waiting in <see cref="PutAsync(T, CancellationToken)"/>.</summary>
     public int WaitingPutters => _core.WaitingPutters;
 
     internal int PooledWaiterCount => _core.PooledWaiterCount;
@@ -58,7 +58,15 @@ public sealed class LoopQueue<T> : IAsyncEnumerable<T>
     /// <returns>A ValueTask that completes once the item is in the queue (or taken).</returns>
     /// <exception cref="LoopQueueCompletedException">The queue was completed (also while waiting).</exception>
     /// <exception cref="OperationCanceledException">The token was canceled or the greenlet killed.</exception>
-    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, cancellationToken);
+    public ValueTask PutAsync(T item, CancellationToken cancellationToken = default) => _core.PutAsync(item, null, cancellationToken);
+
+    /// <summary>Like <see cref="PutAsync(T, CancellationToken)"/>, giving up after <paramref name="timeout"/> (loop time); the item is not added then.</summary>
+    /// <param name="item">The item.</param>
+    /// <param name="timeout">How long to wait at most; null waits for ever.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A ValueTask that completes once the item is in the queue (or taken).</returns>
+    /// <exception cref="LoopTimeoutException">No room came within the timeout (its <see cref="LoopTimeoutException.Scope"/> is null).</exception>
+    public ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken = default) => _core.PutAsync(item, timeout, cancellationToken);
 
     /// <summary>Takes an item if one is there, without waiting. Loop thread.</summary>
     /// <param name="item">The item taken.</param>

@@ -3,7 +3,7 @@ using EventLoop.Sync;
 namespace EventLoop;
 
 /// <summary>
-/// What <see cref="LoopSemaphore.AcquireAsync(CancellationToken)"/> and <see cref="LoopLock.AcquireAsync"/>
+/// What <see cref="LoopSemaphore.AcquireAsync(CancellationToken)"/> and <see cref="LoopLock.AcquireAsync(CancellationToken)"/>
 /// return: disposing it releases the permit, so <c>using (await sem.AcquireAsync()) { ... }</c>
 /// scopes the hold. A struct, so the scope allocates nothing.
 /// </summary>

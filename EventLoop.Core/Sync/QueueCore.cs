@@ -61,7 +61,7 @@ internal sealed class QueueCore<T>
         return !_completed && TryPutCore(item);
     }
 
-    public ValueTask PutAsync(T item, CancellationToken cancellationToken)
+    public ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         _loop.VerifyAccess(nameof(PutAsync));
         if (_completed)
@@ -69,7 +69,7 @@ internal sealed class QueueCore<T>
             return ValueTask.FromException(new LoopQueueCompletedException());
         }
 
-        return TryPutCore(item) ? default : _putters.WaitNoResultAsync(cancellationToken, null, item);
+        return TryPutCore(item) ? default : _putters.WaitNoResultAsync(cancellationToken, timeout, item);
     }
 
     public bool TryGet([MaybeNullWhen(false)] out T item)
