@@ -213,9 +213,11 @@ public sealed class StreamConnection : IDisposable
     /// On the io_uring back end (<see cref="Loop.CompletionIo"/>) a send of up to 16 KiB is copied
     /// to the ring and completes synchronously: the loop's next <c>io_uring_enter</c> hands it to the
     /// kernel with every other request of the iteration, and a receive system call, a
-    /// <see cref="ShutdownSend"/> or <see cref="Dispose"/> on this loop comes after it. A send
-    /// made while that copy is still on the ring waits for it; a failure of the copy (the peer
-    /// reset) is thrown by the next send.
+    /// <see cref="ShutdownSend"/> or <see cref="Dispose"/> on this loop comes after it. Sends made
+    /// before that <c>io_uring_enter</c> (several greenlets writing, or one writing several pieces)
+    /// join the queued copy, up to 16 KiB in all, and complete synchronously too; a send made once
+    /// the kernel has the copy waits for it. A failure of the copy (the peer reset) is thrown by
+    /// the next send.
     /// </remarks>
     /// <param name="buffer">The data; must stay unchanged until the operation completes.</param>
     /// <param name="cancellationToken">
@@ -453,8 +455,8 @@ public sealed class StreamConnection : IDisposable
     }
 
     // io_uring: a small send is copied to the ring and completes at once (no system call; the
-    // kernel takes it at the loop's next io_uring_enter). A send behind one still on the ring
-    // waits for it. False: the caller sends from the buffer, as on epoll.
+    // kernel takes it at the loop's next io_uring_enter). A send behind one still queued joins it;
+    // behind one the kernel has, it waits for it. False: the caller sends from the buffer, as on epoll.
     private bool TrySendOnRing(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken, out ValueTask result)
     {
         result = default;
@@ -476,6 +478,11 @@ public sealed class StreamConnection : IDisposable
 
         if (ringSend.InFlight)
         {
+            if (!_sendShutdown && ringSend.TryAppend(buffer.Span))
+            {
+                return true; // joined the queued copy: sent in order with it, done as far as the caller goes
+            }
+
             SendOperation waiting = _cachedSend ?? new SendOperation(this, _socket);
             _cachedSend = null;
             result = waiting.StartAfterRing(buffer, cancellationToken);

@@ -190,6 +190,9 @@ public sealed unsafe class CompletionIo
         }
     }
 
+    /// <summary>Whether the request in <paramref name="slot"/> is still queued, not yet handed to the kernel.</summary>
+    internal bool IsQueued(int slot) => _ring.IsUnsubmitted(_slots[slot].Position);
+
     /// <summary>Ends <paramref name="request"/>'s request in flight before returning (see <see cref="CompletionRequest.TryCancel"/>).</summary>
     internal int Cancel(CompletionRequest request, int slot, ulong userData)
     {

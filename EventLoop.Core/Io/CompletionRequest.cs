@@ -36,6 +36,13 @@ public sealed class CompletionRequest
     public bool IsInFlight => _slot >= 0;
 
     /// <summary>
+    /// True while the request is queued and not yet handed to the kernel (the loop's next
+    /// <c>io_uring_enter</c> submits it): nothing of it has taken effect, and <see cref="TryCancel"/>
+    /// withdraws it without a system call, so a driver may replace it with a larger one.
+    /// </summary>
+    public bool IsQueued => _slot >= 0 && Io.IsQueued(_slot);
+
+    /// <summary>
     /// Queues <c>IORING_OP_RECV</c> of up to <paramref name="buffer"/>'s length from
     /// <paramref name="handle"/> into <paramref name="buffer"/>; the loop's next
     /// <c>io_uring_enter</c> submits it. The kernel waits for data itself (no readiness round trip).

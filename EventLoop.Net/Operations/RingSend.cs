@@ -15,7 +15,11 @@ namespace EventLoop.Net.Operations;
 /// and each miss would allocate. The buffer lives on the pinned object heap and is handed to the
 /// ring as pre-pinned memory, so a send takes no GC handle (pinning an ordinary array allocates
 /// one and frees it at completion, two calls into the runtime per message). A failure is kept for
-/// the connection's next send. Loop-thread only.
+/// the connection's next send. Sends made while the copy is still queued (the iteration's
+/// <c>io_uring_enter</c> has not come yet: several greenlets writing to one connection, or one
+/// writing several pieces) join it, up to <see cref="MaxCopy"/> in all: they go out as one send,
+/// in their order, and each completes at once, as each completes at once on epoll when the socket
+/// buffer has room. Loop-thread only.
 /// </summary>
 internal sealed class RingSend : ICompletionHandler
 {
@@ -57,7 +61,7 @@ internal sealed class RingSend : ICompletionHandler
     {
         if (_copy.Length < data.Length)
         {
-            _copy = GC.AllocateUninitializedArray<byte>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)data.Length)), pinned: true);
+            _copy = AllocateCopy(data.Length);
         }
 
         data.CopyTo(_copy);
@@ -76,6 +80,45 @@ internal sealed class RingSend : ICompletionHandler
         return true;
     }
 
+    /// <summary>
+    /// Adds <paramref name="data"/> to the copy while the kernel has not seen it yet: the queued
+    /// send is withdrawn (no system call) and queued again with the data behind it. False when
+    /// the kernel has the copy already, something waits behind it, or the whole would pass
+    /// <see cref="MaxCopy"/>; the caller then waits for the copy as before.
+    /// </summary>
+    public bool TryAppend(ReadOnlySpan<byte> data)
+    {
+        int total = _end + data.Length;
+        if (!_inFlight || _offset != 0 || AfterSend is not null || ShutdownAfterSend || total > MaxCopy || !_request.IsQueued)
+        {
+            return false;
+        }
+
+        _request.TryCancel(out _); // still queued: withdrawn, the handler is not told
+        if (_copy.Length < total)
+        {
+            byte[] grown = AllocateCopy(total);
+            _copy.AsSpan(0, _end).CopyTo(grown);
+            _copy = grown;
+        }
+
+        data.CopyTo(_copy.AsSpan(_end));
+        _end = total;
+        try
+        {
+            _request.Send(_socket.Handle, MemoryMarshal.CreateFromPinnedArray(_copy, 0, total));
+        }
+        catch (InvalidOperationException)
+        {
+            // The ring refused even after submitting its queue (its completion queue is backed
+            // up): the copy is lost, and the next send reports it as a failed send would.
+            _inFlight = false;
+            Error = SocketError.NoBufferSpaceAvailable;
+        }
+
+        return true;
+    }
+
     /// <summary>Takes the pending failure: it is reported once.</summary>
     public SocketError TakeError()
     {
@@ -83,6 +126,9 @@ internal sealed class RingSend : ICompletionHandler
         Error = SocketError.Success;
         return error;
     }
+
+    private static byte[] AllocateCopy(int length) =>
+        GC.AllocateUninitializedArray<byte>(Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)length)), pinned: true);
 
     void ICompletionHandler.OnCompleted(CompletionRequest request, int result)
     {
