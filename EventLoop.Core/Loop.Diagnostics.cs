@@ -88,7 +88,7 @@ public sealed partial class Loop
     /// </summary>
     internal bool IsWatchedOutsideReadyPhase => _watchdog is not null && !_inReadyPhase;
 
-    internal long LiveGreenletCount => Volatile.Read(ref _liveCount);
+    internal long LiveGreenletCount => Volatile.Read(ref _liveCount) + Volatile.Read(ref _remoteSpawnCount);
 
     internal long PendingTimerCount => _timers.Count;
 
@@ -111,6 +111,14 @@ public sealed partial class Loop
             // Greenlets whose next step is already queued: woken, not waiting on anything.
             queued = new HashSet<Greenlet>(ReferenceEqualityComparer.Instance);
             _runQueue.AddOwnersTo(queued);
+        }
+
+        // Spawned from other threads and not started yet: newer than every live greenlet.
+        var pending = new List<Greenlet>();
+        AddPendingRemoteSpawnsTo(pending);
+        foreach (Greenlet g in pending)
+        {
+            list.Add(g.Describe(now, _currentOwner, queued: false));
         }
 
         for (Greenlet? g = _live.First; g is not null; g = _live.NextOf(g))
@@ -255,7 +263,7 @@ public sealed partial class Loop
         _callbacksRun,
         _timers.Count,
         _registrationCount,
-        _liveCount,
+        _liveCount + Volatile.Read(ref _remoteSpawnCount),
         _runQueue.Count);
 
     /// <summary>Sends an exception from a callback, a link or a greenlet to the handler; never throws.</summary>

@@ -11,15 +11,23 @@ public sealed partial class Loop
     private static readonly Action<object?> s_startRemote = static s =>
     {
         var greenlet = (Greenlet)s!;
+        Loop loop = greenlet.Loop;
+        loop.ForgetRemoteSpawn(greenlet);
         if (!greenlet.IsCompleted)
         {
-            greenlet.Loop.AddLive(greenlet, 0);
+            loop.LinkLive(greenlet);
             Greenlet.s_start(greenlet);
         }
     };
 
     private IntrusiveList<Greenlet, Greenlet.LiveList> _live;
     private int _liveCount;
+
+    // Greenlets spawned from other threads whose start still waits in the inbox: counted and
+    // listed as pending (GetGreenlets, the live gauge) from the moment Spawn returns. Guarded by
+    // its own lock: spawning threads add, the loop thread removes when the start runs.
+    private readonly HashSet<Greenlet> _remoteSpawns = new(ReferenceEqualityComparer.Instance);
+    private int _remoteSpawnCount;
 
     /// <summary>
     /// Spawns a greenlet running <paramref name="body"/>. The body starts on a later iteration,
@@ -133,6 +141,13 @@ public sealed partial class Loop
         }
         else
         {
+            greenlet.SetSpawnInfo(0, Volatile.Read(ref _now)); // its age counts from now
+            lock (_remoteSpawns)
+            {
+                _remoteSpawns.Add(greenlet);
+                Volatile.Write(ref _remoteSpawnCount, _remoteSpawns.Count);
+            }
+
             EnqueueRemote(s_startRemote, greenlet, greenlet);
 
             // Dekker with AbandonRemoteSpawns: either the disposing thread drains this start from
@@ -141,6 +156,7 @@ public sealed partial class Loop
             Interlocked.MemoryBarrier();
             if (Volatile.Read(ref _disposed))
             {
+                ForgetRemoteSpawn(greenlet);
                 greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
             }
         }
@@ -163,6 +179,7 @@ public sealed partial class Loop
             Scheduling.ReadyItem item = items.Dequeue();
             if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
             {
+                ForgetRemoteSpawn(greenlet);
                 greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
             }
         }
@@ -171,9 +188,44 @@ public sealed partial class Loop
     private void AddLive(Greenlet greenlet, uint parentDelta)
     {
         greenlet.SetSpawnInfo(parentDelta, _now);
+        LinkLive(greenlet);
+    }
+
+    private void LinkLive(Greenlet greenlet)
+    {
         _live.AddFirst(greenlet);
         _liveCount++;
         _spawnedTotal++;
+    }
+
+    /// <summary>A remote spawn's start left the inbox (it runs, is adopted, or is dropped): it is pending no more.</summary>
+    private void ForgetRemoteSpawn(Greenlet greenlet)
+    {
+        lock (_remoteSpawns)
+        {
+            _remoteSpawns.Remove(greenlet);
+            Volatile.Write(ref _remoteSpawnCount, _remoteSpawns.Count);
+        }
+    }
+
+    /// <summary>Adds the remote spawns whose start has not run yet (and that were not killed meanwhile). Loop thread.</summary>
+    private void AddPendingRemoteSpawnsTo(List<Greenlet> pending)
+    {
+        if (Volatile.Read(ref _remoteSpawnCount) == 0)
+        {
+            return;
+        }
+
+        lock (_remoteSpawns)
+        {
+            foreach (Greenlet greenlet in _remoteSpawns)
+            {
+                if (!greenlet.IsCompleted)
+                {
+                    pending.Add(greenlet);
+                }
+            }
+        }
     }
 
     internal void OnGreenletCompleted(Greenlet greenlet)
@@ -239,10 +291,14 @@ public sealed partial class Loop
         for (int count = _runQueue.Count; count > 0; count--)
         {
             Scheduling.ReadyItem item = _runQueue.Dequeue();
-            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet && !greenlet.IsCompleted)
+            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
             {
-                AddLive(greenlet, 0);
-                item = new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet);
+                ForgetRemoteSpawn(greenlet);
+                if (!greenlet.IsCompleted)
+                {
+                    LinkLive(greenlet);
+                    item = new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet);
+                }
             }
 
             _runQueue.Enqueue(item);
