@@ -116,11 +116,7 @@ public sealed partial class Loop
         Greenlet[] list = ToArray(greenlets);
         ThrowIfDisposed();
         var join = new JoinOperation(this, list, raiseError);
-        if (IsOwnerThread)
-        {
-            join.Start(timeout);
-        }
-        else
+        if (!TryRunHere(static s => s.Join.Start(s.Timeout), (Join: join, Timeout: timeout)))
         {
             Enqueue(static s => { var (j, t) = ((JoinOperation, TimeSpan?))s!; j.Start(t); }, (join, timeout), null);
         }
@@ -132,14 +128,11 @@ public sealed partial class Loop
         where TGreenlet : Greenlet
     {
         ThrowIfDisposed();
-        if (IsOwnerThread)
+        if (IsOnLoopThread)
         {
-            uint parentDelta = _currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta ? (uint)delta : 0;
-            AddLive(greenlet, parentDelta);
-            _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
-            OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
+            SpawnHere(greenlet);
         }
-        else
+        else if (!TryRunHere(static g => g.Loop.SpawnHere(g), (Greenlet)greenlet))
         {
             greenlet.SetSpawnInfo(0, Volatile.Read(ref _now)); // its age counts from now
             lock (_remoteSpawns)
@@ -183,6 +176,15 @@ public sealed partial class Loop
                 greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
             }
         }
+    }
+
+    /// <summary>Makes a spawn live and queues its start. The loop thread, or its owner while no thread runs it.</summary>
+    private void SpawnHere(Greenlet greenlet)
+    {
+        uint parentDelta = _currentOwner is { } parent && greenlet.Id - parent.Id is > 0 and <= uint.MaxValue and long delta ? (uint)delta : 0;
+        AddLive(greenlet, parentDelta);
+        _runQueue.Enqueue(new Scheduling.ReadyItem(Greenlet.s_start, greenlet, greenlet));
+        OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
     }
 
     private void AddLive(Greenlet greenlet, uint parentDelta)

@@ -55,9 +55,8 @@ public sealed partial class Loop
             ThrowHelper.ThrowArgumentNull(nameof(callback));
         }
 
-        if (IsOwnerThread)
+        if (TryRunHere(callback, state))
         {
-            callback(state);
             return;
         }
 
@@ -85,12 +84,32 @@ public sealed partial class Loop
         }
         else if (running == 0 && _ownerThreadId == me)
         {
-            _runQueue.Enqueue(new ReadyItem(callback, state, owner));
-            OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
+            EnqueueAsIdleOwner(callback, state, owner);
         }
         else
         {
             EnqueueRemote(callback, state, owner);
+        }
+    }
+
+    /// <summary>The owner thread queues while no thread runs the loop: straight into the run queue, unless a thread just took the loop over.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EnqueueAsIdleOwner(object callback, object? state, Greenlet? owner)
+    {
+        if (!BeginIdleTouch())
+        {
+            EnqueueRemote(callback, state, owner);
+            return;
+        }
+
+        try
+        {
+            _runQueue.Enqueue(new ReadyItem(callback, state, owner));
+            OnQueuedBetweenIterations(); // a host waiting on BackendDescriptor must see it
+        }
+        finally
+        {
+            EndIdleTouch();
         }
     }
 

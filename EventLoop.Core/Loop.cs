@@ -615,6 +615,18 @@ public sealed partial class Loop : IDisposable
                 : "The loop is already running on another thread.");
         }
 
+        if (_ownerThreadId != me)
+        {
+            // Taking the loop over: wait out a direct touch the owner began before it could see
+            // this thread running the loop (see _idleTouches).
+            Interlocked.MemoryBarrierProcessWide();
+            SpinWait spin = default;
+            while (Volatile.Read(ref _idleTouches) != 0)
+            {
+                spin.SpinOnce();
+            }
+        }
+
         _ownerThreadId = me;
         _savedLoop = t_current;
         _savedContext = SynchronizationContext.Current;
@@ -709,6 +721,62 @@ public sealed partial class Loop : IDisposable
             return running == me || (running == 0 && _ownerThreadId == me);
         }
     }
+
+    // The owner's direct touches of loop state while no thread runs the loop (a post, a spawn or a
+    // kill before Run or between RunOnce calls) are counted here; only the owner thread writes the
+    // count. A thread that takes the loop over (EnterRun on a thread that does not own it) makes
+    // every thread's stores visible with a process-wide barrier and then waits for the count to
+    // be zero, so the owner never writes loop state that the new thread already reads: a Dekker
+    // handshake whose fence only the rare side pays (the owner's side is two plain stores).
+    private int _idleTouches;
+
+    /// <summary>
+    /// Runs <paramref name="action"/>(<paramref name="state"/>) now when the calling thread may touch
+    /// loop state: the thread running the loop, or its owner while no thread runs it (a thread
+    /// taking the loop over meanwhile waits for the action to end). False when it may not: the
+    /// caller hands the work to the loop instead. Any thread.
+    /// </summary>
+    internal bool TryRunHere<TState>(Action<TState> action, TState state)
+    {
+        int me = Environment.CurrentManagedThreadId;
+        int running = _runningThreadId;
+        if (running == me)
+        {
+            action(state);
+            return true;
+        }
+
+        if (running != 0 || _ownerThreadId != me || !BeginIdleTouch())
+        {
+            return false;
+        }
+
+        try
+        {
+            action(state);
+        }
+        finally
+        {
+            EndIdleTouch();
+        }
+
+        return true;
+    }
+
+    /// <summary>The owner thread, while no thread runs the loop, starts a direct touch; false when a thread has just taken the loop over.</summary>
+    private bool BeginIdleTouch()
+    {
+        Volatile.Write(ref _idleTouches, _idleTouches + 1);
+        if (_runningThreadId == 0) // a volatile read
+        {
+            return true;
+        }
+
+        Volatile.Write(ref _idleTouches, _idleTouches - 1);
+        return false;
+    }
+
+    private void EndIdleTouch() => Volatile.Write(ref _idleTouches, _idleTouches - 1);
 
     /// <summary>
     /// True on the thread running the loop or, while nobody runs it, on the thread that owns it

@@ -222,11 +222,7 @@ public class Greenlet
             return;
         }
 
-        if (Loop.IsOwnerThread)
-        {
-            KillCore();
-        }
-        else
+        if (!Loop.TryRunHere(static g => g.KillCore(), this))
         {
             if (_state == GreenletState.Pending)
             {
@@ -372,11 +368,7 @@ public class Greenlet
     /// <summary>Adds a listener (or fires it when already completed); off the loop thread the work is posted.</summary>
     private void AddOrFireFromAnyThread(IGreenletListener listener)
     {
-        if (Loop.IsOwnerThread)
-        {
-            AddOrFire(listener);
-        }
-        else
+        if (!Loop.TryRunHere(static s => s.Greenlet.AddOrFire(s.Listener), (Greenlet: this, Listener: listener)))
         {
             Loop.Enqueue(static s => { var (g, l) = ((Greenlet, IGreenletListener))s!; g.AddOrFire(l); }, (this, listener), null);
         }

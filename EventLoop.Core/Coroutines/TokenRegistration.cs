@@ -15,11 +15,7 @@ internal struct TokenRegistration
         ITokenCancellable target = armed.Target;
         short version = armed.Version;
         Loop loop = target.TokenLoop;
-        if (loop.IsOwnerThread)
-        {
-            target.CancelFromToken(version, token);
-        }
-        else
+        if (!loop.TryRunHere(static s => s.Target.CancelFromToken(s.Version, s.Token), (Target: target, Version: version, Token: token)))
         {
             loop.Enqueue(
                 static s => { var (t, v, c) = ((ITokenCancellable, short, CancellationToken))s!; t.CancelFromToken(v, c); },

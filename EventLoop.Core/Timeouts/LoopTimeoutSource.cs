@@ -27,11 +27,7 @@ public sealed class LoopTimeoutSource : CancellationTokenSource
         if (disposing && _timer is { } timer)
         {
             _timer = null;
-            if (_loop.IsOwnerThread)
-            {
-                timer.Cancel();
-            }
-            else if (!_loop.IsDisposed)
+            if (!_loop.TryRunHere(static t => t.Cancel(), timer) && !_loop.IsDisposed)
             {
                 _loop.Post(timer.Cancel);
             }

@@ -31,23 +31,14 @@ internal sealed class LoopTimer : ITimer
             return false;
         }
 
-        if (_loop.IsOwnerThread)
-        {
-            Apply(dueTime, period);
-            return true;
-        }
-
-        return TryPost(() => Apply(dueTime, period));
+        return _loop.TryRunHere(static s => s.Timer.Apply(s.DueTime, s.Period), (Timer: this, DueTime: dueTime, Period: period))
+            || TryPost(() => Apply(dueTime, period));
     }
 
     public void Dispose()
     {
         _disposed = true;
-        if (_loop.IsOwnerThread)
-        {
-            CancelHandle();
-        }
-        else
+        if (!_loop.TryRunHere(static t => t.CancelHandle(), this))
         {
             TryPost(CancelHandle);
         }

@@ -76,6 +76,46 @@ public sealed class PostTests
     }
 
     [Fact]
+    public void Post_FromTheCreatingThread_WhileAnotherThreadStartsRunningTheLoop_RunsEveryCallbackOnce()
+    {
+        // The creating thread owns the loop until another thread runs it: its posts go straight
+        // into the run queue. One that races the other thread's entry into Run must still be
+        // handed over (not written into the queue the new thread is already reading), and wake it.
+        const int Rounds = 300;
+        for (int round = 0; round < Rounds; round++)
+        {
+            using var loop = new Loop();
+            int ran = 0, posted = 0;
+            bool stopPosted = false;
+            using var go = new Barrier(2);
+            var runner = new Thread(() =>
+            {
+                go.SignalAndWait();
+                loop.Run();
+            });
+            runner.Start();
+            go.SignalAndWait();
+            while (!loop.IsRunning && posted < 1_000_000)
+            {
+                loop.Post(() => ran++);
+                posted++;
+            }
+
+            for (int i = 0; i < 16; i++)
+            {
+                loop.Post(() => ran++);
+                posted++;
+            }
+
+            loop.Post(() => { stopPosted = true; loop.Stop(); });
+            Assert.True(runner.Join(TimeSpan.FromSeconds(30)), $"round {round}: the loop missed the posts ({Volatile.Read(ref ran)} of {posted} ran)");
+            Assert.True(stopPosted);
+            loop.RunOnce(TimeSpan.Zero); // what Stop left queued
+            Assert.Equal(posted, ran);
+        }
+    }
+
+    [Fact]
     public void Post_CallbackThatRepostsItself_DoesNotStarveTimers()
     {
         using var loop = new Loop();
