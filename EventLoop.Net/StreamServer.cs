@@ -399,7 +399,10 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
             server._connections--;
         }
 
-        public string GetGreenletName() => connection.RemoteEndPoint?.ToString() ?? "unix:(unnamed)";
+        // The peer is looked up when the name is first read: a TCP peer that reset by then is gone
+        // (getpeername fails), where a Unix peer without a name has none to begin with.
+        public string GetGreenletName() =>
+            connection.RemoteEndPoint?.ToString() ?? (server._endPoint is UnixDomainSocketEndPoint ? "unix:(unnamed)" : "tcp:(peer gone)");
     }
 
     /// <summary>A client turned away: <see cref="OnRejected"/> under a deadline, then the connection closes.</summary>

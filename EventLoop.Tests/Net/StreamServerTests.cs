@@ -48,6 +48,31 @@ public sealed class StreamServerTests
     }
 
     [Fact]
+    public void Handler_OfATcpPeerThatResetBeforeTheNameWasRead_IsNotNamedAsAUnixSocket()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            var started = new LoopEvent(loop);
+            await using var server = new StreamServer(loop, LoopNet.AnyPort, async (c, ct) =>
+            {
+                started.Set();
+                await loop.Sleep(Timeout.InfiniteTimeSpan, ct);
+            });
+            server.Start();
+            using (var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+            {
+                await client.ConnectAsync(server.LocalEndPoint);
+                await started.WaitAsync();
+                client.LingerState = new LingerOption(true, 0); // close sends a reset
+            }
+
+            GreenletInfo handler = Assert.Single(loop.GetGreenlets(), g => g.Name.StartsWith("tcp:", StringComparison.Ordinal) || g.Name.StartsWith("unix:", StringComparison.Ordinal));
+            Assert.Equal("tcp:(peer gone)", handler.Name);
+        });
+    }
+
+    [Fact]
     public void Handler_GreenletIsNamedAfterPeer_AndConnectionClosesWhenHandlerEnds()
     {
         using Loop loop = LoopNet.Create();
