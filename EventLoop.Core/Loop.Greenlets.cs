@@ -20,6 +20,12 @@ public sealed partial class Loop
         }
     };
 
+    private static readonly Action<object?> s_startJoin = static s =>
+    {
+        var join = (JoinOperation)s!;
+        join.Start(join.RemoteTimeout);
+    };
+
     private IntrusiveList<Greenlet, Greenlet.LiveList> _live;
     private int _liveCount;
 
@@ -118,7 +124,16 @@ public sealed partial class Loop
         var join = new JoinOperation(this, list, raiseError);
         if (!TryRunHere(static s => s.Join.Start(s.Timeout), (Join: join, Timeout: timeout)))
         {
-            Enqueue(static s => { var (j, t) = ((JoinOperation, TimeSpan?))s!; j.Start(t); }, (join, timeout), null);
+            join.RemoteTimeout = timeout;
+            EnqueueRemote(s_startJoin, join, null);
+
+            // Dekker with Dispose, as for a remote spawn: either Dispose finds this start queued,
+            // or this read sees the loop disposed (its greenlets are all finished by then).
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _disposed))
+            {
+                join.CompleteUnstarted();
+            }
         }
 
         return join.Task;
@@ -158,9 +173,10 @@ public sealed partial class Loop
     }
 
     /// <summary>
-    /// Once the loop is disposed: ends the greenlets spawned from other threads whose start was
-    /// still in the inbox (it is not read again), so their invokers and joiners are not left
-    /// waiting. Run by <see cref="Dispose"/> once the loop is marked disposed.
+    /// Once the loop is disposed: ends the greenlets spawned and the joins started from other
+    /// threads whose start was still in the inbox (it is not read again) or in the run queue (no
+    /// iteration ran it), so their invokers and joiners are not left waiting. Run by
+    /// <see cref="Dispose"/> once the loop is marked disposed.
     /// </summary>
     private void AbandonRemoteSpawns()
     {
@@ -170,11 +186,28 @@ public sealed partial class Loop
         while (items.Count > 0)
         {
             Scheduling.ReadyItem item = items.Dequeue();
-            if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
-            {
-                ForgetRemoteSpawn(greenlet);
-                greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
-            }
+            EndUnstarted(in item);
+        }
+
+        // Starts the loop took in but never ran (the greenlets died without another iteration).
+        while (_runQueue.Count > 0)
+        {
+            Scheduling.ReadyItem item = _runQueue.Dequeue();
+            EndUnstarted(in item);
+        }
+    }
+
+    /// <summary>At Dispose: a spawn or a join from another thread whose start never ran ends now, so no invoker or joiner waits for ever.</summary>
+    private void EndUnstarted(in Scheduling.ReadyItem item)
+    {
+        if (ReferenceEquals(item.Callback, s_startRemote) && item.State is Greenlet greenlet)
+        {
+            ForgetRemoteSpawn(greenlet);
+            greenlet.AbandonUnstarted($"Greenlet {greenlet.Name} was killed: its loop '{Name}' was disposed before it started.");
+        }
+        else if (ReferenceEquals(item.Callback, s_startJoin) && item.State is JoinOperation join)
+        {
+            join.CompleteUnstarted();
         }
     }
 

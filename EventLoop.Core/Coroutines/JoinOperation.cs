@@ -26,7 +26,16 @@ internal sealed class JoinOperation
 
     public bool IsCompleted => _completion.Task.IsCompleted;
 
+    /// <summary>The timeout of a join handed to the loop from another thread, for its start.</summary>
+    public TimeSpan? RemoteTimeout { get; set; }
+
     public void Start(TimeSpan? timeout) => _ = RunAsync(timeout);
+
+    /// <summary>
+    /// Ends a join whose start never ran because the loop was disposed first: its greenlets were
+    /// killed by then, so it completes with those that finished. Any thread; idempotent.
+    /// </summary>
+    public void CompleteUnstarted() => _completion.TrySetResult(Array.FindAll(_greenlets, static g => g.IsCompleted));
 
     /// <summary>Ends the join now with whatever finished (the loop was stopped).</summary>
     public void Abandon() => _group.ReleaseCounted(_greenlets);

@@ -164,6 +164,24 @@ public sealed class LoopEdgeCaseTests
     }
 
     [Fact]
+    public void JoinAllAsync_FromAnotherThread_ThenDispose_CompletesWithTheKilledGreenlets()
+    {
+        // The join's start is handed to the loop; the loop is disposed before it ever runs it.
+        var loop = new Loop();
+        Greenlet unstarted = loop.Spawn(() => Task.CompletedTask); // Dispose kills it at once
+        Task<IReadOnlyList<Greenlet>>? join = null;
+        var joiner = new Thread(() => join = loop.JoinAllAsync([unstarted]));
+        joiner.Start();
+        Assert.True(joiner.Join(s_liveness));
+        loop.Dispose();
+        Assert.NotNull(join);
+
+        Assert.True(join.Wait(s_liveness), "the join never completed");
+        Assert.Same(unstarted, Assert.Single(join.Result));
+        Assert.IsAssignableFrom<OperationCanceledException>(unstarted.Exception);
+    }
+
+    [Fact]
     public void VirtualClock_SleepOfTimeSpanMaxValue_CompletesAndTimeStaysReadable()
     {
         using Loop loop = LoopAssert.Virtual();
