@@ -31,19 +31,11 @@ public sealed class LoopEdgeCaseTests
         Exception? error = null;
         loop.Run(async () =>
         {
-            try
-            {
-                loop.Run(async () => { innerRan = true; await Task.CompletedTask; });
-            }
-            catch (InvalidOperationException ex)
-            {
-                error = ex;
-            }
-
+            error = RunMainRecordingRefusal(loop, () => innerRan = true);
             await loop.Sleep(TimeSpan.FromSeconds(1));
         });
 
-        Assert.NotNull(error);
+        Assert.IsType<InvalidOperationException>(error);
         Assert.False(innerRan);
         LoopAssert.NoLiveHandles(loop);
     }
@@ -56,21 +48,11 @@ public sealed class LoopEdgeCaseTests
         Exception? error = null;
         loop.Run(async () =>
         {
-            await Task.Run(() =>
-            {
-                try
-                {
-                    loop.Run(async () => { innerRan = true; await Task.CompletedTask; });
-                }
-                catch (InvalidOperationException ex)
-                {
-                    error = ex;
-                }
-            });
+            error = await Task.Run(() => RunMainRecordingRefusal(loop, () => innerRan = true));
             await loop.Sleep(TimeSpan.FromSeconds(1));
         });
 
-        Assert.NotNull(error);
+        Assert.IsType<InvalidOperationException>(error);
         Assert.False(innerRan);
     }
 
@@ -190,4 +172,12 @@ public sealed class LoopEdgeCaseTests
         Assert.Equal(DateTimeOffset.MaxValue, loop.Time.GetUtcNow());
         LoopAssert.NoLiveHandles(loop);
     }
+
+    /// <summary>Calls <c>loop.Run(main)</c> with a main that calls <paramref name="ran"/>; returns what it threw (null if nothing).</summary>
+    private static Exception? RunMainRecordingRefusal(Loop loop, Action ran) =>
+        Record.Exception(() => loop.Run(() =>
+        {
+            ran();
+            return Task.CompletedTask;
+        }));
 }

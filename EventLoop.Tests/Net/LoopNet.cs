@@ -38,6 +38,34 @@ internal static class LoopNet
         return result;
     }
 
+    /// <summary>A listener on a loopback port and a connected pair through it.</summary>
+    public static async Task<(StreamConnection Client, StreamConnection Accepted, StreamListener Listener)> ConnectAsync(Loop loop)
+    {
+        StreamListener listener = loop.Listen(AnyPort);
+        StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
+        StreamConnection accepted = await listener.AcceptAsync();
+        return (client, accepted, listener);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a connected pair on <paramref name="loop"/>; disposes the
+    /// pair and its listener, then asserts that no registration is left.
+    /// </summary>
+    public static void RunPair(Loop loop, Func<Loop, StreamConnection, StreamConnection, Task> body)
+    {
+        Run(loop, async () =>
+        {
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
+            using (listener)
+            using (client)
+            using (accepted)
+            {
+                await body(loop, client, accepted);
+            }
+        });
+        AssertNoRegistrations(loop);
+    }
+
     /// <summary>Receives exactly <paramref name="buffer"/>.Length bytes, or throws at end of stream.</summary>
     public static async Task ReceiveExactlyAsync(this StreamConnection connection, Memory<byte> buffer)
     {

@@ -39,11 +39,8 @@ public sealed class NetEdgeCaseTests
     public void ReceiveAsync_AfterEndOfStream_ReturnsZeroEveryTime(bool zeroByteFirst)
     {
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             await client.SendAsync("bye"u8.ToArray());
             client.ShutdownSend();
             if (zeroByteFirst)
@@ -67,7 +64,6 @@ public sealed class NetEdgeCaseTests
                 Assert.Equal(0, await accepted.AsStream().ReadAsync(buffer));
             }
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Theory]
@@ -230,11 +226,8 @@ public sealed class NetEdgeCaseTests
     public void SendAsync_AfterShutdownSend_Throws()
     {
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             await client.SendAsync("one"u8.ToArray());
             client.ShutdownSend();
             SocketException error = await Assert.ThrowsAsync<SocketException>(async () => await client.SendAsync("two"u8.ToArray()));
@@ -242,7 +235,6 @@ public sealed class NetEdgeCaseTests
             byte[] all = await accepted.ReceiveToEndAsync();
             Assert.Equal("one", Encoding.ASCII.GetString(all));
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
@@ -279,11 +271,8 @@ public sealed class NetEdgeCaseTests
     public void AsStream_DisposedFromAnotherThread_CanReadIsFalseOnceDisposeReturns()
     {
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             Stream stream = client.AsStream();
             (bool canRead, bool canWrite) = await Task.Run(() =>
             {
@@ -293,7 +282,6 @@ public sealed class NetEdgeCaseTests
             Assert.False(canRead);
             Assert.False(canWrite);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Theory]
@@ -331,16 +319,12 @@ public sealed class NetEdgeCaseTests
     public void ShutdownSend_OffTheLoopThread_ThrowsInvalidOperation()
     {
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             await client.SendAsync("x"u8.ToArray());
             Exception? error = await Task.Run(() => Record.Exception(client.ShutdownSend));
             Assert.IsType<InvalidOperationException>(error);
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
@@ -420,11 +404,8 @@ public sealed class NetEdgeCaseTests
         // Two writers on one connection (a reply writer and a heartbeat): with room in the send
         // buffer every send completes at once on epoll and poll, so they never overlap.
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            using StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             async Task Writer(byte b)
             {
                 for (int i = 0; i < 20; i++)
@@ -439,7 +420,6 @@ public sealed class NetEdgeCaseTests
             client.ShutdownSend();
             Assert.Equal(new string('a', 20) + new string('b', 20), Encoding.ASCII.GetString(await accepted.ReceiveToEndAsync()));
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 
     [Fact]
@@ -448,11 +428,8 @@ public sealed class NetEdgeCaseTests
         // On io_uring the later sends join the copy still queued for the first: disposing the
         // connection right after must lose none of them, as on epoll.
         using Loop loop = LoopNet.Create();
-        LoopNet.Run(loop, async () =>
+        LoopNet.RunPair(loop, async (_, client, accepted) =>
         {
-            using StreamListener listener = loop.Listen(LoopNet.AnyPort);
-            StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-            using StreamConnection accepted = await listener.AcceptAsync();
             var expected = new StringBuilder();
             for (int i = 0; i < 300; i++)
             {
@@ -464,6 +441,5 @@ public sealed class NetEdgeCaseTests
             client.Dispose();
             Assert.Equal(expected.ToString(), Encoding.ASCII.GetString(await accepted.ReceiveToEndAsync()));
         });
-        LoopNet.AssertNoRegistrations(loop);
     }
 }

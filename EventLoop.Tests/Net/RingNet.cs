@@ -24,15 +24,6 @@ internal static class RingNet
         return loop;
     }
 
-    /// <summary>A listener on a loopback port and a connected pair through it.</summary>
-    public static async Task<(StreamConnection Client, StreamConnection Accepted, StreamListener Listener)> ConnectAsync(Loop loop)
-    {
-        StreamListener listener = loop.Listen(LoopNet.AnyPort);
-        StreamConnection client = await loop.ConnectAsync(listener.LocalEndPoint);
-        StreamConnection accepted = await listener.AcceptAsync();
-        return (client, accepted, listener);
-    }
-
     /// <summary>
     /// Runs <paramref name="body"/> with a connected pair on a fresh io_uring loop that has
     /// completion I/O (nothing where there is none); disposes the pair and its listener, then
@@ -46,16 +37,6 @@ internal static class RingNet
             return;
         }
 
-        LoopNet.Run(loop, async () =>
-        {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await ConnectAsync(loop);
-            using (listener)
-            using (client)
-            using (accepted)
-            {
-                await body(loop, client, accepted);
-            }
-        });
-        LoopNet.AssertNoRegistrations(loop);
+        LoopNet.RunPair(loop, body);
     }
 }

@@ -45,7 +45,7 @@ public sealed class RingSendTests
         byte[] expected = chunks.SelectMany(c => c).ToArray();
         byte[] received = LoopNet.Run(loop, async () =>
         {
-            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await RingNet.ConnectAsync(loop);
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = await LoopNet.ConnectAsync(loop);
             using (listener)
             using (client)
             using (accepted)
