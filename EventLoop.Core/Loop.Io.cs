@@ -16,6 +16,12 @@ public sealed partial class Loop
 
     private IPollTarget?[] _handlers = new IPollTarget?[64];
     private readonly Stack<int> _freeTokens = new();
+
+    // Tokens released during the poll phase, reused only after it: the batch a poll returned
+    // may still hold an event for a registration a handler (readiness or completion) released,
+    // and a registration a handler makes must not receive it under a recycled token.
+    private readonly Stack<int> _tokensFreedInPoll = new();
+    private bool _inPollPhase;
     private int _nextToken;
     private int _registrationCount;
     private int _lastIoEvents;
@@ -184,7 +190,7 @@ public sealed partial class Loop
         }
 
         _handlers[token] = null;
-        _freeTokens.Push(token);
+        (_inPollPhase ? _tokensFreedInPoll : _freeTokens).Push(token);
         _registrationCount--;
         if (!_pollerClosed && !(fdClosed && _poller.Kind == PollerKind.Epoll))
         {

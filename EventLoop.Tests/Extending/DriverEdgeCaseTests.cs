@@ -1,0 +1,334 @@
+using System.Runtime.InteropServices;
+using EventLoop.Tests.Core;
+using Microsoft.Win32.SafeHandles;
+
+namespace EventLoop.Tests.Extending;
+
+/// <summary>
+/// Edge cases of the extension surface, seen from drivers written against the public API only:
+/// an eventfd counter (a <see cref="LoopWaitSource{TResult}"/> that names itself in dumps) and
+/// bare watches on pipes.
+/// </summary>
+[Collection(DescriptorCountingCollection.Name)]
+public sealed partial class DriverEdgeCaseTests
+{
+    [Fact]
+    public void GetGreenlets_GreenletInADriverWait_NamesTheWaitByDescribe()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        using var counter = new EventFdCounter(loop);
+        IReadOnlyList<GreenletInfo>? snapshot = null;
+        var dump = new StringWriter();
+        Greenlet waiter = loop.Spawn(async () => await counter.TakeAsync());
+        loop.Run(async () =>
+        {
+            await loop.Yield();
+            await loop.Yield();
+            snapshot = loop.GetGreenlets();
+            loop.DumpGreenlets(dump);
+            counter.Add(1);
+            await loop.JoinAllAsync([waiter]);
+        });
+
+        GreenletInfo info = Assert.Single(snapshot!, g => g.Id == waiter.Id);
+        Assert.Equal($"EventFd.Take on fd {counter.Descriptor}", info.WaitingOn);
+        Assert.Contains($"EventFd.Take on fd {counter.Descriptor}", dump.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoveOnAfter_WhileDriverWaits_MovesOnAndLeavesTheCountForTheNextWait()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        using var counter = new EventFdCounter(loop);
+        bool finished = true;
+        ulong next = 0;
+        loop.Run(async () =>
+        {
+            finished = await loop.MoveOnAfter(TimeSpan.FromSeconds(2), async () => await counter.TakeAsync());
+            counter.Add(5);
+            next = await counter.TakeAsync();
+        });
+
+        Assert.False(finished);
+        Assert.Equal(5UL, next);
+        Assert.False(counter.IsWaiting);
+    }
+
+    [Fact]
+    public void TokenCanceledAfterTheResultWasHandedOver_ResultWins()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        using var counter = new EventFdCounter(loop);
+        using var cts = new CancellationTokenSource();
+        ulong got = 0;
+        Greenlet waiter = loop.Spawn(async () => got = await counter.TakeAsync(cts.Token));
+        loop.Run(async () =>
+        {
+            await loop.Yield();
+            await loop.Yield();
+            counter.Add(3);
+            // Let the poll phase hand the result over, then cancel before the waiter resumes.
+            counter.OnCompleted = cts.Cancel;
+            await loop.JoinAllAsync([waiter]);
+        });
+
+        Assert.Null(waiter.Exception);
+        Assert.Equal(3UL, got);
+    }
+
+    [Fact]
+    public void Kill_WhileDriverWaits_DriverStaysUsableAndCountIsNotConsumed()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        using var counter = new EventFdCounter(loop);
+        Greenlet blocked = loop.Spawn(async () => await counter.TakeAsync());
+        ulong after = loop.Run(async () =>
+        {
+            await loop.Yield();
+            await loop.Yield();
+            blocked.Kill();
+            await loop.JoinAllAsync([blocked]);
+            counter.Add(7);
+            return await counter.TakeAsync();
+        });
+
+        Assert.IsAssignableFrom<OperationCanceledException>(blocked.Exception);
+        Assert.Equal(7UL, after);
+    }
+
+    [Fact]
+    public void OnReady_DisposesItsOwnWatch_NoFurtherReportsAndTheDescriptorCanBeWatchedAgain()
+    {
+        using var loop = new Loop();
+        (SafeFileHandle read, SafeFileHandle write) = TestPipe.Create();
+        using (read)
+        using (write)
+        {
+            int reports = 0;
+            var handler = new DelegateHandler((w, _) =>
+            {
+                reports++;
+                w.Dispose();
+            });
+            ReadinessWatch watch = loop.Watch(read, IoEvents.Read, handler);
+            TestPipe.Write(write, "a"u8);
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+            TestPipe.Write(write, "b"u8);
+            loop.RunOnce(TimeSpan.Zero);
+            loop.RunOnce(TimeSpan.Zero);
+
+            Assert.Equal(1, reports);
+            Assert.True(watch.IsDisposed);
+            var again = new RecordingHandler();
+            using ReadinessWatch second = loop.Watch(read, IoEvents.Read, again);
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+            Assert.Equal([IoEvents.Read], again.Reports);
+        }
+
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void OnReady_DisposesAnotherReadyWatchAndWatchesANewDescriptor_TheNewWatchGetsNoStaleReport()
+    {
+        // Two pipes ready in one poll. Whichever watch is reported first disposes the other one
+        // and watches a third, idle pipe with nothing armed. That new watch must not receive
+        // the disposed watch's report of the same batch (an unarmed direction that is neither
+        // an error nor a hang-up, which StaysArmed says cannot happen on the poll back end).
+        using var loop = new Loop();
+        (SafeFileHandle r1, SafeFileHandle w1) = TestPipe.Create();
+        (SafeFileHandle r2, SafeFileHandle w2) = TestPipe.Create();
+        (SafeFileHandle r3, SafeFileHandle w3) = TestPipe.Create();
+        using (r1)
+        using (w1)
+        using (r2)
+        using (w2)
+        using (r3)
+        using (w3)
+        {
+            var idle = new RecordingHandler();
+            ReadinessWatch? a = null, b = null, c = null;
+            var handler = new DelegateHandler((w, _) =>
+            {
+                if (c is not null)
+                {
+                    return;
+                }
+
+                (w == a ? b : a)!.Dispose();
+                c = loop.Watch(r3, IoEvents.None, idle);
+            });
+            a = loop.Watch(r1, IoEvents.Read, handler);
+            b = loop.Watch(r2, IoEvents.Read, handler);
+            TestPipe.Write(w1, "a"u8);
+            TestPipe.Write(w2, "b"u8);
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+
+            Assert.NotNull(c);
+            Assert.Empty(idle.Reports);
+            a.Dispose();
+            b.Dispose();
+            c.Dispose();
+        }
+
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
+    public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
+    {
+        DescriptorSnapshot before = DescriptorSnapshot.Take();
+        Greenlet blocked;
+        EventFdCounter counter;
+        using (var loop = new Loop())
+        {
+            counter = new EventFdCounter(loop);
+            blocked = loop.Spawn(async () => await counter.TakeAsync());
+            loop.RunOnce(TimeSpan.Zero);
+            loop.RunOnce(TimeSpan.Zero);
+            Assert.True(counter.IsWaiting);
+        }
+
+        Assert.True(blocked.IsCompleted);
+        Assert.True(counter.IsDisposed);
+        before.AssertOpenedSince(0);
+    }
+
+    /// <summary>An eventfd counter: <see cref="TakeAsync"/> waits for a non-zero count and takes it all.</summary>
+    private sealed partial class EventFdCounter : IReadinessHandler, IDisposable
+    {
+        private const int EFD_NONBLOCK = 0x800;
+        private const int EFD_CLOEXEC = 0x80000;
+        private const int EAGAIN = 11;
+
+        private readonly SafeFileHandle _handle;
+        private readonly ReadinessWatch _watch;
+        private readonly TakeOperation _take;
+        private bool _readable = true;
+
+        public EventFdCounter(Loop loop)
+        {
+            int fd = EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            if (fd < 0)
+            {
+                throw new IOException($"eventfd failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            _handle = new SafeFileHandle(fd, ownsHandle: true);
+            _take = new TakeOperation(loop, this);
+            _watch = loop.Watch(_handle, IoEvents.Read, this);
+        }
+
+        public int Descriptor => _watch.Descriptor;
+
+        public bool IsWaiting => _take.IsPending;
+
+        public bool IsDisposed { get; private set; }
+
+        /// <summary>Runs on the loop right after a wait was handed its result (a test hook).</summary>
+        public Action? OnCompleted { get; set; }
+
+        public ValueTask<ulong> TakeAsync(CancellationToken cancellationToken = default)
+        {
+            _watch.Loop.VerifyAccess();
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (_readable && TryTake(out ulong value))
+            {
+                return new ValueTask<ulong>(value);
+            }
+
+            return _take.Start(cancellationToken);
+        }
+
+        public void Add(ulong value)
+        {
+            if (Write(_handle, ref value, sizeof(ulong)) != sizeof(ulong))
+            {
+                throw new IOException($"eventfd write failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+
+        public void Dispose()
+        {
+            if (IsDisposed)
+            {
+                return;
+            }
+
+            IsDisposed = true;
+            _take.TrySetException(new ObjectDisposedException(nameof(EventFdCounter)));
+            _watch.Dispose();
+            _handle.Dispose();
+        }
+
+        void IReadinessHandler.OnReady(ReadinessWatch watch, IoEvents events)
+        {
+            _readable = true;
+            if (_take.IsPending && TryTake(out ulong value) && _take.TrySetResult(value))
+            {
+                OnCompleted?.Invoke();
+            }
+        }
+
+        void IReadinessHandler.OnLoopDisposed(ReadinessWatch watch) => Dispose();
+
+        private bool TryTake(out ulong value)
+        {
+            value = 0;
+            if (Read(_handle, ref value, sizeof(ulong)) == sizeof(ulong))
+            {
+                return true;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != EAGAIN)
+            {
+                throw new IOException($"eventfd read failed: errno {errno}");
+            }
+
+            _readable = false;
+            _watch.Arm(IoEvents.Read);
+            return false;
+        }
+
+        [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+        private static partial int EventFd(uint initval, int flags);
+
+        [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+        private static partial nint Read(SafeFileHandle fd, ref ulong buffer, nint count);
+
+        [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+        private static partial nint Write(SafeFileHandle fd, ref ulong buffer, nint count);
+
+        private sealed class TakeOperation(Loop loop, EventFdCounter counter) : LoopWaitSource<ulong>(loop)
+        {
+            public ValueTask<ulong> Start(CancellationToken cancellationToken)
+            {
+                Begin(cancellationToken);
+                return new ValueTask<ulong>(this, Version);
+            }
+
+            public override string Describe() => $"EventFd.Take on fd {counter.Descriptor}";
+        }
+    }
+
+    private sealed class DelegateHandler(Action<ReadinessWatch, IoEvents> onReady) : IReadinessHandler
+    {
+        public void OnReady(ReadinessWatch watch, IoEvents events) => onReady(watch, events);
+
+        public void OnLoopDisposed(ReadinessWatch watch)
+        {
+        }
+    }
+
+    private sealed class RecordingHandler : IReadinessHandler
+    {
+        public List<IoEvents> Reports { get; } = [];
+
+        public void OnReady(ReadinessWatch watch, IoEvents events) => Reports.Add(events);
+
+        public void OnLoopDisposed(ReadinessWatch watch)
+        {
+        }
+    }
+}
