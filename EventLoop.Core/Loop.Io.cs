@@ -157,15 +157,22 @@ public sealed partial class Loop
     }
 
     /// <summary>
-    /// Unregisters the <see cref="IoRegistration"/> of <paramref name="fd"/> whose handle was closed
-    /// without unregistering (epoll forgot it with the close; poll(2) still holds the number).
-    /// Returns false when there is none. Loop thread; only on the failure path of a registration.
+    /// Unregisters the <see cref="IoRegistration"/> or <see cref="ReadinessWatch"/> of
+    /// <paramref name="fd"/> whose handle was closed without unregistering (epoll forgot it with
+    /// the close; poll(2) and io_uring still hold the number). Returns false when there is none.
+    /// Loop thread; only on the failure path of a registration.
     /// </summary>
     private bool ReleaseClosedRegistration(int fd)
     {
         foreach (IPollTarget? handler in _handlers)
         {
-            if (handler is IoRegistration registration && registration.ReleaseIfClosed(fd))
+            bool released = handler switch
+            {
+                IoRegistration registration => registration.ReleaseIfClosed(fd),
+                ReadinessWatch watch => watch.ReleaseIfClosed(fd),
+                _ => false,
+            };
+            if (released)
             {
                 return true;
             }

@@ -169,6 +169,18 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
         }
     }
 
+    /// <summary>Stops watching when this watch is for <paramref name="fd"/> and its handle was closed; true if it did.</summary>
+    internal bool ReleaseIfClosed(int fd)
+    {
+        if (_disposed || _descriptor != fd || !_handle.IsClosed)
+        {
+            return false;
+        }
+
+        Release();
+        return true;
+    }
+
     private void Release()
     {
         _disposed = true;

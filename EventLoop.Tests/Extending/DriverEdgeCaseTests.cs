@@ -175,6 +175,44 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void Watch_PreviousHandleOfTheSameNumberClosedWithoutDisposingItsWatch_Succeeds()
+    {
+        // A driver that closed its descriptor before disposing its watch: the number is free
+        // again, and a new descriptor that reuses it can be watched on every back end, as an
+        // IoRegistration can.
+        using var loop = new Loop();
+        (SafeFileHandle r1, SafeFileHandle w1) = TestPipe.Create();
+        ReadinessWatch stale = loop.Watch(r1, IoEvents.Read, new RecordingHandler());
+        int number = stale.Descriptor;
+        r1.Dispose();
+        w1.Dispose();
+
+        (SafeFileHandle r2, SafeFileHandle w2) = TestPipe.Create();
+        using (r2)
+        using (w2)
+        {
+            Assert.Equal(number, (int)r2.DangerousGetHandle()); // lowest free number
+            var fresh = new RecordingHandler();
+            using ReadinessWatch watch = loop.Watch(r2, IoEvents.Read, fresh);
+            TestPipe.Write(w2, "x"u8);
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+
+            Assert.Equal([IoEvents.Read], fresh.Reports);
+            stale.Dispose(); // late, and must not unwatch the new descriptor
+            TestPipe.Write(w2, "y"u8);
+            if (!watch.StaysArmed)
+            {
+                watch.Arm(IoEvents.Read);
+            }
+
+            loop.RunOnce(TimeSpan.FromSeconds(5));
+            Assert.Equal(2, fresh.Reports.Count);
+        }
+
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
