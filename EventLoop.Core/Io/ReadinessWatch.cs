@@ -96,12 +96,19 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
     /// <param name="events">Read, Write, or both.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has other flags.</exception>
     /// <exception cref="ObjectDisposedException">The watch was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs.</exception>
     public void Arm(IoEvents events)
     {
         if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be armed.");
         }
+
+        // Checked even when nothing changes, so a driver's wrong-thread call fails every time on
+        // every back end, not only when it would touch the poller (another thread must never
+        // write the io_uring submission queue or poll(2)'s arrays while the loop polls). The rule
+        // of Loop.Watch: any thread while nobody runs the loop.
+        Loop.VerifyThread("ReadinessWatch.Arm");
 
         if (_disposed)
         {
@@ -128,7 +135,7 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
 
         if (!Loop.CheckAccess())
         {
-            ThrowHelper.ThrowWrongThread(nameof(Dispose));
+            ThrowHelper.ThrowWrongThread("ReadinessWatch.Dispose");
         }
 
         Release();

@@ -213,6 +213,23 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void Arm_FromAnotherThreadWhileTheLoopRuns_ThrowsInvalidOperationNamingIt()
+    {
+        using var loop = new Loop();
+        (SafeFileHandle read, SafeFileHandle write) = TestPipe.Create();
+        using (read)
+        using (write)
+        {
+            using ReadinessWatch watch = loop.Watch(read, IoEvents.None, new RecordingHandler());
+            Exception? error = loop.Run(() => Task.Run(() => Record.Exception(() => watch.Arm(IoEvents.Read))));
+
+            InvalidOperationException wrongThread = Assert.IsType<InvalidOperationException>(error);
+            Assert.StartsWith("ReadinessWatch.Arm was called from thread", wrongThread.Message, StringComparison.Ordinal);
+            Assert.Equal(IoEvents.None, watch.Armed);
+        }
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
