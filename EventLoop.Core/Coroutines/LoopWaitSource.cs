@@ -66,9 +66,13 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// completed (the greenlet was killed, its scope's deadline passed, or the token is canceled):
     /// arm nothing. Either way hand out a ValueTask over this source and <see cref="Version"/>.
     /// </returns>
-    /// <exception cref="InvalidOperationException">A wait of this source is still pending.</exception>
+    /// <exception cref="InvalidOperationException">A wait of this source is still pending, or called from another thread while the loop runs.</exception>
     protected bool Begin(CancellationToken cancellationToken)
     {
+        // Checked in Release builds too: these three are what a driver written elsewhere calls,
+        // and from another thread they would race the loop on the wait's state (and link the
+        // wait to whichever greenlet the loop runs at that moment) instead of failing.
+        Loop.VerifyThread("LoopWaitSource.Begin");
         Debug.Assert(Loop.CheckAccess(), "Begin off the loop thread");
         if (_core.IsPending)
         {
@@ -100,8 +104,10 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>Completes the pending wait with <paramref name="result"/>. Loop thread.</summary>
     /// <param name="result">The result the awaiter receives.</param>
     /// <returns>False when no wait was pending (it completed already): nothing changed.</returns>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs: hop with <see cref="Loop.RunOrPost"/>.</exception>
     public bool TrySetResult(TResult result)
     {
+        Loop.VerifyThread("LoopWaitSource.TrySetResult");
         if (!_core.IsPending)
         {
             return false;
@@ -115,9 +121,11 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>Completes the pending wait with <paramref name="error"/>, which the awaiter throws. Loop thread.</summary>
     /// <param name="error">The exception; an <see cref="OperationCanceledException"/> makes the ValueTask canceled.</param>
     /// <returns>False when no wait was pending (it completed already): nothing changed.</returns>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs: hop with <see cref="Loop.RunOrPost"/>.</exception>
     public bool TrySetException(Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
+        Loop.VerifyThread("LoopWaitSource.TrySetException");
         if (!_core.IsPending)
         {
             return false;

@@ -230,6 +230,34 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void TrySetResultAndBegin_FromAnotherThreadWhileTheLoopRuns_ThrowAndTheWaitStaysPending()
+    {
+        // A driver that completes its wait from a foreign thread (a blocking read on a thread of
+        // its own, a library callback) must hop with RunOrPost; the mistake fails loudly instead
+        // of racing the loop on the wait's state.
+        using var loop = new Loop();
+        var wait = new ManualWait(loop);
+        Exception? error = null;
+        bool pendingAfter = false;
+        Exception? beginError = null;
+        int result = loop.Run(async () =>
+        {
+            ValueTask<int> pending = wait.Start();
+            error = await Task.Run(() => Record.Exception(() => wait.TrySetResult(1)));
+            pendingAfter = wait.IsPending;
+            beginError = await Task.Run(() => Record.Exception(() => new ManualWait(loop).Start()));
+            await Task.Run(() => loop.RunOrPost(static s => ((ManualWait)s!).TrySetResult(2), wait));
+            return await pending;
+        });
+
+        InvalidOperationException wrongThread = Assert.IsType<InvalidOperationException>(error);
+        Assert.StartsWith("LoopWaitSource.TrySetResult was called from thread", wrongThread.Message, StringComparison.Ordinal);
+        Assert.True(pendingAfter);
+        Assert.Equal(2, result);
+        Assert.StartsWith("LoopWaitSource.Begin was called from thread", Assert.IsType<InvalidOperationException>(beginError).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
@@ -364,6 +392,15 @@ public sealed partial class DriverEdgeCaseTests
             }
 
             public override string Describe() => $"EventFd.Take on fd {counter.Descriptor}";
+        }
+    }
+
+    private sealed class ManualWait(Loop loop) : LoopWaitSource<int>(loop)
+    {
+        public ValueTask<int> Start()
+        {
+            Begin(default);
+            return new ValueTask<int>(this, Version);
         }
     }
 
