@@ -66,7 +66,10 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// completed (the greenlet was killed, its scope's deadline passed, or the token is canceled):
     /// arm nothing. Either way hand out a ValueTask over this source and <see cref="Version"/>.
     /// </returns>
-    /// <exception cref="InvalidOperationException">A wait of this source is still pending, or called from another thread while the loop runs.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A wait of this source is still pending, or completed and its outcome not yet taken (start the
+    /// next wait once <see cref="OnResultTaken"/> ran), or called from another thread while the loop runs.
+    /// </exception>
     protected bool Begin(CancellationToken cancellationToken)
     {
         // Checked in Release builds too: these three are what a driver written elsewhere calls,
@@ -77,6 +80,13 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
         if (_core.IsPending)
         {
             ThrowHelper.ThrowInvalidOperation("A wait of this source is already pending.");
+        }
+
+        if (_core.IsCompleted)
+        {
+            // Resetting now would drop the outcome its awaiter is about to take (it would read
+            // "already awaited"): start the next wait from OnResultTaken on, or use another source.
+            ThrowHelper.ThrowInvalidOperation("The previous wait of this source completed, but its awaiter has not taken the outcome yet.");
         }
 
         _core.Reset();

@@ -258,6 +258,27 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void Begin_PreviousWaitCompletedButItsAwaiterHasNotResumed_ThrowsAndTheResultIsKept()
+    {
+        // A driver with one wait source (as in ARCHITECTURE's pipe reader) that starts the next
+        // wait in the window between handing over a result and the awaiter taking it: the new
+        // wait must not wipe the outcome the first awaiter is about to take.
+        using Loop loop = LoopAssert.Virtual();
+        var wait = new ManualWait(loop);
+        Exception? error = null;
+        int first = loop.Run(async () =>
+        {
+            ValueTask<int> pending = wait.Start();
+            Assert.True(wait.TrySetResult(1));
+            error = Record.Exception(() => wait.Start());
+            return await pending;
+        });
+
+        Assert.Equal(1, first);
+        Assert.IsType<InvalidOperationException>(error);
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
