@@ -149,7 +149,8 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>
     /// Called once when the pending wait completes, whichever way (result, error, kill, deadline,
     /// token), before its continuation is queued: disarm what <see cref="Begin"/>'s caller armed
-    /// (take the wait out of a watch's slot, cancel a timer). Loop thread; must not throw.
+    /// (take the wait out of a watch's slot, cancel a timer). Loop thread. It should not throw: an
+    /// exception goes to the loop's unhandled-exception handler, and the wait completes anyway.
     /// </summary>
     protected virtual void OnCompleting()
     {
@@ -177,10 +178,20 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
 
     private void Settle()
     {
+        Greenlet? owner = WaitOwner;
         _core.IsPending = false;
         Detach();
         _registration.Release();
-        OnCompleting();
+        try
+        {
+            OnCompleting();
+        }
+        catch (Exception ex)
+        {
+            // A driver's bug must not leave the awaiter suspended forever (a kill that never
+            // ends its greenlet) nor surface in whoever killed it: the wait still completes.
+            Loop.ReportUnhandled(ex, owner);
+        }
     }
 
     /// <inheritdoc/>

@@ -279,6 +279,49 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void GetGreenlets_DriverDescribeThrows_SnapshotStillTakenAndNamesTheWaitType()
+    {
+        using Loop loop = LoopAssert.Virtual();
+        var wait = new FaultyWait(loop) { DescribeThrows = true };
+        IReadOnlyList<GreenletInfo>? snapshot = null;
+        var dump = new StringWriter();
+        Greenlet waiter = loop.Spawn(async () => await wait.Start());
+        loop.Run(async () =>
+        {
+            await loop.Yield();
+            await loop.Yield();
+            snapshot = loop.GetGreenlets();
+            loop.DumpGreenlets(dump);
+            wait.TrySetResult(1);
+            await loop.JoinAllAsync([waiter]);
+        });
+
+        GreenletInfo info = Assert.Single(snapshot!, g => g.Id == waiter.Id);
+        Assert.Contains(nameof(FaultyWait), info.WaitingOn, StringComparison.Ordinal);
+        Assert.Contains(nameof(FaultyWait), dump.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kill_DriverOnCompletingThrows_GreenletStillEndsAndTheErrorIsReported()
+    {
+        var errors = new List<Exception>();
+        using var loop = new Loop(new LoopOptions { VirtualTime = true, UnhandledException = errors.Add });
+        var wait = new FaultyWait(loop) { OnCompletingThrows = true };
+        Greenlet blocked = loop.Spawn(async () => await wait.Start());
+        loop.Run(async () =>
+        {
+            await loop.Yield();
+            await loop.Yield();
+            blocked.Kill();
+            await loop.MoveOnAfter(TimeSpan.FromSeconds(10), () => loop.JoinAllAsync([blocked]));
+        });
+
+        Assert.True(blocked.IsCompleted);
+        Assert.IsAssignableFrom<OperationCanceledException>(blocked.Exception);
+        Assert.Contains(errors, e => e.Message == "OnCompleting failed");
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
@@ -422,6 +465,29 @@ public sealed partial class DriverEdgeCaseTests
         {
             Begin(default);
             return new ValueTask<int>(this, Version);
+        }
+    }
+
+    private sealed class FaultyWait(Loop loop) : LoopWaitSource<int>(loop)
+    {
+        public bool DescribeThrows { get; init; }
+
+        public bool OnCompletingThrows { get; init; }
+
+        public ValueTask<int> Start()
+        {
+            Begin(default);
+            return new ValueTask<int>(this, Version);
+        }
+
+        public override string Describe() => DescribeThrows ? throw new InvalidOperationException("Describe failed") : base.Describe();
+
+        protected override void OnCompleting()
+        {
+            if (OnCompletingThrows)
+            {
+                throw new InvalidOperationException("OnCompleting failed");
+            }
         }
     }
 
