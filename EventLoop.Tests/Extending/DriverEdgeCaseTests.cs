@@ -36,67 +36,6 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
-    public void MoveOnAfter_WhileDriverWaits_MovesOnAndLeavesTheCountForTheNextWait()
-    {
-        using Loop loop = LoopAssert.Virtual();
-        using var counter = new EventFdCounter(loop);
-        bool finished = true;
-        ulong next = 0;
-        loop.Run(async () =>
-        {
-            finished = await loop.MoveOnAfter(TimeSpan.FromSeconds(2), async () => await counter.TakeAsync());
-            counter.Add(5);
-            next = await counter.TakeAsync();
-        });
-
-        Assert.False(finished);
-        Assert.Equal(5UL, next);
-        Assert.False(counter.IsWaiting);
-    }
-
-    [Fact]
-    public void TokenCanceledAfterTheResultWasHandedOver_ResultWins()
-    {
-        using Loop loop = LoopAssert.Virtual();
-        using var counter = new EventFdCounter(loop);
-        using var cts = new CancellationTokenSource();
-        ulong got = 0;
-        Greenlet waiter = loop.Spawn(async () => got = await counter.TakeAsync(cts.Token));
-        loop.Run(async () =>
-        {
-            await loop.Yield();
-            await loop.Yield();
-            counter.Add(3);
-            // Let the poll phase hand the result over, then cancel before the waiter resumes.
-            counter.OnCompleted = cts.Cancel;
-            await loop.JoinAllAsync([waiter]);
-        });
-
-        Assert.Null(waiter.Exception);
-        Assert.Equal(3UL, got);
-    }
-
-    [Fact]
-    public void Kill_WhileDriverWaits_DriverStaysUsableAndCountIsNotConsumed()
-    {
-        using Loop loop = LoopAssert.Virtual();
-        using var counter = new EventFdCounter(loop);
-        Greenlet blocked = loop.Spawn(async () => await counter.TakeAsync());
-        ulong after = loop.Run(async () =>
-        {
-            await loop.Yield();
-            await loop.Yield();
-            blocked.Kill();
-            await loop.JoinAllAsync([blocked]);
-            counter.Add(7);
-            return await counter.TakeAsync();
-        });
-
-        Assert.IsAssignableFrom<OperationCanceledException>(blocked.Exception);
-        Assert.Equal(7UL, after);
-    }
-
-    [Fact]
     public void OnReady_DisposesItsOwnWatch_NoFurtherReportsAndTheDescriptorCanBeWatchedAgain()
     {
         using var loop = new Loop();
@@ -322,6 +261,37 @@ public sealed partial class DriverEdgeCaseTests
     }
 
     [Fact]
+    public void CompletionIo_KillRacesAReceiveThatMayHaveCompleted_NoDataIsLost()
+    {
+        using var loop = new Loop();
+        if (loop.CompletionIo is null)
+        {
+            return; // not the io_uring back end
+        }
+
+        (SafeFileHandle mine, SafeFileHandle peer) = SocketPair();
+        using (peer)
+        using (var reader = new RingReader(loop, mine))
+        {
+            Greenlet blocked = loop.Spawn(async () => await reader.ReadAsync());
+            loop.RunOnce(TimeSpan.Zero);
+            loop.RunOnce(TimeSpan.Zero); // the receive is with the kernel now
+            Assert.Equal(1, loop.CompletionIo.InFlight);
+
+            TestPipe.Write(peer, "hello"u8);
+            blocked.Kill(); // on the loop's owner thread: the receive is cancelled here, now
+            Assert.Equal(0, loop.CompletionIo.InFlight);
+
+            string next = loop.Run(async () => await reader.ReadAsync());
+
+            Assert.IsAssignableFrom<OperationCanceledException>(blocked.Exception);
+            Assert.Equal("hello", next);
+        }
+
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
     public void LoopDispose_WhileAGreenletWaitsOnTheDriver_ClosesEveryDescriptor()
     {
         DescriptorSnapshot before = DescriptorSnapshot.Take();
@@ -372,9 +342,6 @@ public sealed partial class DriverEdgeCaseTests
 
         public bool IsDisposed { get; private set; }
 
-        /// <summary>Runs on the loop right after a wait was handed its result (a test hook).</summary>
-        public Action? OnCompleted { get; set; }
-
         public ValueTask<ulong> TakeAsync(CancellationToken cancellationToken = default)
         {
             _watch.Loop.VerifyAccess();
@@ -411,9 +378,9 @@ public sealed partial class DriverEdgeCaseTests
         void IReadinessHandler.OnReady(ReadinessWatch watch, IoEvents events)
         {
             _readable = true;
-            if (_take.IsPending && TryTake(out ulong value) && _take.TrySetResult(value))
+            if (_take.IsPending && TryTake(out ulong value))
             {
-                OnCompleted?.Invoke();
+                _take.TrySetResult(value);
             }
         }
 
@@ -487,6 +454,91 @@ public sealed partial class DriverEdgeCaseTests
             if (OnCompletingThrows)
             {
                 throw new InvalidOperationException("OnCompleting failed");
+            }
+        }
+    }
+
+    private static (SafeFileHandle, SafeFileHandle) SocketPair()
+    {
+        Span<int> fds = stackalloc int[2];
+        if (SocketPairNative(1 /* AF_UNIX */, 1 | 0x800 | 0x80000 /* SOCK_STREAM | NONBLOCK | CLOEXEC */, 0, ref MemoryMarshal.GetReference(fds)) != 0)
+        {
+            throw new IOException($"socketpair failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return (new SafeFileHandle(fds[0], ownsHandle: true), new SafeFileHandle(fds[1], ownsHandle: true));
+    }
+
+    [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    private static partial int SocketPairNative(int domain, int type, int protocol, ref int fds);
+
+    /// <summary>
+    /// A completion-based reader (io_uring): a receive into the driver's own buffer; a wait that a
+    /// kill, deadline or token ends cancels the receive and keeps what it had already received.
+    /// </summary>
+    private sealed class RingReader : ICompletionHandler, IDisposable
+    {
+        private readonly SafeFileHandle _handle;
+        private readonly CompletionRequest _request;
+        private readonly ReceiveWait _wait;
+        private readonly byte[] _buffer = new byte[64];
+        private int _kept; // bytes received for a wait that had already ended
+
+        public RingReader(Loop loop, SafeFileHandle handle)
+        {
+            _handle = handle;
+            _request = loop.CompletionIo!.CreateRequest(this);
+            _wait = new ReceiveWait(loop, this);
+        }
+
+        public ValueTask<string> ReadAsync()
+        {
+            if (_kept > 0)
+            {
+                string kept = System.Text.Encoding.ASCII.GetString(_buffer, 0, _kept);
+                _kept = 0;
+                return new ValueTask<string>(kept);
+            }
+
+            return _wait.Start();
+        }
+
+        public void OnCompleted(CompletionRequest request, int result)
+        {
+            if (result < 0)
+            {
+                _wait.TrySetException(new IOException($"recv failed: errno {-result}"));
+            }
+            else
+            {
+                _wait.TrySetResult(System.Text.Encoding.ASCII.GetString(_buffer, 0, result));
+            }
+        }
+
+        public void Dispose()
+        {
+            _wait.TrySetException(new ObjectDisposedException(nameof(RingReader)));
+            _handle.Dispose();
+        }
+
+        private sealed class ReceiveWait(Loop loop, RingReader reader) : LoopWaitSource<string>(loop)
+        {
+            public ValueTask<string> Start()
+            {
+                if (Begin(default))
+                {
+                    reader._request.Receive(reader._handle, reader._buffer);
+                }
+
+                return new ValueTask<string>(this, Version);
+            }
+
+            protected override void OnCompleting()
+            {
+                if (reader._request.IsInFlight && reader._request.TryCancel(out int result) && result > 0)
+                {
+                    reader._kept = result;
+                }
             }
         }
     }
