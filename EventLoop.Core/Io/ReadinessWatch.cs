@@ -36,7 +36,9 @@ namespace EventLoop;
 /// <para>
 /// Closing, as trio's <c>notify_closing</c>: fail the waits first, then <see cref="Dispose"/> the
 /// watch, then close the descriptor, so no event for a reused descriptor number reaches a dead
-/// driver. The watch does not own the handle; keep it open while watched.
+/// driver. The watch does not own the handle; keep it open while watched. (A watch whose handle
+/// was closed first is released when a new descriptor with the same number is watched or
+/// registered, on every back end; until then io_uring's poll request keeps the file open.)
 /// </para>
 /// </remarks>
 public sealed class ReadinessWatch : IPollTarget, IDisposable
