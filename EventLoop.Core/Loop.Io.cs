@@ -16,6 +16,12 @@ public sealed partial class Loop
 
     private IPollTarget?[] _handlers = new IPollTarget?[64];
     private readonly Stack<int> _freeTokens = new();
+
+    // Tokens released during the poll phase, reused only after it: the batch a poll returned
+    // may still hold an event for a registration a handler (readiness or completion) released,
+    // and a registration a handler makes must not receive it under a recycled token.
+    private readonly Stack<int> _tokensFreedInPoll = new();
+    private bool _inPollPhase;
     private int _nextToken;
     private int _registrationCount;
     private int _lastIoEvents;
@@ -151,15 +157,22 @@ public sealed partial class Loop
     }
 
     /// <summary>
-    /// Unregisters the <see cref="IoRegistration"/> of <paramref name="fd"/> whose handle was closed
-    /// without unregistering (epoll forgot it with the close; poll(2) still holds the number).
-    /// Returns false when there is none. Loop thread; only on the failure path of a registration.
+    /// Unregisters the <see cref="IoRegistration"/> or <see cref="ReadinessWatch"/> of
+    /// <paramref name="fd"/> whose handle was closed without unregistering (epoll forgot it with
+    /// the close; poll(2) and io_uring still hold the number). Returns false when there is none.
+    /// Loop thread; only on the failure path of a registration.
     /// </summary>
     private bool ReleaseClosedRegistration(int fd)
     {
         foreach (IPollTarget? handler in _handlers)
         {
-            if (handler is IoRegistration registration && registration.ReleaseIfClosed(fd))
+            bool released = handler switch
+            {
+                IoRegistration registration => registration.ReleaseIfClosed(fd),
+                ReadinessWatch watch => watch.ReleaseIfClosed(fd),
+                _ => false,
+            };
+            if (released)
             {
                 return true;
             }
@@ -184,7 +197,7 @@ public sealed partial class Loop
         }
 
         _handlers[token] = null;
-        _freeTokens.Push(token);
+        (_inPollPhase ? _tokensFreedInPoll : _freeTokens).Push(token);
         _registrationCount--;
         if (!_pollerClosed && !(fdClosed && _poller.Kind == PollerKind.Epoll))
         {

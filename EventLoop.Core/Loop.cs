@@ -353,6 +353,23 @@ public sealed partial class Loop : IDisposable
 
     private void PollIo(int timeoutMs)
     {
+        _inPollPhase = true;
+        try
+        {
+            PollAndDispatch(timeoutMs);
+        }
+        finally
+        {
+            _inPollPhase = false;
+            while (_tokensFreedInPoll.TryPop(out int token))
+            {
+                _freeTokens.Push(token);
+            }
+        }
+    }
+
+    private void PollAndDispatch(int timeoutMs)
+    {
         if (timeoutMs != 0 && _spinTicks != 0)
         {
             // The spin waits for work as the poll does, so the utilization gauge times it as idle.

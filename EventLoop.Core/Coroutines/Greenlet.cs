@@ -847,7 +847,7 @@ public class Greenlet
     private string DescribeWait(long now, bool queued)
     {
         string wait = queued ? "nothing (woken, about to run)"
-            : _waits.First is { } first ? first.Describe()
+            : _waits.First is { } first ? DescribeSafely(first)
             : "a Task (not a loop wait: another greenlet, a Task, an I/O call outside the loop)";
         if (CancelScopes?.Deadline is { } deadline)
         {
@@ -855,6 +855,19 @@ public class Greenlet
         }
 
         return wait;
+    }
+
+    // Describe may be a driver's override: a bug in it must not make the whole snapshot or dump fail.
+    private static string DescribeSafely(LoopWait wait)
+    {
+        try
+        {
+            return wait.Describe();
+        }
+        catch (Exception ex)
+        {
+            return $"{GreenletDump.TypeName(wait.GetType())} (Describe threw {ex.GetType().Name}: {ex.Message})";
+        }
     }
 
     /// <summary>Finds a greenlet's links in its loop's list of live greenlets.</summary>

@@ -25,7 +25,8 @@ public abstract class LoopWait
     /// What the wait waits for, in words a person reads in a greenlet dump
     /// (<see cref="Loop.DumpGreenlets"/>): <c>Sleep, 1.2 s left</c>, <c>LoopQueue&lt;Job&gt;.GetAsync</c>,
     /// <c>Receive on 127.0.0.1:6379</c>. Called only when a dump asks, on the loop thread; the
-    /// default is the type's name. A driver overrides it to name its operation and endpoint.
+    /// default is the type's name. A driver overrides it to name its operation and endpoint; if the
+    /// override throws, the dump shows the type's name and the exception's message instead.
     /// </summary>
     /// <returns>The description.</returns>
     public virtual string Describe() => GreenletDump.TypeName(GetType());

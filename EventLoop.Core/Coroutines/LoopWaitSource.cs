@@ -66,13 +66,27 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// completed (the greenlet was killed, its scope's deadline passed, or the token is canceled):
     /// arm nothing. Either way hand out a ValueTask over this source and <see cref="Version"/>.
     /// </returns>
-    /// <exception cref="InvalidOperationException">A wait of this source is still pending.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A wait of this source is still pending, or completed and its outcome not yet taken (start the
+    /// next wait once <see cref="OnResultTaken"/> ran), or called from another thread while the loop runs.
+    /// </exception>
     protected bool Begin(CancellationToken cancellationToken)
     {
+        // Checked in Release builds too: these three are what a driver written elsewhere calls,
+        // and from another thread they would race the loop on the wait's state (and link the
+        // wait to whichever greenlet the loop runs at that moment) instead of failing.
+        Loop.VerifyThread("LoopWaitSource.Begin");
         Debug.Assert(Loop.CheckAccess(), "Begin off the loop thread");
         if (_core.IsPending)
         {
             ThrowHelper.ThrowInvalidOperation("A wait of this source is already pending.");
+        }
+
+        if (_core.IsCompleted)
+        {
+            // Resetting now would drop the outcome its awaiter is about to take (it would read
+            // "already awaited"): start the next wait from OnResultTaken on, or use another source.
+            ThrowHelper.ThrowInvalidOperation("The previous wait of this source completed, but its awaiter has not taken the outcome yet.");
         }
 
         _core.Reset();
@@ -100,8 +114,10 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>Completes the pending wait with <paramref name="result"/>. Loop thread.</summary>
     /// <param name="result">The result the awaiter receives.</param>
     /// <returns>False when no wait was pending (it completed already): nothing changed.</returns>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs: hop with <see cref="Loop.RunOrPost"/>.</exception>
     public bool TrySetResult(TResult result)
     {
+        Loop.VerifyThread("LoopWaitSource.TrySetResult");
         if (!_core.IsPending)
         {
             return false;
@@ -115,9 +131,11 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>Completes the pending wait with <paramref name="error"/>, which the awaiter throws. Loop thread.</summary>
     /// <param name="error">The exception; an <see cref="OperationCanceledException"/> makes the ValueTask canceled.</param>
     /// <returns>False when no wait was pending (it completed already): nothing changed.</returns>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs: hop with <see cref="Loop.RunOrPost"/>.</exception>
     public bool TrySetException(Exception error)
     {
         ArgumentNullException.ThrowIfNull(error);
+        Loop.VerifyThread("LoopWaitSource.TrySetException");
         if (!_core.IsPending)
         {
             return false;
@@ -131,7 +149,8 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
     /// <summary>
     /// Called once when the pending wait completes, whichever way (result, error, kill, deadline,
     /// token), before its continuation is queued: disarm what <see cref="Begin"/>'s caller armed
-    /// (take the wait out of a watch's slot, cancel a timer). Loop thread; must not throw.
+    /// (take the wait out of a watch's slot, cancel a timer). Loop thread. It should not throw: an
+    /// exception goes to the loop's unhandled-exception handler, and the wait completes anyway.
     /// </summary>
     protected virtual void OnCompleting()
     {
@@ -159,10 +178,20 @@ public abstract class LoopWaitSource<TResult> : LoopWait, IValueTaskSource<TResu
 
     private void Settle()
     {
+        Greenlet? owner = WaitOwner;
         _core.IsPending = false;
         Detach();
         _registration.Release();
-        OnCompleting();
+        try
+        {
+            OnCompleting();
+        }
+        catch (Exception ex)
+        {
+            // A driver's bug must not leave the awaiter suspended forever (a kill that never
+            // ends its greenlet) nor surface in whoever killed it: the wait still completes.
+            Loop.ReportUnhandled(ex, owner);
+        }
     }
 
     /// <inheritdoc/>

@@ -17,7 +17,7 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     public static void ThrowWrongThread(string member) => throw new InvalidOperationException(
-        $"Loop.{member} was called from thread {Environment.CurrentManagedThreadId}, but the loop is running on another thread. " +
+        $"{(member.Contains('.', StringComparison.Ordinal) ? member : "Loop." + member)} was called from thread {Environment.CurrentManagedThreadId}, but the loop is running on another thread. " +
         "Only Post, Stop, Spawn and Greenlet.Kill may be called from any thread; a greenlet continuation that " +
         "resumed off the loop thread (ConfigureAwait(false)) must not touch the loop.");
 

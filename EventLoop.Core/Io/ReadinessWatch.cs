@@ -36,7 +36,9 @@ namespace EventLoop;
 /// <para>
 /// Closing, as trio's <c>notify_closing</c>: fail the waits first, then <see cref="Dispose"/> the
 /// watch, then close the descriptor, so no event for a reused descriptor number reaches a dead
-/// driver. The watch does not own the handle; keep it open while watched.
+/// driver. The watch does not own the handle; keep it open while watched. (A watch whose handle
+/// was closed first is released when a new descriptor with the same number is watched or
+/// registered, on every back end; until then io_uring's poll request keeps the file open.)
 /// </para>
 /// </remarks>
 public sealed class ReadinessWatch : IPollTarget, IDisposable
@@ -96,12 +98,19 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
     /// <param name="events">Read, Write, or both.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has other flags.</exception>
     /// <exception cref="ObjectDisposedException">The watch was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Called from another thread while the loop runs.</exception>
     public void Arm(IoEvents events)
     {
         if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be armed.");
         }
+
+        // Checked even when nothing changes, so a driver's wrong-thread call fails every time on
+        // every back end, not only when it would touch the poller (another thread must never
+        // write the io_uring submission queue or poll(2)'s arrays while the loop polls). The rule
+        // of Loop.Watch: any thread while nobody runs the loop.
+        Loop.VerifyThread("ReadinessWatch.Arm");
 
         if (_disposed)
         {
@@ -128,7 +137,7 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
 
         if (!Loop.CheckAccess())
         {
-            ThrowHelper.ThrowWrongThread(nameof(Dispose));
+            ThrowHelper.ThrowWrongThread("ReadinessWatch.Dispose");
         }
 
         Release();
@@ -167,6 +176,18 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
         {
             Release();
         }
+    }
+
+    /// <summary>Stops watching when this watch is for <paramref name="fd"/> and its handle was closed; true if it did.</summary>
+    internal bool ReleaseIfClosed(int fd)
+    {
+        if (_disposed || _descriptor != fd || !_handle.IsClosed)
+        {
+            return false;
+        }
+
+        Release();
+        return true;
     }
 
     private void Release()
