@@ -88,4 +88,25 @@ public sealed class SampleEdgeCaseTests
         Assert.Equal(0, server.WaitForExit());
         Assert.Equal(string.Empty, server.Error);
     }
+
+    [Fact]
+    public async Task CacheServerShards2_InfoKeyspace_CountsEveryShardsKeysAsDbsizeDoes()
+    {
+        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--shards", "2");
+        int port = ListeningPort(server);
+
+        using Socket client = await ConnectAsync(port);
+        string keys = string.Join(' ', Enumerable.Range(0, 20).Select(i => $"key:{i} v"));
+        Assert.Equal("+OK\r\n", await RequestAsync(client, $"MSET {keys}\r\n"));
+        Assert.Equal(":1\r\n", await RequestAsync(client, "EXPIRE key:0 1000\r\n"));
+        Assert.Equal(":1\r\n", await RequestAsync(client, "EXPIRE key:7 1000\r\n"));
+        Assert.Equal(":1\r\n", await RequestAsync(client, "EXPIRE key:13 1000\r\n"));
+        Assert.Equal(":20\r\n", await RequestAsync(client, "DBSIZE\r\n"));
+
+        Assert.Contains("db0:keys=20,expires=3,avg_ttl=0\r\n", await RequestAsync(client, "INFO keyspace\r\n"), StringComparison.Ordinal);
+        Assert.Contains("db0:keys=20,expires=3,avg_ttl=0\r\n", await RequestAsync(client, "INFO\r\n"), StringComparison.Ordinal);
+
+        server.Terminate();
+        Assert.Equal(0, server.WaitForExit());
+    }
 }

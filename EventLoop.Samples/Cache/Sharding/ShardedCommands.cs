@@ -7,7 +7,7 @@ namespace EventLoop.Samples.Cache.Sharding;
 /// Runs one request of a connection against the shards that own its keys, like Dragonfly: a
 /// single-key command goes whole to its owner; DEL, EXISTS, MGET and MSET are split by owner, sent
 /// to every owner at once and gathered (counts summed, values put back in key order); DBSIZE sums
-/// and FLUSHALL/FLUSHDB run everywhere, as one step; everything else (PING, INFO, CLIENT, errors) runs on the
+/// and FLUSHALL/FLUSHDB run everywhere, as one step; INFO reports the keyspace summed over every shard; everything else (PING, CLIENT, errors) runs on the
 /// connection's own shard. Work for the connection's own shard runs inline, without a hop.
 /// </summary>
 /// <remarks>
@@ -52,6 +52,9 @@ internal static class ShardedCommands
             case CommandId.FlushAll or CommandId.FlushDb:
                 await EverywhereAsync(shards, home, args, output, sum: false);
                 return CommandResult.Continue;
+            case CommandId.Info:
+                await InfoAsync(shards, home, args, output);
+                return CommandResult.Continue;
             default:
                 return home.Processor.Execute(args, output, session);
         }
@@ -78,7 +81,7 @@ internal static class ShardedCommands
                 return AnyElsewhere(shards.Length, home, args, 1);
             case CommandId.MSet:
                 return (args.Count - 1) % 2 == 0 && AnyElsewhere(shards.Length, home, args, 2);
-            case CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb:
+            case CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb or CommandId.Info:
                 return true;
             default:
                 return false;
@@ -338,6 +341,19 @@ internal static class ShardedCommands
         }
 
         RespWriter.WriteInteger(output, total);
+    }
+
+    /// <summary>
+    /// INFO, run by the home shard with the keyspace counts summed over every shard, each taken at
+    /// the same instant as DBSIZE's (behind every shard's gate).
+    /// </summary>
+    private static async ValueTask InfoAsync(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
+    {
+        var command = new List<ReadOnlyMemory<byte>>(args);
+        var parts = new List<ReadOnlyMemory<byte>>?[shards.Length];
+        Array.Fill(parts, command);
+        (int Keys, int Expires)[] counts = await AcrossShardsAsync(shards, home, parts, static (shard, _) => (shard.Store.Count, shard.Store.VolatileCount));
+        home.Processor.Info(args, output, counts.Sum(c => (long)c.Keys), counts.Sum(c => (long)c.Expires));
     }
 
     private static byte[][] GetEach(CacheShard shard, List<ReadOnlyMemory<byte>> part)
