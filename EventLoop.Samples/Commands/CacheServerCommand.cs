@@ -12,7 +12,7 @@ internal static class CacheServerCommand
     {
         Option<int> port = CommonOptions.Port(6379);
         Option<string> host = CommonOptions.Host("Address to listen on");
-        Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held; writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
+        Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held (with --shards: by each shard); writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
         Option<int> maxClients = CommonOptions.Ranged(
             "--max-clients",
             "Most clients at once (Redis's maxclients); lowered to fit the descriptor limit; the rest get '-ERR max number of clients reached' (0: the descriptor limit decides)",
