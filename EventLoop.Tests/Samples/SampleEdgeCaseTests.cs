@@ -109,4 +109,29 @@ public sealed class SampleEdgeCaseTests
         server.Terminate();
         Assert.Equal(0, server.WaitForExit());
     }
+
+    [Fact]
+    public async Task CacheServerShards2MaxKeys1_MSetRefusedWithOom_LeavesEveryKeyAsItWas()
+    {
+        using SampleProcess server = SampleProcess.Start("cache-server", "--port", "0", "--shards", "2", "--max-keys", "1");
+        int port = ListeningPort(server);
+
+        // One key per shard fills both ("{0}" and "{1}" hash to different shards: slots 13907 and 9842).
+        using Socket client = await ConnectAsync(port);
+        Assert.Equal("+OK\r\n", await RequestAsync(client, "SET {0}a old\r\n"));
+        Assert.Equal("+OK\r\n", await RequestAsync(client, "SET {1}a old\r\n"));
+
+        // Each MSET overwrites a key on one shard and adds one on the other, which is full.
+        Assert.StartsWith("-OOM ", await RequestAsync(client, "MSET {0}a new {1}b new\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("-OOM ", await RequestAsync(client, "MSET {1}a new {0}b new\r\n"), StringComparison.Ordinal);
+
+        Assert.Equal("$3\r\nold\r\n", await RequestAsync(client, "GET {0}a\r\n"));
+        Assert.Equal("$3\r\nold\r\n", await RequestAsync(client, "GET {1}a\r\n"));
+        Assert.Equal(":2\r\n", await RequestAsync(client, "DBSIZE\r\n"));
+        Assert.Equal("+OK\r\n", await RequestAsync(client, "MSET {0}a new {1}a new\r\n"));
+        Assert.Equal("$3\r\nnew\r\n", await RequestAsync(client, "GET {1}a\r\n"));
+
+        server.Terminate();
+        Assert.Equal(0, server.WaitForExit());
+    }
 }

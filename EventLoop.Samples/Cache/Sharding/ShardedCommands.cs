@@ -20,6 +20,7 @@ namespace EventLoop.Samples.Cache.Sharding;
 internal static class ShardedCommands
 {
     private static readonly ReadOnlyMemory<byte> s_get = "GET"u8.ToArray();
+    private static readonly Func<CacheShard, List<ReadOnlyMemory<byte>>, bool> s_hasRoom = static (shard, part) => shard.Processor.MSetHasRoom(part);
 
     /// <summary>Executes <paramref name="args"/> and appends exactly one reply to <paramref name="output"/>.</summary>
     public static async ValueTask<CommandResult> ExecuteAsync(
@@ -203,6 +204,60 @@ internal static class ShardedCommands
         }
     }
 
+    /// <summary>
+    /// MSET across shards, as one step in two phases under the same gates: every owner checks that
+    /// its part fits under its key bound (taking its gate, in shard order), and only when all do
+    /// does every owner apply its part. So an OOM error leaves every key as it was, as in Redis.
+    /// </summary>
+    private static async ValueTask MSetAcrossShardsAsync(CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, IBufferWriter<byte> output)
+    {
+        var held = new bool[shards.Length];
+        try
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not { } part)
+                {
+                    continue;
+                }
+
+                CacheShard shard = shards[i];
+                int index = i;
+                bool room = ReferenceEquals(shard, home)
+                    ? await TakeGateAndRunAsync(shard, held, index, part, s_hasRoom)
+                    : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, s_hasRoom));
+                if (!room)
+                {
+                    RespWriter.WriteError(output, RespErrors.OutOfMemory);
+                    return;
+                }
+            }
+
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not { } part)
+                {
+                    continue;
+                }
+
+                CacheShard shard = shards[i];
+                _ = ReferenceEquals(shard, home) ? shard.Execute(part) : await shard.Loop.InvokeAsync(() => Task.FromResult(shard.Execute(part)));
+            }
+
+            RespWriter.WriteOk(output);
+        }
+        finally
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not null)
+                {
+                    LetGateGo(shards[i], home, held, i);
+                }
+            }
+        }
+    }
+
     private static async Task<T> TakeGateAndRunAsync<T>(
         CacheShard shard, bool[] held, int index, List<ReadOnlyMemory<byte>> part, Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run)
     {
@@ -240,8 +295,9 @@ internal static class ShardedCommands
     }
 
     /// <summary>
-    /// DEL and EXISTS (one key per step) or MSET (key, value pairs): each owner runs the same
-    /// command on its keys; integer replies are summed, +OK replies give +OK. The first error wins.
+    /// DEL and EXISTS (one key per step): each owner runs the same command on its keys and the
+    /// integer replies are summed; the first error wins. MSET (key, value pairs) whose keys span
+    /// shards goes to <see cref="MSetAcrossShardsAsync"/>.
     /// </summary>
     private static async ValueTask SumAsync(
         CacheShard[] shards, CacheShard home, ClientSession session, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output, int firstKey, int step)
@@ -253,10 +309,15 @@ internal static class ShardedCommands
             return;
         }
 
+        if (step == 2)
+        {
+            await MSetAcrossShardsAsync(shards, home, parts, output);
+            return;
+        }
+
         byte[][] replies = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
         long total = 0;
         byte[]? error = null;
-        byte[]? ok = null;
         foreach (byte[] reply in replies)
         {
             if (reply is null)
@@ -272,19 +333,11 @@ internal static class ShardedCommands
             {
                 total += n;
             }
-            else
-            {
-                ok ??= reply;
-            }
         }
 
         if (error is not null)
         {
             output.Write(error);
-        }
-        else if (step == 2)
-        {
-            output.Write(ok);
         }
         else
         {
