@@ -211,6 +211,14 @@ internal static class ShardedCommands
     /// </summary>
     private static async ValueTask MSetAcrossShardsAsync(CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, IBufferWriter<byte> output)
     {
+        if (home.Store.MaxKeys == 0)
+        {
+            // No key bound, so no part can be refused: one phase, one hop per owner.
+            _ = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
+            RespWriter.WriteOk(output);
+            return;
+        }
+
         var held = new bool[shards.Length];
         try
         {
