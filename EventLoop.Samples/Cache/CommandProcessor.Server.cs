@@ -266,9 +266,17 @@ public sealed partial class CommandProcessor
         RespWriter.WriteRaw(output, "*0\r\n"u8);
     }
 
-    // INFO [section]: "server" and "keyspace" exist; default, "all" and "everything" give both;
-    // an unknown section gives an empty bulk string, as in Redis.
-    private void Info(IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
+    /// <summary>
+    /// INFO [section…]: "server", "clients", "stats" and "keyspace" exist; none, "default", "all" and
+    /// "everything" give them all; an unknown section gives an empty bulk string, as in Redis. The
+    /// keyspace section reports <paramref name="keys"/> and <paramref name="expires"/>: this
+    /// processor's store, or the sum over every shard of a sharded server.
+    /// </summary>
+    /// <param name="args">The request, INFO first; it has passed the arity check.</param>
+    /// <param name="output">Where the reply is written.</param>
+    /// <param name="keys">Keys held.</param>
+    /// <param name="expires">Keys with a time to live.</param>
+    internal void Info(IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output, long keys, long expires)
     {
         bool server = args.Count == 1;
         bool clients = args.Count == 1;
@@ -316,10 +324,10 @@ public sealed partial class CommandProcessor
             AppendSectionBreak(text);
 
             text.Append("# Keyspace\r\n");
-            if (_store.Count > 0)
+            if (keys > 0)
             {
-                text.Append("db0:keys=").Append(_store.Count)
-                    .Append(",expires=").Append(_store.VolatileCount)
+                text.Append("db0:keys=").Append(keys)
+                    .Append(",expires=").Append(expires)
                     .Append(",avg_ttl=0\r\n");
             }
         }

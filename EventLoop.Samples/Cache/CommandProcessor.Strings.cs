@@ -271,22 +271,10 @@ public sealed partial class CommandProcessor
             return;
         }
 
-        if (_store.MaxKeys > 0)
+        if (!MSetHasRoom(args))
         {
-            // Conservative: a key repeated within the request counts once per occurrence.
-            int missing = 0;
-            for (int i = 1; i < args.Count; i += 2)
-            {
-                if (_store.Find(args[i].Span) is null)
-                {
-                    missing++;
-                }
-            }
-
-            if (!HasRoomFor(missing, output))
-            {
-                return;
-            }
+            RespWriter.WriteError(output, RespErrors.OutOfMemory);
+            return;
         }
 
         for (int i = 1; i < args.Count; i += 2)
@@ -297,8 +285,46 @@ public sealed partial class CommandProcessor
         RespWriter.WriteOk(output);
     }
 
+    /// <summary>
+    /// True when the MSET request <paramref name="args"/> (key, value pairs after the name) may add
+    /// its new keys under <see cref="CacheStore.MaxKeys"/>, once expired keys are reclaimed; it
+    /// writes nothing. A sharded MSET asks every owner before any applies its part.
+    /// </summary>
+    /// <param name="args">MSET and its key, value pairs.</param>
+    /// <returns>False when MSET would get the OOM error.</returns>
+    internal bool MSetHasRoom(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        if (_store.MaxKeys == 0)
+        {
+            return true;
+        }
+
+        // Conservative: a key repeated within the request counts once per occurrence.
+        int missing = 0;
+        for (int i = 1; i < args.Count; i += 2)
+        {
+            if (_store.Find(args[i].Span) is null)
+            {
+                missing++;
+            }
+        }
+
+        return HasRoomFor(missing);
+    }
+
     // MaxKeys check for writes that add keys: first reclaim expired keys, then refuse with OOM.
     private bool HasRoomFor(int newKeys, IBufferWriter<byte> output)
+    {
+        if (HasRoomFor(newKeys))
+        {
+            return true;
+        }
+
+        RespWriter.WriteError(output, RespErrors.OutOfMemory);
+        return false;
+    }
+
+    private bool HasRoomFor(int newKeys)
     {
         if (_store.MaxKeys == 0 || newKeys == 0 || _store.Count + newKeys <= _store.MaxKeys)
         {
@@ -306,13 +332,7 @@ public sealed partial class CommandProcessor
         }
 
         _store.ExpireSample(OomReclaimBudget);
-        if (_store.Count + newKeys <= _store.MaxKeys)
-        {
-            return true;
-        }
-
-        RespWriter.WriteError(output, RespErrors.OutOfMemory);
-        return false;
+        return _store.Count + newKeys <= _store.MaxKeys;
     }
 
     private static void WriteValue(IBufferWriter<byte> output, CacheEntry? entry)

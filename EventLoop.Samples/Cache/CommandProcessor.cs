@@ -94,7 +94,7 @@ public sealed partial class CommandProcessor
             case CommandId.Config: Config(args, output); break;
             case CommandId.Client: Client(args, output, session ?? CreateSession()); break;
             case CommandId.Hello: Hello(args, output, session ?? CreateSession()); break;
-            case CommandId.Info: Info(args, output); break;
+            case CommandId.Info: Info(args, output, _store.Count, _store.VolatileCount); break;
             default:
                 // Every id in the table has a case above.
                 throw new InvalidOperationException($"Unhandled command {spec.Id}.");

@@ -12,7 +12,7 @@ internal static class CacheServerCommand
     {
         Option<int> port = CommonOptions.Port(6379);
         Option<string> host = CommonOptions.Host("Address to listen on");
-        Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held; writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
+        Option<int> maxKeys = CommonOptions.Ranged("--max-keys", "Most keys held (with --shards: by each shard); writes of new keys beyond it get an OOM error (0: unbounded)", 0, 0, int.MaxValue);
         Option<int> maxClients = CommonOptions.Ranged(
             "--max-clients",
             "Most clients at once (Redis's maxclients); lowered to fit the descriptor limit; the rest get '-ERR max number of clients reached' (0: the descriptor limit decides)",
@@ -48,24 +48,35 @@ internal static class CacheServerCommand
             ClientLimit.RaiseDescriptorLimit(clients);
             int shardCount = parseResult.GetValue(shards);
             int spinMicroseconds = parseResult.GetValue(spin);
+            void WarnIfLowered(int effective)
+            {
+                if (effective != clients)
+                {
+                    error.WriteLine($"cache-server: max clients lowered from {(clients == 0 ? "unlimited" : clients)} to {effective} to fit the open-descriptor limit");
+                }
+            }
+
             return CommandLoop.Run(error, async loop =>
             {
                 if (shardCount > 1)
                 {
                     // This loop only waits for Ctrl+C; the shard loops serve.
                     await using var group = new LoopGroup(shardCount, new LoopGroupOptions { Name = "shard", Loop = CommonOptions.ServerLoopOptions("shard", blockedMs, spinMicroseconds: spinMicroseconds) });
-                    await using var sharded = new ShardedCacheServer(group, endpoint, limit);
-                    return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", sharded.Start, () => sharded.LocalEndPoint, sharded.StopAsync);
+                    await using var sharded = new ShardedCacheServer(group, endpoint, limit) { MaxClients = clients };
+                    void StartSharded()
+                    {
+                        sharded.Start();
+                        WarnIfLowered(sharded.EffectiveMaxClients);
+                    }
+
+                    return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", StartSharded, () => sharded.LocalEndPoint, sharded.StopAsync);
                 }
 
                 await using var server = new CacheServer(loop, endpoint, limit) { MaxClients = clients };
                 void Start()
                 {
                     server.Start();
-                    if (server.EffectiveMaxClients != clients)
-                    {
-                        error.WriteLine($"cache-server: max clients lowered from {(clients == 0 ? "unlimited" : clients)} to {server.EffectiveMaxClients} to fit the open-descriptor limit");
-                    }
+                    WarnIfLowered(server.EffectiveMaxClients);
                 }
 
                 return await ServerCommand.ServeAsync(loop, endpoint, output, error, "cache server", Start, () => server.LocalEndPoint, server.StopAsync);

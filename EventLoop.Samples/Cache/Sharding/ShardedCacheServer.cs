@@ -17,12 +17,15 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
 {
     private static readonly Task<CommandResult> s_continue = Task.FromResult(CommandResult.Continue);
     private static readonly Task<CommandResult> s_close = Task.FromResult(CommandResult.CloseAfterReply);
+    private static readonly byte[] s_maxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
 
     private readonly LoopGroup _group;
     private readonly EndPoint _endpoint;
     private readonly CacheShard[] _shards;
     private StreamServer? _server;
     private long _nextClientId; // one numbering for every shard loop: CLIENT ID is unique server-wide
+    private int _clients; // clients being served on every loop: the limit is server-wide, as Redis's maxclients
+    private long _rejected;
 
     /// <summary>Creates (does not start) the server: one shard per loop of <paramref name="group"/>.</summary>
     /// <param name="group">The shard loops.</param>
@@ -51,11 +54,24 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
     /// <summary>Open client connections (a snapshot summed over the loops).</summary>
     public int ConnectionCount => _server?.ConnectionCount ?? 0;
 
-    int IServerStatus.ConnectedClients => ConnectionCount;
+    /// <summary>
+    /// Most clients served at once over every loop (Redis's <c>maxclients</c>); default 10,000.
+    /// <see cref="Start"/> lowers it to what the descriptor limit allows (<see cref="ClientLimit.Fit"/>);
+    /// 0 leaves only that bound. A client beyond it gets <c>-ERR max number of clients reached</c> and is closed.
+    /// </summary>
+    public int MaxClients { get; init; } = ClientLimit.DefaultMaxClients;
 
-    int IServerStatus.MaxClients => 0;
+    /// <summary>The client limit in force, once started.</summary>
+    public int EffectiveMaxClients { get; private set; }
 
-    long IServerStatus.RejectedConnections => _server?.RejectedCount ?? 0;
+    /// <summary>Connections refused at <see cref="EffectiveMaxClients"/>.</summary>
+    public long RejectedConnections => Interlocked.Read(ref _rejected) + (_server?.RejectedCount ?? 0);
+
+    int IServerStatus.ConnectedClients => Volatile.Read(ref _clients);
+
+    int IServerStatus.MaxClients => EffectiveMaxClients;
+
+    long IServerStatus.RejectedConnections => RejectedConnections;
 
     long IServerStatus.ExpiredKeys => _shards.Sum(s => s.Expiry.Expired);
 
@@ -69,7 +85,11 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
             throw new InvalidOperationException("The server was already started.");
         }
 
-        _server = new StreamServer(_group, _endpoint, HandleAsync) { Backlog = 4096 };
+        EffectiveMaxClients = ClientLimit.Fit(MaxClients);
+
+        // The limit is counted here, over every loop: the server's own would give each loop a share,
+        // refusing a client on a busy loop while another has room.
+        _server = new StreamServer(_group, _endpoint, HandleAsync) { Backlog = 4096, MaxConnections = 0 };
         _server.Start();
         foreach (CacheShard shard in _shards)
         {
@@ -97,6 +117,28 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
     public ValueTask DisposeAsync() => new(StopAsync(TimeSpan.Zero));
 
     private async Task HandleAsync(StreamConnection connection, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _clients) > EffectiveMaxClients)
+        {
+            Interlocked.Decrement(ref _clients);
+            Interlocked.Increment(ref _rejected);
+
+            // A few bytes into an empty socket buffer: sent at once, even to a client that does not read.
+            await connection.SendAsync(s_maxClientsReached, cancellationToken);
+            return;
+        }
+
+        try
+        {
+            await ServeAsync(connection, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _clients);
+        }
+    }
+
+    private async Task ServeAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         CacheShard home = Array.Find(_shards, s => ReferenceEquals(s.Loop, connection.Loop))!;
         var session = new ClientSession(Interlocked.Increment(ref _nextClientId));

@@ -7,7 +7,7 @@ namespace EventLoop.Samples.Cache.Sharding;
 /// Runs one request of a connection against the shards that own its keys, like Dragonfly: a
 /// single-key command goes whole to its owner; DEL, EXISTS, MGET and MSET are split by owner, sent
 /// to every owner at once and gathered (counts summed, values put back in key order); DBSIZE sums
-/// and FLUSHALL/FLUSHDB run everywhere, as one step; everything else (PING, INFO, CLIENT, errors) runs on the
+/// and FLUSHALL/FLUSHDB run everywhere, as one step; INFO reports the keyspace summed over every shard; everything else (PING, CLIENT, errors) runs on the
 /// connection's own shard. Work for the connection's own shard runs inline, without a hop.
 /// </summary>
 /// <remarks>
@@ -20,6 +20,7 @@ namespace EventLoop.Samples.Cache.Sharding;
 internal static class ShardedCommands
 {
     private static readonly ReadOnlyMemory<byte> s_get = "GET"u8.ToArray();
+    private static readonly Func<CacheShard, List<ReadOnlyMemory<byte>>, bool> s_hasRoom = static (shard, part) => shard.Processor.MSetHasRoom(part);
 
     /// <summary>Executes <paramref name="args"/> and appends exactly one reply to <paramref name="output"/>.</summary>
     public static async ValueTask<CommandResult> ExecuteAsync(
@@ -52,6 +53,9 @@ internal static class ShardedCommands
             case CommandId.FlushAll or CommandId.FlushDb:
                 await EverywhereAsync(shards, home, args, output, sum: false);
                 return CommandResult.Continue;
+            case CommandId.Info:
+                await InfoAsync(shards, home, args, output);
+                return CommandResult.Continue;
             default:
                 return home.Processor.Execute(args, output, session);
         }
@@ -78,7 +82,7 @@ internal static class ShardedCommands
                 return AnyElsewhere(shards.Length, home, args, 1);
             case CommandId.MSet:
                 return (args.Count - 1) % 2 == 0 && AnyElsewhere(shards.Length, home, args, 2);
-            case CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb:
+            case CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb or CommandId.Info:
                 return true;
             default:
                 return false;
@@ -200,6 +204,68 @@ internal static class ShardedCommands
         }
     }
 
+    /// <summary>
+    /// MSET across shards, as one step in two phases under the same gates: every owner checks that
+    /// its part fits under its key bound (taking its gate, in shard order), and only when all do
+    /// does every owner apply its part. So an OOM error leaves every key as it was, as in Redis.
+    /// </summary>
+    private static async ValueTask MSetAcrossShardsAsync(CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, IBufferWriter<byte> output)
+    {
+        if (home.Store.MaxKeys == 0)
+        {
+            // No key bound, so no part can be refused: one phase, one hop per owner.
+            _ = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
+            RespWriter.WriteOk(output);
+            return;
+        }
+
+        var held = new bool[shards.Length];
+        try
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not { } part)
+                {
+                    continue;
+                }
+
+                CacheShard shard = shards[i];
+                int index = i;
+                bool room = ReferenceEquals(shard, home)
+                    ? await TakeGateAndRunAsync(shard, held, index, part, s_hasRoom)
+                    : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, s_hasRoom));
+                if (!room)
+                {
+                    RespWriter.WriteError(output, RespErrors.OutOfMemory);
+                    return;
+                }
+            }
+
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not { } part)
+                {
+                    continue;
+                }
+
+                CacheShard shard = shards[i];
+                _ = ReferenceEquals(shard, home) ? shard.Execute(part) : await shard.Loop.InvokeAsync(() => Task.FromResult(shard.Execute(part)));
+            }
+
+            RespWriter.WriteOk(output);
+        }
+        finally
+        {
+            for (int i = 0; i < shards.Length; i++)
+            {
+                if (parts[i] is not null)
+                {
+                    LetGateGo(shards[i], home, held, i);
+                }
+            }
+        }
+    }
+
     private static async Task<T> TakeGateAndRunAsync<T>(
         CacheShard shard, bool[] held, int index, List<ReadOnlyMemory<byte>> part, Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run)
     {
@@ -237,8 +303,9 @@ internal static class ShardedCommands
     }
 
     /// <summary>
-    /// DEL and EXISTS (one key per step) or MSET (key, value pairs): each owner runs the same
-    /// command on its keys; integer replies are summed, +OK replies give +OK. The first error wins.
+    /// DEL and EXISTS (one key per step): each owner runs the same command on its keys and the
+    /// integer replies are summed; the first error wins. MSET (key, value pairs) whose keys span
+    /// shards goes to <see cref="MSetAcrossShardsAsync"/>.
     /// </summary>
     private static async ValueTask SumAsync(
         CacheShard[] shards, CacheShard home, ClientSession session, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output, int firstKey, int step)
@@ -250,10 +317,15 @@ internal static class ShardedCommands
             return;
         }
 
+        if (step == 2)
+        {
+            await MSetAcrossShardsAsync(shards, home, parts, output);
+            return;
+        }
+
         byte[][] replies = await AcrossShardsAsync(shards, home, parts, static (shard, part) => shard.Execute(part));
         long total = 0;
         byte[]? error = null;
-        byte[]? ok = null;
         foreach (byte[] reply in replies)
         {
             if (reply is null)
@@ -269,19 +341,11 @@ internal static class ShardedCommands
             {
                 total += n;
             }
-            else
-            {
-                ok ??= reply;
-            }
         }
 
         if (error is not null)
         {
             output.Write(error);
-        }
-        else if (step == 2)
-        {
-            output.Write(ok);
         }
         else
         {
@@ -338,6 +402,19 @@ internal static class ShardedCommands
         }
 
         RespWriter.WriteInteger(output, total);
+    }
+
+    /// <summary>
+    /// INFO, run by the home shard with the keyspace counts summed over every shard, each taken at
+    /// the same instant as DBSIZE's (behind every shard's gate).
+    /// </summary>
+    private static async ValueTask InfoAsync(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, IBufferWriter<byte> output)
+    {
+        var command = new List<ReadOnlyMemory<byte>>(args);
+        var parts = new List<ReadOnlyMemory<byte>>?[shards.Length];
+        Array.Fill(parts, command);
+        (int Keys, int Expires)[] counts = await AcrossShardsAsync(shards, home, parts, static (shard, _) => (shard.Store.Count, shard.Store.VolatileCount));
+        home.Processor.Info(args, output, counts.Sum(c => (long)c.Keys), counts.Sum(c => (long)c.Expires));
     }
 
     private static byte[][] GetEach(CacheShard shard, List<ReadOnlyMemory<byte>> part)
