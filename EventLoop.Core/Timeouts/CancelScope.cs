@@ -65,7 +65,7 @@ public sealed class CancelScope : IDisposable
             // Not a Direct timer: firing may cancel Token, which runs user callbacks.
             _timer = new TimerHandle(loop) { Callback = s_onDeadline, State = this };
             loop.ScheduleTimer(_timer, d);
-            Deadline = loop.Now + d;
+            Deadline = _timer.When; // the timer's own deadline, saturated: Now + TimeSpan.MaxValue would overflow
         }
 
         _parent = _greenlet.CancelScopes;
