@@ -49,6 +49,9 @@ public sealed class CancelScope : IDisposable
     private CancelScope? _enclosingMoveOn; // the MoveOnAfter scope this one's body runs in, if any
     private bool _abandoned;
 
+    /// <summary>The task scope whose body this scope cancels, if any: its children are killed when the greenlet's body is detached.</summary>
+    internal TaskScope? OwnerTaskScope;
+
     internal CancelScope(Loop loop, TimeSpan? delay)
     {
         loop.VerifyAccess(nameof(CancelScope));

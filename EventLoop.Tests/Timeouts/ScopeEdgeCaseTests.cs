@@ -42,6 +42,29 @@ public sealed class ScopeEdgeCaseTests
     }
 
     [Fact]
+    public void FailAfter_LoopTimeDelayDueAtTheDeadline_DelayCompletes_GreenletNotKilled()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            bool after = false;
+            Greenlet g = loop.Spawn(async () =>
+            {
+                using (loop.FailAfter(TimeSpan.FromSeconds(5)))
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(5), loop.Time);
+                }
+
+                after = true;
+                await loop.Sleep(TimeSpan.FromSeconds(1));
+            });
+            await Record.ExceptionAsync(async () => await g);
+            Assert.False(g.IsKilled, g.Exception?.ToString());
+            Assert.True(after);
+        });
+    }
+
+    [Fact]
     public void FailAfter_DeadlineAndPutAtTheSameInstant_ItemIsNeverLost()
     {
         foreach (bool putterFirst in new[] { true, false })
@@ -402,6 +425,53 @@ public sealed class ScopeEdgeCaseTests
     }
 
     [Fact]
+    public void RunScopeAsync_ParentKilledWhileBodyInForeignAwait_ChildrenDoNotOutliveIt()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var never = new TaskCompletionSource();
+            Greenlet? child = null;
+            Greenlet parent = loop.Spawn(() => loop.RunScopeAsync(async scope =>
+            {
+                child = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+                await never.Task; // not a loop wait: a kill detaches the parent's body
+            }));
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+            await parent.KillAsync();
+            Assert.True(parent.IsKilled);
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+            Assert.True(child!.IsCompleted, "the scope's child outlived the killed parent");
+        });
+    }
+
+    [Fact]
+    public void RunScopeAsync_DeadlineWhileBodyInForeignAwait_ChildrenDoNotOutliveTheGreenlet()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var never = new TaskCompletionSource();
+            Greenlet? child = null;
+            Greenlet parent = loop.Spawn(async () =>
+            {
+                using (loop.FailAfter(TimeSpan.FromSeconds(1)))
+                {
+                    await loop.RunScopeAsync(async scope =>
+                    {
+                        child = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+                        await never.Task;
+                    });
+                }
+            });
+            await Record.ExceptionAsync(async () => await parent);
+            Assert.True(parent.IsCompleted);
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+            Assert.True(child!.IsCompleted, "the scope's child outlived its parent, ended by its deadline");
+        });
+    }
+
+    [Fact]
     public void PoolOfOne_SpawnAsyncWaiters_StartInArrivalOrder()
     {
         using Loop loop = SyncTestLoop.Create();
@@ -424,6 +494,35 @@ public sealed class ScopeEdgeCaseTests
             await pool.JoinAsync();
             Assert.Equal([0, 1, 2, 3], order);
         });
+    }
+
+    [Fact]
+    public async Task InvokeAsync_StartedByAGreenletThatEndsBeforeTheReply_TaskStillCompletes()
+    {
+        await using var group = new LoopGroup(2);
+        int result = await group[0].InvokeAsync(async () =>
+        {
+            Loop here = group[0];
+            Task<int>? call = null;
+            Greenlet starter = here.Spawn(() =>
+            {
+                call = group[1].InvokeAsync(async () => { await group[1].Sleep(TimeSpan.FromMilliseconds(50)); return 5; });
+                return Task.CompletedTask;
+            });
+            await starter;
+            Assert.True(starter.Succeeded);
+            return await call!.WaitAsync(s_liveness);
+        }).WaitAsync(s_liveness);
+        Assert.Equal(5, result);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_StartedByAGreenletThatEndsBeforeTheReply_AwaitedFromPlainThread_Completes()
+    {
+        await using var group = new LoopGroup(2);
+        Task<int> call = await group[0].InvokeAsync(() =>
+            Task.FromResult(group[1].InvokeAsync(async () => { await group[1].Sleep(TimeSpan.FromMilliseconds(50)); return 6; }))).WaitAsync(s_liveness);
+        Assert.Equal(6, await call.WaitAsync(s_liveness));
     }
 
     [Fact]
