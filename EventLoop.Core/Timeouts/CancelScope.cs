@@ -294,12 +294,22 @@ public sealed class CancelScope : IDisposable
     /// <summary>Abandons the body of a fired <c>MoveOnAfter</c> that waits in a foreign await; false for other scopes. Loop thread.</summary>
     internal bool TryAbandonBody()
     {
-        if (_abandon is null || _error is null || _abandoned)
+        if (_abandon is null || _error is null || _abandoned || !_active)
         {
             return false;
         }
 
         _abandoned = true;
+
+        // Scopes inside this one were opened by the abandoned body, which may never leave them:
+        // their deadlines and cancellations must not reach the greenlet that moves on, and a
+        // task scope's children must not outlive the body that was to wait for them.
+        for (CancelScope? s = _greenlet.CancelScopes; s is not null && !ReferenceEquals(s, this); s = _greenlet.CancelScopes)
+        {
+            s.OwnerTaskScope?.OnBodyDetached();
+            s.Dispose();
+        }
+
         _abandon.TrySetResult();
         return true;
     }

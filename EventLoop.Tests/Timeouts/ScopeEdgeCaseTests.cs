@@ -472,6 +472,45 @@ public sealed class ScopeEdgeCaseTests
     }
 
     [Fact]
+    public void MoveOnAfter_AbandonedBodyHeldAFailAfter_ItsLaterDeadlineDoesNotHitTheGreenletThatMovedOn()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var never = new TaskCompletionSource();
+            bool finished = await loop.MoveOnAfter(TimeSpan.FromSeconds(1), async () =>
+            {
+                using (loop.FailAfter(TimeSpan.FromSeconds(5)))
+                {
+                    await never.Task;
+                }
+            });
+            Assert.False(finished);
+            await loop.Sleep(TimeSpan.FromSeconds(10)); // the abandoned body's scope no longer applies
+            Assert.Equal(TimeSpan.FromSeconds(11), loop.Now);
+        });
+    }
+
+    [Fact]
+    public void MoveOnAfter_AbandonedBodyHeldATaskScope_ChildrenKilled_TheirFailureDoesNotHitTheGreenlet()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            var never = new TaskCompletionSource();
+            Greenlet? child = null;
+            bool finished = await loop.MoveOnAfter(TimeSpan.FromSeconds(1), () => loop.RunScopeAsync(async scope =>
+            {
+                child = scope.Spawn(async () => { await loop.Sleep(TimeSpan.FromSeconds(5)); throw new InvalidOperationException("late"); });
+                await never.Task;
+            }));
+            Assert.False(finished);
+            await loop.Sleep(TimeSpan.FromSeconds(10));
+            Assert.True(child!.IsKilled);
+        });
+    }
+
+    [Fact]
     public void PoolOfOne_SpawnAsyncWaiters_StartInArrivalOrder()
     {
         using Loop loop = SyncTestLoop.Create();
