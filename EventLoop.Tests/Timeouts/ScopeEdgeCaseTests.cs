@@ -203,7 +203,7 @@ public sealed class ScopeEdgeCaseTests
 
 /// <summary>Cancel scopes and kills around HttpClient over <see cref="EventLoop.Net.LoopHttp"/>; counts descriptors, so runs alone.</summary>
 [Collection(DescriptorCountingCollection.Name)]
-public sealed class ScopeEdgeCaseHttpTests
+public sealed class ScopeEdgeCaseTestsOverHttp
 {
     private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(20);
 
