@@ -40,7 +40,7 @@ public sealed class TaskScope : IAsyncDisposable
         _childListener = new ChildListener(this);
         if (loop.CurrentGreenlet is not null)
         {
-            _bodyScope = new CancelScope(loop, null);
+            _bodyScope = new CancelScope(loop, null) { OwnerTaskScope = this };
         }
     }
 
@@ -162,6 +162,17 @@ public sealed class TaskScope : IAsyncDisposable
 
         _closed = true;
         ExceptionHelper.ThrowFailures(_failures);
+    }
+
+    /// <summary>
+    /// The greenlet that opened the scope was ended (killed, or its deadline passed) while its body
+    /// awaited something the loop does not own, so the body is detached and may never reach
+    /// <see cref="DisposeAsync"/>: the children must not outlive the greenlet. Loop thread.
+    /// </summary>
+    internal void OnBodyDetached()
+    {
+        IsCanceled = true;
+        _children.KillAll();
     }
 
     /// <summary>A child completed (the group has removed it already, and wakes its joiners after this).</summary>

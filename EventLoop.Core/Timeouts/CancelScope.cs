@@ -49,6 +49,9 @@ public sealed class CancelScope : IDisposable
     private CancelScope? _enclosingMoveOn; // the MoveOnAfter scope this one's body runs in, if any
     private bool _abandoned;
 
+    /// <summary>The task scope whose body this scope cancels, if any: its children are killed when the greenlet's body is detached.</summary>
+    internal TaskScope? OwnerTaskScope;
+
     internal CancelScope(Loop loop, TimeSpan? delay)
     {
         loop.VerifyAccess(nameof(CancelScope));
@@ -65,7 +68,7 @@ public sealed class CancelScope : IDisposable
             // Not a Direct timer: firing may cancel Token, which runs user callbacks.
             _timer = new TimerHandle(loop) { Callback = s_onDeadline, State = this };
             loop.ScheduleTimer(_timer, d);
-            Deadline = loop.Now + d;
+            Deadline = _timer.When; // the timer's own deadline, saturated: Now + TimeSpan.MaxValue would overflow
         }
 
         _parent = _greenlet.CancelScopes;
@@ -291,12 +294,22 @@ public sealed class CancelScope : IDisposable
     /// <summary>Abandons the body of a fired <c>MoveOnAfter</c> that waits in a foreign await; false for other scopes. Loop thread.</summary>
     internal bool TryAbandonBody()
     {
-        if (_abandon is null || _error is null || _abandoned)
+        if (_abandon is null || _error is null || _abandoned || !_active)
         {
             return false;
         }
 
         _abandoned = true;
+
+        // Scopes inside this one were opened by the abandoned body, which may never leave them:
+        // their deadlines and cancellations must not reach the greenlet that moves on, and a
+        // task scope's children must not outlive the body that was to wait for them.
+        for (CancelScope? s = _greenlet.CancelScopes; s is not null && !ReferenceEquals(s, this); s = _greenlet.CancelScopes)
+        {
+            s.OwnerTaskScope?.OnBodyDetached();
+            s.Dispose();
+        }
+
         _abandon.TrySetResult();
         return true;
     }

@@ -48,7 +48,8 @@ public sealed partial class Loop
     /// the timeout is recognised even when the library wraps it in an exception of its own. A body
     /// suspended in an await the loop does not own at the deadline (a <see cref="Task"/>, a
     /// thread-pool API, HttpClient waiting for a connection) cannot be interrupted: within one
-    /// iteration <c>MoveOnAfter</c> abandons it and returns false, and the greenlet carries on. The
+    /// iteration <c>MoveOnAfter</c> abandons it and returns false, and the greenlet carries on (the
+    /// cancel scopes the body opened are left, and the children of its task scopes killed). The
     /// abandoned body resumes when that await completes, its later loop waits fail at once with
     /// the deadline's <see cref="LoopTimeoutException"/>, and its outcome is dropped. A body in a
     /// loop wait is interrupted and unwinds (its <c>finally</c> blocks run) before this returns.
