@@ -189,16 +189,17 @@ public sealed class ScopeEdgeCaseTests
     {
         var group = new LoopGroup(2);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var crossStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<int> fromPlain = group[1].InvokeAsync(async () => { started.TrySetResult(); await group[1].Sleep(Timeout.InfiniteTimeSpan); return 1; });
-        Task<int> crossLoop = group[0].InvokeAsync(() => group[1].InvokeAsync(async () => { await group[1].Sleep(Timeout.InfiniteTimeSpan); return 2; }));
+        Task<int> crossLoop = group[0].InvokeAsync(() => group[1].InvokeAsync(async () => { crossStarted.TrySetResult(); await group[1].Sleep(Timeout.InfiniteTimeSpan); return 2; }));
         await started.Task.WaitAsync(s_liveness);
+        await crossStarted.Task.WaitAsync(s_liveness); // both calls in flight, not one still on its way
         await group.StopAsync().WaitAsync(s_liveness);
         Exception? a = await Record.ExceptionAsync(() => fromPlain.WaitAsync(s_liveness));
         Exception? b = await Record.ExceptionAsync(() => crossLoop.WaitAsync(s_liveness));
         Assert.IsAssignableFrom<OperationCanceledException>(a);
         Assert.IsAssignableFrom<OperationCanceledException>(b);
     }
-
 }
 
 /// <summary>Cancel scopes and kills around HttpClient over <see cref="EventLoop.Net.LoopHttp"/>; counts descriptors, so runs alone.</summary>
