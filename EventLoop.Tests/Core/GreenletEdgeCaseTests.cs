@@ -10,7 +10,7 @@ public sealed class GreenletEdgeCaseTests
     [Fact]
     public void Kill_FromAnotherThread_BeforeTheRemoteSpawnStarted_BodyNeverRuns()
     {
-        using var group = new LoopGroup(1, new LoopGroupOptions { Name = "review-kill" });
+        using var group = new LoopGroup(1, new LoopGroupOptions { Name = "remote-kill" });
         Loop loop = group[0];
         for (int i = 0; i < 50; i++)
         {
@@ -252,7 +252,7 @@ public sealed class GreenletEdgeCaseTests
     [Fact]
     public void LoopGroup_Next_StaysStrictRoundRobin_Across2Pow32Calls()
     {
-        using var group = new LoopGroup(3, new LoopGroupOptions { Name = "review-next" });
+        using var group = new LoopGroup(3, new LoopGroupOptions { Name = "round-robin" });
         System.Reflection.FieldInfo counter = typeof(LoopGroup).GetField("_next", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
 
         // 2^32 - 2 calls made already (a busy acceptor gets there in hours): the next ones cross 2^32.

@@ -16,7 +16,7 @@ public sealed class GroupServerMetricsTests
     public async Task GroupServer_UnixEndpoint_MetricsCountEachConnectionOnce_AndActiveCoversEveryLoop()
     {
         const int clients = 10;
-        string name = $"rv{Guid.NewGuid():N}"[..10];
+        string name = $"gsm{Guid.NewGuid():N}"[..10];
         long accepted = 0;
         var active = new Dictionary<string, long>();
         using var meters = new MeterListener();
