@@ -63,7 +63,8 @@ public sealed partial class Loop
     /// <summary>
     /// Waits until every greenlet has finished or <paramref name="timeout"/> (loop time) passed,
     /// running the loop on the calling thread when no thread runs it, or waiting for the thread
-    /// that does. Not from inside the loop: greenlets use <see cref="JoinAllAsync"/>.
+    /// that does (the timeout then also bounds the wait in wall-clock time, in case that thread
+    /// leaves <c>Run</c> first). Not from inside the loop: greenlets use <see cref="JoinAllAsync"/>.
     /// </summary>
     /// <param name="greenlets">The greenlets to join.</param>
     /// <param name="timeout">How long to wait at most; null for no bound.</param>
@@ -83,7 +84,7 @@ public sealed partial class Loop
 
         if (running != 0)
         {
-            return JoinAllAsync(list, timeout, raiseError).GetAwaiter().GetResult();
+            return JoinWhileAnotherThreadRuns(list, timeout, raiseError);
         }
 
         EnterRun();
@@ -107,6 +108,24 @@ public sealed partial class Loop
         }
 
         return join.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// <see cref="JoinAll"/> while another thread runs the loop: hands the join to the loop and
+    /// waits for it. The loop's timer ends the join at the timeout; the wait also gives up after
+    /// the timeout in wall-clock time, so a loop that stops turning meanwhile (its thread left
+    /// <c>Run</c>) does not hold this thread: it returns the greenlets finished by then.
+    /// </summary>
+    private IReadOnlyList<Greenlet> JoinWhileAnotherThreadRuns(Greenlet[] list, TimeSpan? timeout, bool raiseError)
+    {
+        Task<IReadOnlyList<Greenlet>> join = JoinAllAsync(list, timeout, raiseError);
+        if (timeout is { } bound && bound != Timeout.InfiniteTimeSpan
+            && !((IAsyncResult)join).AsyncWaitHandle.WaitOne(bound < TimeSpan.Zero ? TimeSpan.Zero : bound))
+        {
+            return Array.FindAll(list, static g => g.IsCompleted);
+        }
+
+        return join.GetAwaiter().GetResult();
     }
 
     /// <summary>

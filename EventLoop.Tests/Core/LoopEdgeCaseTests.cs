@@ -164,6 +164,32 @@ public sealed class LoopEdgeCaseTests
     }
 
     [Fact]
+    public void JoinAll_FromAnotherThread_TheRunningThreadLeavesRun_TheJoinerStillReturnsAtItsTimeout()
+    {
+        // "If another thread runs it, it waits": once that thread leaves Run, the loop's timer
+        // that ends the join no longer fires, and the joiner must not wait past its timeout.
+        using var loop = new Loop();
+        var never = new LoopEvent(loop);
+        Greenlet stuck = loop.Spawn(async () => await never.WaitAsync());
+        var runner = new Thread(() => loop.Run()) { IsBackground = true };
+        runner.Start();
+        Assert.True(SpinWait.SpinUntil(() => loop.IsRunning, s_liveness));
+        IReadOnlyList<Greenlet>? joined = null;
+        var joiner = new Thread(() => joined = loop.JoinAll([stuck], TimeSpan.FromMilliseconds(200))) { IsBackground = true };
+        joiner.Start();
+        Assert.True(SpinWait.SpinUntil(() => (joiner.ThreadState & ThreadState.WaitSleepJoin) != 0, s_liveness));
+        loop.Stop(); // the runner leaves Run; the joiner is still waiting
+        Assert.True(runner.Join(s_liveness));
+
+        Assert.True(joiner.Join(s_liveness), "the joiner waited for a loop nobody ran");
+        Assert.NotNull(joined);
+        Assert.Empty(joined);
+        Assert.False(stuck.IsCompleted);
+        stuck.Kill();
+        loop.RunOnce(TimeSpan.Zero);
+    }
+
+    [Fact]
     public void VirtualClock_SleepOfTimeSpanMaxValue_CompletesAndTimeStaysReadable()
     {
         using Loop loop = LoopAssert.Virtual();
