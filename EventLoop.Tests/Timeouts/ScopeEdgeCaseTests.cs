@@ -242,12 +242,14 @@ public sealed class ScopeEdgeCaseTestsOverHttp
                     Greenlet g = loop.Spawn(async () => await http.GetAsync(new Uri($"http://127.0.0.1:{port}/slow")));
                     await loop.Sleep(TimeSpan.FromMilliseconds(100));
                     await g.KillAsync().WaitAsync(s_liveness);
-                    Assert.True(g.IsKilled);
+                    Assert.True(g.IsKilled, g.Exception?.ToString() ?? (g.Succeeded ? "succeeded" : "not completed"));
                     Assert.Equal("ok", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/ok")));
 
                     // A response cut short by the server fails the request, without a hang.
                     Exception? cut = await Record.ExceptionAsync(() => http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/cut")).WaitAsync(s_liveness));
-                    Assert.IsType<HttpRequestException>(cut);
+                    // HttpRequestException, or the HttpIOException ("ended prematurely") of the content
+                    // read, depending on where the end of the stream meets the client.
+                    Assert.True(cut is HttpRequestException or IOException, cut?.ToString() ?? "no error");
                     Assert.Equal("ok", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/ok")));
                 }
 
