@@ -173,33 +173,54 @@ internal static class ShardedCommands
         CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run)
     {
         var held = new bool[shards.Length];
-        var results = new T[shards.Length];
         try
         {
-            for (int i = 0; i < shards.Length; i++)
-            {
-                if (parts[i] is not { } part)
-                {
-                    continue;
-                }
-
-                CacheShard shard = shards[i];
-                int index = i;
-                results[i] = ReferenceEquals(shard, home)
-                    ? await TakeGateAndRunAsync(shard, held, index, part, run)
-                    : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, run));
-            }
-
-            return results;
+            return (await TakeGatesAsync(shards, home, parts, held, run, stopAt: null))!;
         }
         finally
         {
-            for (int i = 0; i < shards.Length; i++)
+            LetGatesGo(shards, home, parts, held);
+        }
+    }
+
+    /// <summary>
+    /// Takes the gate of every owner of a part, in shard order, and runs <paramref name="run"/>
+    /// on its part there (one hop per shard); the gates stay held (<see cref="LetGatesGo"/>).
+    /// Returns the results, or null as soon as <paramref name="stopAt"/> says a result ends it.
+    /// </summary>
+    private static async Task<T[]?> TakeGatesAsync<T>(
+        CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, bool[] held,
+        Func<CacheShard, List<ReadOnlyMemory<byte>>, T> run, Func<T, bool>? stopAt)
+    {
+        var results = new T[shards.Length];
+        for (int i = 0; i < shards.Length; i++)
+        {
+            if (parts[i] is not { } part)
             {
-                if (parts[i] is not null)
-                {
-                    LetGateGo(shards[i], home, held, i);
-                }
+                continue;
+            }
+
+            CacheShard shard = shards[i];
+            int index = i;
+            results[i] = ReferenceEquals(shard, home)
+                ? await TakeGateAndRunAsync(shard, held, index, part, run)
+                : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, run));
+            if (stopAt?.Invoke(results[i]) == true)
+            {
+                return null;
+            }
+        }
+
+        return results;
+    }
+
+    private static void LetGatesGo(CacheShard[] shards, CacheShard home, List<ReadOnlyMemory<byte>>?[] parts, bool[] held)
+    {
+        for (int i = 0; i < shards.Length; i++)
+        {
+            if (parts[i] is not null)
+            {
+                LetGateGo(shards[i], home, held, i);
             }
         }
     }
@@ -222,23 +243,10 @@ internal static class ShardedCommands
         var held = new bool[shards.Length];
         try
         {
-            for (int i = 0; i < shards.Length; i++)
+            if (await TakeGatesAsync(shards, home, parts, held, s_hasRoom, stopAt: static room => !room) is null)
             {
-                if (parts[i] is not { } part)
-                {
-                    continue;
-                }
-
-                CacheShard shard = shards[i];
-                int index = i;
-                bool room = ReferenceEquals(shard, home)
-                    ? await TakeGateAndRunAsync(shard, held, index, part, s_hasRoom)
-                    : await shard.Loop.InvokeAsync(() => TakeGateAndRunAsync(shard, held, index, part, s_hasRoom));
-                if (!room)
-                {
-                    RespWriter.WriteError(output, RespErrors.OutOfMemory);
-                    return;
-                }
+                RespWriter.WriteError(output, RespErrors.OutOfMemory);
+                return;
             }
 
             for (int i = 0; i < shards.Length; i++)
@@ -256,13 +264,7 @@ internal static class ShardedCommands
         }
         finally
         {
-            for (int i = 0; i < shards.Length; i++)
-            {
-                if (parts[i] is not null)
-                {
-                    LetGateGo(shards[i], home, held, i);
-                }
-            }
+            LetGatesGo(shards, home, parts, held);
         }
     }
 
