@@ -38,4 +38,24 @@ public sealed class FetchTests
         Assert.Equal(4, served);
         LoopAssert.NoLiveHandles(loop);
     }
+
+    [Fact]
+    public void FetchAll_ServerThatNeverAnswers_ReportsTheTimeoutAlone_NotTheConnectionItClosed()
+    {
+        using var loop = new Loop();
+        var output = new StringWriter();
+        IReadOnlyList<FetchResult> results = loop.Run(async () =>
+        {
+            using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(); // the kernel completes the handshake; nobody ever reads the request
+            var url = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndPoint!).Port}/slow");
+            return await Fetcher.FetchAllAsync(loop, [url], output, TimeSpan.FromMilliseconds(300));
+        });
+
+        FetchResult result = Assert.Single(results);
+        Assert.False(result.Succeeded);
+        Assert.Contains("HttpClient.Timeout", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("disposed", output.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
 }
