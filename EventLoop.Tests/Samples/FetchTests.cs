@@ -48,9 +48,12 @@ public sealed class FetchTests
         {
             using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(); // the kernel completes the handshake; nobody ever reads the request
+            listener.Listen();
+            Task<System.Net.Sockets.Socket> accepted = listener.AcceptAsync(); // accepted, never answered
             var url = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndPoint!).Port}/slow");
-            return await Fetcher.FetchAllAsync(loop, [url], output, TimeSpan.FromMilliseconds(300));
+            IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, [url], output, TimeSpan.FromSeconds(2));
+            (await accepted).Dispose();
+            return fetched;
         });
 
         FetchResult result = Assert.Single(results);
