@@ -44,6 +44,7 @@ public sealed class CancelScope : IDisposable
     private CancelScope? _parent;
     private Exception? _error;
     private CancellationTokenSource? _cts;
+    private CancellationToken _token; // the Token handed out, kept after Dispose for IsOwnError
     private bool _active;
     private TaskCompletionSource? _abandon; // MoveOnAfter: completed with the scope's error to move on from a body in a foreign await
     private CancelScope? _enclosingMoveOn; // the MoveOnAfter scope this one's body runs in, if any
@@ -107,6 +108,7 @@ public sealed class CancelScope : IDisposable
             if (_cts is null)
             {
                 _cts = new CancellationTokenSource();
+                _token = _cts.Token;
                 if (_error is not null)
                 {
                     _cts.Cancel();
@@ -127,6 +129,7 @@ public sealed class CancelScope : IDisposable
     /// <summary>
     /// True when <paramref name="exception"/> is this scope's own error (not an outer scope's,
     /// not a kill), or wraps it as an inner exception; marks <see cref="CanceledCaught"/>. For <c>catch (...) when (scope.IsOwnError(ex))</c>.
+    /// The cancellation of an await that was given <see cref="Token"/> counts once the scope was cancelled.
     /// </summary>
     /// <param name="exception">The exception caught.</param>
     /// <returns>True when this scope raised it.</returns>
@@ -141,6 +144,7 @@ public sealed class CancelScope : IDisposable
             {
                 LoopTimeoutException t => ReferenceEquals(t.Scope, this),
                 ScopeCanceledException c => ReferenceEquals(c.Scope, this),
+                OperationCanceledException o => _error is not null && _token.CanBeCanceled && o.CancellationToken == _token,
                 _ => false,
             };
         }

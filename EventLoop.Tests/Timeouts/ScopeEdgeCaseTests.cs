@@ -25,6 +25,33 @@ public sealed class ScopeEdgeCaseTests
     }
 
     [Fact]
+    public void FailAfter_ItsTokenEndsAForeignAwait_IsOwnErrorRecognisesTheCancellation()
+    {
+        // The documented way to end an await that is not a loop wait at the deadline: pass the
+        // scope's Token. What it throws must count as the scope's own error.
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            CancelScope? scope = null;
+            Exception? error = await Record.ExceptionAsync(async () =>
+            {
+                using (scope = loop.FailAfter(TimeSpan.FromSeconds(1)))
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(10), loop.Time, scope.Token);
+                }
+            });
+
+            Assert.IsAssignableFrom<OperationCanceledException>(error);
+            Assert.True(scope!.IsOwnError(error!), error!.ToString());
+            Assert.True(scope.CanceledCaught);
+
+            using CancelScope other = loop.FailAfter(TimeSpan.FromSeconds(1));
+            Assert.False(other.IsOwnError(error!)); // another scope's token is not this one's
+            Assert.False(scope.IsOwnError(new OperationCanceledException(CancellationToken.None)));
+        });
+    }
+
+    [Fact]
     public void FailAfter_DeadlineAndPutAtTheSameInstant_ItemIsNeverLost()
     {
         foreach (bool putterFirst in new[] { true, false })
