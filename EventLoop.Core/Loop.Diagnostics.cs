@@ -263,7 +263,7 @@ public sealed partial class Loop
         _callbacksRun,
         _timers.Count,
         _registrationCount,
-        _liveCount + Volatile.Read(ref _remoteSpawnCount),
+        (int)LiveGreenletCount,
         _runQueue.Count);
 
     /// <summary>Sends an exception from a callback, a link or a greenlet to the handler; never throws.</summary>

@@ -166,13 +166,7 @@ public sealed partial class Loop
     {
         foreach (IPollTarget? handler in _handlers)
         {
-            bool released = handler switch
-            {
-                IoRegistration registration => registration.ReleaseIfClosed(fd),
-                ReadinessWatch watch => watch.ReleaseIfClosed(fd),
-                _ => false,
-            };
-            if (released)
+            if (handler?.ReleaseIfClosed(fd) == true)
             {
                 return true;
             }

@@ -285,11 +285,7 @@ public sealed class StreamConnection : IDisposable
     public void ShutdownSend()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (!_socket.Loop.CheckAccess())
-        {
-            // Off the loop it would race the ring send it must wait for (io_uring) and sends in flight.
-            throw new InvalidOperationException("StreamConnection operations run on the loop thread; ShutdownSend too.");
-        }
+        ThrowIfOffLoopThread(); // off the loop it would race the ring send it must wait for, and sends in flight
 
         _sendShutdown = true; // later sends go to send(2), which reports the shutdown (see TryStartRingSend)
         if (_ring?.Send is { InFlight: true } inFlight)
@@ -649,14 +645,18 @@ public sealed class StreamConnection : IDisposable
     private void ThrowUnusable(SocketDirection direction)
     {
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        ThrowIfOffLoopThread();
+        throw new InvalidOperationException(direction == SocketDirection.Read
+            ? "Another receive is already in flight on this connection."
+            : "Another send is already in flight on this connection.");
+    }
+
+    private void ThrowIfOffLoopThread()
+    {
         if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException(
                 "StreamConnection operations run on the loop thread; use AsStream() to call from other threads.");
         }
-
-        throw new InvalidOperationException(direction == SocketDirection.Read
-            ? "Another receive is already in flight on this connection."
-            : "Another send is already in flight on this connection.");
     }
 }

@@ -747,8 +747,7 @@ public class Greenlet
         AbortWaits(killed);
         for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
         {
-            s.OwnerTaskScope?.OnBodyDetached(); // a nursery's children do not outlive the greenlet
-            s.Dispose(); // their deadlines no longer apply to anything
+            s.LeaveDetached();
         }
 
         Complete(killed);

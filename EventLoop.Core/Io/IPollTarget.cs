@@ -11,4 +11,10 @@ internal interface IPollTarget
 
     /// <summary>The loop is being disposed: release the descriptor, fail pending waits.</summary>
     void OnLoopDisposed();
+
+    /// <summary>
+    /// Releases the entry when it is for <paramref name="fd"/> and its handle was closed without
+    /// releasing it (the number now belongs to a new descriptor); true if it did.
+    /// </summary>
+    bool ReleaseIfClosed(int fd);
 }

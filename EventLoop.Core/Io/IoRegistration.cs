@@ -124,8 +124,8 @@ public sealed class IoRegistration : IPollTarget, IDisposable
 
     void IPollTarget.OnLoopDisposed() => Release();
 
-    /// <summary>Unregisters when this registration is for <paramref name="fd"/> and its handle was closed; true if it did.</summary>
-    internal bool ReleaseIfClosed(int fd)
+    /// <inheritdoc/>
+    bool IPollTarget.ReleaseIfClosed(int fd)
     {
         if (_disposed || _fd != fd || !_handle.IsClosed)
         {

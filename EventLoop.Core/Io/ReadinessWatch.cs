@@ -178,8 +178,8 @@ public sealed class ReadinessWatch : IPollTarget, IDisposable
         }
     }
 
-    /// <summary>Stops watching when this watch is for <paramref name="fd"/> and its handle was closed; true if it did.</summary>
-    internal bool ReleaseIfClosed(int fd)
+    /// <inheritdoc/>
+    bool IPollTarget.ReleaseIfClosed(int fd)
     {
         if (_disposed || _descriptor != fd || !_handle.IsClosed)
         {

@@ -295,6 +295,17 @@ public sealed class CancelScope : IDisposable
         await task.ConfigureAwait(true);
     }
 
+    /// <summary>
+    /// Leaves the scope for a body that was detached and may never leave it itself: a task scope's
+    /// children are killed (they must not outlive the body that was to wait for them), then the
+    /// scope is disposed (its deadline no longer applies to anything). Loop thread.
+    /// </summary>
+    internal void LeaveDetached()
+    {
+        OwnerTaskScope?.OnBodyDetached();
+        Dispose();
+    }
+
     /// <summary>Abandons the body of a fired <c>MoveOnAfter</c> that waits in a foreign await; false for other scopes. Loop thread.</summary>
     internal bool TryAbandonBody()
     {
@@ -310,8 +321,7 @@ public sealed class CancelScope : IDisposable
         // task scope's children must not outlive the body that was to wait for them.
         for (CancelScope? s = _greenlet.CancelScopes; s is not null && !ReferenceEquals(s, this); s = _greenlet.CancelScopes)
         {
-            s.OwnerTaskScope?.OnBodyDetached();
-            s.Dispose();
+            s.LeaveDetached();
         }
 
         _abandon.TrySetResult();
