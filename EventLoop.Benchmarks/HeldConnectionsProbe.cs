@@ -18,42 +18,60 @@ public static class HeldConnectionsProbe
         Console.WriteLine($"{count:N0} held connections, managed bytes per connection (live after a full GC)");
         for (int round = 0; round < rounds; round++)
         {
-            using var loop = new Loop();
-            var server = new StreamServer(loop, new IPEndPoint(IPAddress.Loopback, 0), static async (c, ct) =>
+            long before = 0;
+            Hold(count, () => before = LiveBytes(), () =>
             {
-                await c.ReceiveAsync(Memory<byte>.Empty, ct);
-            })
-            { Backlog = 4096 };
-            server.Start();
-            EndPoint endPoint = server.LocalEndPoint;
-            var clients = new List<Socket>(count);
-            for (int i = 0; i < count; i++)
-            {
-                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                client.Connect(endPoint); // completes into the accept queue: the loop is not running
-                clients.Add(client);
-            }
-
-            long before = LiveBytes();
-            while (server.ConnectionCount < count)
-            {
-                loop.RunOnce(TimeSpan.FromMilliseconds(100));
-            }
-
-            for (int i = 0; i < 10; i++)
-            {
-                loop.RunOnce(TimeSpan.Zero); // every handler has started and waits
-            }
-
-            long after = LiveBytes();
-            Console.WriteLine($"round {round + 1}: {(after - before) / (double)count:N0} B per held connection");
-            foreach (Socket client in clients)
-            {
-                client.Dispose();
-            }
-
-            loop.Run(() => server.StopAsync(TimeSpan.Zero));
+                long after = LiveBytes();
+                Console.WriteLine($"round {round + 1}: {(after - before) / (double)count:N0} B per held connection");
+            });
         }
+    }
+
+    /// <summary>
+    /// Holds <paramref name="count"/> connections, each handler waiting in a zero-byte receive,
+    /// calls <paramref name="whileHeld"/>, then closes the clients and stops the server.
+    /// </summary>
+    /// <param name="count">Connections to hold.</param>
+    /// <param name="beforeAccept">Runs once the clients are connected into the accept queue, before the server accepts them.</param>
+    /// <param name="whileHeld">Runs while every handler waits (the loop is not running then).</param>
+    public static void Hold(int count, Action beforeAccept, Action whileHeld)
+    {
+        ArgumentNullException.ThrowIfNull(beforeAccept);
+        ArgumentNullException.ThrowIfNull(whileHeld);
+        using var loop = new Loop();
+        var server = new StreamServer(loop, new IPEndPoint(IPAddress.Loopback, 0), static async (c, ct) =>
+        {
+            await c.ReceiveAsync(Memory<byte>.Empty, ct);
+        })
+        { Backlog = 4096 };
+        server.Start();
+        EndPoint endPoint = server.LocalEndPoint;
+        var clients = new List<Socket>(count);
+        for (int i = 0; i < count; i++)
+        {
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(endPoint); // completes into the accept queue: the loop is not running
+            clients.Add(client);
+        }
+
+        beforeAccept();
+        while (server.ConnectionCount < count)
+        {
+            loop.RunOnce(TimeSpan.FromMilliseconds(100));
+        }
+
+        for (int i = 0; i < 10; i++)
+        {
+            loop.RunOnce(TimeSpan.Zero); // every handler has started and waits
+        }
+
+        whileHeld();
+        foreach (Socket client in clients)
+        {
+            client.Dispose();
+        }
+
+        loop.Run(() => server.StopAsync(TimeSpan.Zero));
     }
 
     private static long LiveBytes()

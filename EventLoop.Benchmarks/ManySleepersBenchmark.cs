@@ -52,9 +52,25 @@ public static class ManySleepersBenchmark
     private static void MeasureLiveMemory(int count)
     {
         long baseline = GC.GetTotalMemory(forceFullCollection: true);
+        long live = 0;
+        HoldAsleep(count, () => live = GC.GetTotalMemory(forceFullCollection: true));
+        Console.WriteLine(
+            $"live memory while asleep, after a full collection: {(live - baseline) / (double)(1024 * 1024):F1} MiB above baseline, " +
+            $"{(live - baseline) / (double)count:F0} B per greenlet (the greenlet array included)");
+    }
+
+    /// <summary>
+    /// Spawns <paramref name="count"/> greenlets that each sleep 10 ms, calls
+    /// <paramref name="whileAsleep"/> from a greenlet spawned last (so it runs right after every
+    /// sleeper has started: all are asleep), and joins them.
+    /// </summary>
+    /// <param name="count">Sleepers.</param>
+    /// <param name="whileAsleep">Runs on the loop thread while every sleeper sleeps.</param>
+    public static void HoldAsleep(int count, Action whileAsleep)
+    {
+        ArgumentNullException.ThrowIfNull(whileAsleep);
         using var loop = new Loop();
         var greenlets = new Greenlet[count];
-        long live = 0;
         for (int i = 0; i < count; i++)
         {
             greenlets[i] = loop.Spawn(static async () => await Loop.Current!.Sleep(TimeSpan.FromMilliseconds(10)));
@@ -62,12 +78,9 @@ public static class ManySleepersBenchmark
 
         loop.Spawn(() =>
         {
-            live = GC.GetTotalMemory(forceFullCollection: true);
+            whileAsleep();
             return Task.CompletedTask;
         });
         loop.JoinAll(greenlets, raiseError: true);
-        Console.WriteLine(
-            $"live memory while asleep, after a full collection: {(live - baseline) / (1024.0 * 1024.0):F1} MiB above baseline, " +
-            $"{(live - baseline) / (double)count:F0} B per greenlet (the greenlet array included)");
     }
 }

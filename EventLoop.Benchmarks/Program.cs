@@ -13,4 +13,10 @@ if (args.Length > 0 && args[0] == "held")
     return;
 }
 
+if (args.Length > 1 && args[0] == "hold")
+{
+    HoldForDump.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 100_000);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(CoreBenchmarks).Assembly).Run(args);
