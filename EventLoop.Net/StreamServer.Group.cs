@@ -49,31 +49,44 @@ public sealed partial class StreamServer
     {
         LoopGroup loops = _loops!;
         bool perLoop = ListenerPerLoop;
-        var shards = new StreamServer[loops.Count];
+
+        // One serving shard per loop; when one loop accepts for all, its acceptor is one more
+        // (last, so a loop's serving shard is the first with that loop) whose handler hands each
+        // connection to the shard of the loop the round robin picks, its own loop's included, so
+        // each loop's share of MaxConnections counts the connections that loop serves.
+        var shards = new StreamServer[perLoop ? loops.Count : loops.Count + 1];
         try
         {
-            shards[0] = CreateShard(loops[0], _endPoint, perLoop ? _handler : HandOffAsync, perLoop);
-            shards[0]._handsOff = !perLoop;
-            _shards = shards;
-            RunOn(loops[0], shards[0].Start);
-            EndPoint bound = shards[0].LocalEndPoint;
-
-            // The others bind the address the first one got (its real port when 0 was asked);
-            // when the first loop accepts for all, they only serve what it hands them.
-            for (int i = 1; i < shards.Length; i++)
+            if (perLoop)
             {
-                shards[i] = CreateShard(loops[i], bound, _handler, perLoop);
-                if (perLoop)
+                shards[0] = CreateShard(loops[0], _endPoint, _handler, MaxConnections, reusePort: true);
+                _shards = shards;
+                RunOn(loops[0], shards[0].Start);
+
+                // The others bind the address the first one got (its real port when 0 was asked).
+                for (int i = 1; i < loops.Count; i++)
                 {
+                    shards[i] = CreateShard(loops[i], shards[0].LocalEndPoint, _handler, MaxConnections, reusePort: true);
                     RunOn(loops[i], shards[i].Start);
                 }
-                else
+            }
+            else
+            {
+                for (int i = 0; i < loops.Count; i++)
                 {
-                    NetMetrics.Register(shards[i]); // serves what the first loop hands it: its connections are active ones too
+                    shards[i] = CreateShard(loops[i], _endPoint, _handler, MaxConnections, reusePort: false);
+                    NetMetrics.Register(shards[i]); // serves what the acceptor hands it: its connections are active ones too
                 }
+
+                // The acceptor turns nobody away: the shard that serves a connection applies its share.
+                StreamServer acceptor = CreateShard(loops[0], _endPoint, HandOffAsync, maxConnections: 0, reusePort: false);
+                acceptor._handsOff = true;
+                shards[^1] = acceptor;
+                _shards = shards;
+                RunOn(loops[0], acceptor.Start);
             }
 
-            _groupEndPoint = bound;
+            _groupEndPoint = shards[^1].LocalEndPoint;
         }
         catch
         {
@@ -87,12 +100,12 @@ public sealed partial class StreamServer
         }
     }
 
-    private StreamServer CreateShard(Loop loop, EndPoint endpoint, Func<StreamConnection, CancellationToken, Task> handler, bool reusePort)
+    private StreamServer CreateShard(Loop loop, EndPoint endpoint, Func<StreamConnection, CancellationToken, Task> handler, int maxConnections, bool reusePort)
     {
         int count = _loops!.Count;
         return new StreamServer(loop, endpoint, handler)
         {
-            MaxConnections = MaxConnections == 0 ? 0 : (int)Math.Max(1, ((long)MaxConnections + count - 1) / count),
+            MaxConnections = maxConnections == 0 ? 0 : (int)Math.Max(1, ((long)maxConnections + count - 1) / count),
             OnRejected = OnRejected,
             RejectTimeout = RejectTimeout,
             Backlog = Backlog,
@@ -139,30 +152,24 @@ public sealed partial class StreamServer
     }
 
     /// <summary>
-    /// The first loop's handler when it accepts for every loop: serve the connection here when
-    /// the round robin picks this loop, else hand a duplicate of its descriptor to the chosen
-    /// loop's shard (the original is closed when this returns).
+    /// The acceptor's handler when the first loop accepts for every loop: hand a duplicate of the
+    /// connection's descriptor to the shard of the loop the round robin picks (the original is
+    /// closed when this returns); that shard applies its share of the limit and serves it.
     /// </summary>
     private Task HandOffAsync(StreamConnection connection, CancellationToken cancellationToken)
     {
         Loop target = _loops!.Next();
-        if (ReferenceEquals(target, connection.Loop))
-        {
-            NetMetrics.Accepted.Add(1, NetMetrics.Tag(connection.Loop));
-            return _handler(connection, cancellationToken);
-        }
-
-        StreamServer? shard = Array.Find(_shards!, s => s is not null && ReferenceEquals(s._loop, target));
-        int fd = shard is null ? -1 : Interop.Libc.fcntl(connection.Socket.Fd, Interop.Libc.F_DUPFD_CLOEXEC, 0);
+        StreamServer shard = Array.Find(_shards!, s => ReferenceEquals(s._loop, target))!;
+        int fd = Interop.Libc.fcntl(connection.Socket.Fd, Interop.Libc.F_DUPFD_CLOEXEC, 0);
         if (fd < 0)
         {
             NetMetrics.Accepted.Add(1, NetMetrics.Tag(connection.Loop));
-            return _handler(connection, cancellationToken); // out of descriptors, or starting: serve it here
+            return _handler(connection, cancellationToken); // out of descriptors: serve it here
         }
 
         try
         {
-            target.Post(static s => { var (server, descriptor) = ((StreamServer, int))s!; server.Adopt(descriptor); }, (shard!, fd));
+            target.Post(static s => { var (server, descriptor) = ((StreamServer, int))s!; server.Adopt(descriptor); }, (shard, fd));
         }
         catch (ObjectDisposedException)
         {
@@ -172,7 +179,7 @@ public sealed partial class StreamServer
         return Task.CompletedTask;
     }
 
-    /// <summary>Serves a connection accepted by another loop, on this shard's loop. Loop thread.</summary>
+    /// <summary>Serves a connection the acceptor handed to this shard, on this shard's loop. Loop thread.</summary>
     private void Adopt(int fd)
     {
         if (_stopping)
@@ -219,10 +226,12 @@ public sealed partial class StreamServer
         }
 
         // Blocks the caller only until that loop has run the action; it never needs the
-        // caller's own loop, so a greenlet of another loop of the group may start a server.
-        using var done = new ManualResetEventSlim();
+        // caller's own loop, so a greenlet of another loop of the group may start a server. A
+        // greenlet rather than a posted callback: if the loop is disposed first (the group
+        // stopping), the greenlet is ended as killed, where the callback would be dropped and
+        // the caller would wait for ever.
         ExceptionDispatchInfo? failure = null;
-        loop.Post(() =>
+        Greenlet run = loop.Spawn(() =>
         {
             try
             {
@@ -232,12 +241,27 @@ public sealed partial class StreamServer
             {
                 failure = ExceptionDispatchInfo.Capture(ex);
             }
-            finally
-            {
-                done.Set();
-            }
+
+            return Task.CompletedTask;
         });
-        done.Wait();
+        try
+        {
+            run.Task.Wait();
+        }
+        catch (AggregateException)
+        {
+            // Killed: read below.
+        }
+
         failure?.Throw();
+        if (run.Exception is { } killed)
+        {
+            if (loop.IsDisposed)
+            {
+                throw new ObjectDisposedException(nameof(Loop), $"The loop '{loop.Name}' was disposed before the server could start on it.");
+            }
+
+            ExceptionDispatchInfo.Throw(killed);
+        }
     }
 }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using EventLoop.Coroutines;
-using EventLoop.Net.Internal;
 
 namespace EventLoop.Net;
 
@@ -158,6 +157,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
     /// <summary>Binds, listens and starts accepting in a greenlet. Loop thread (or before the loop runs); any thread for a server over a <see cref="LoopGroup"/>.</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">Binding or listening failed.</exception>
+    /// <exception cref="ObjectDisposedException">A loop of the group was disposed (the group stopped) before the server could bind on it.</exception>
     public void Start()
     {
         if (_listener is not null || _shards is not null || _stopping)
@@ -181,7 +181,9 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Stops accepting, waits up to <paramref name="grace"/> (loop time) for the running handlers
-    /// to finish, kills the rest, and completes when all have finished. Any thread.
+    /// to finish, kills the rest, and completes when all have finished. Any thread. Once the loop
+    /// is disposed (its group stopped) there is nothing left to stop: its disposal killed the
+    /// handlers and closed their connections and the listener, and the task completes.
     /// </summary>
     /// <param name="grace">How long handlers may keep running; <see cref="TimeSpan.Zero"/> kills them at once.</param>
     /// <returns>A task that completes once every handler has finished and its connection is closed.</returns>
@@ -198,7 +200,7 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
             return StopCoreAsync(grace);
         }
 
-        return LoopInvoke.RunAsync(_loop, () => new ValueTask(StopCoreAsync(grace)));
+        return StopFromElsewhereAsync(grace);
     }
 
     /// <summary>Stops the server, killing running handlers at once (<see cref="StopAsync"/> with no grace).</summary>
@@ -227,6 +229,33 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         StopAccepting();
         _group.KillAll();
         _rejecting.KillAll();
+    }
+
+    /// <summary>
+    /// The stop, asked off the loop thread, runs as a greenlet of the server's loop: one that the
+    /// loop's disposal overtakes is ended as killed, where a posted callback would be dropped with
+    /// the loop and the caller would wait for ever. A loop disposed before or during the stop has
+    /// killed the handlers and closed their connections and the listener: the stop is done.
+    /// </summary>
+    private async Task StopFromElsewhereAsync(TimeSpan grace)
+    {
+        Greenlet stop;
+        try
+        {
+            stop = _loop.Spawn(() => StopCoreAsync(grace));
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            await stop.Task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_loop.IsDisposed)
+        {
+        }
     }
 
     private async Task StopCoreAsync(TimeSpan grace)
