@@ -204,7 +204,7 @@ public sealed partial class StreamServer
             if (_rejecting.IsFull)
             {
                 // No greenlet here to wait for a rejection slot: close at once.
-                RejectedCount++;
+                CountRejected();
                 connection.Dispose();
                 return;
             }

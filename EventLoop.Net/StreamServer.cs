@@ -387,10 +387,16 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         _group.Add(greenlet, served);
     }
 
-    private async ValueTask RejectAsync(StreamConnection connection, CancellationToken cancellationToken)
+    /// <summary>Counts a connection turned away, in <see cref="RejectedCount"/> and the meter.</summary>
+    private void CountRejected()
     {
         RejectedCount++;
         NetMetrics.Rejected.Add(1, NetMetrics.Tag(_loop));
+    }
+
+    private async ValueTask RejectAsync(StreamConnection connection, CancellationToken cancellationToken)
+    {
+        CountRejected();
         if (OnRejected is null)
         {
             connection.Dispose();

@@ -114,7 +114,16 @@ public sealed class LoopGroup : IAsyncDisposable, IDisposable
     /// <summary>The loop at <paramref name="index"/>.</summary>
     /// <param name="index">0 to <see cref="Count"/> - 1.</param>
     /// <returns>The loop.</returns>
-    public Loop this[int index] => _loops[index];
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative or not less than <see cref="Count"/>.</exception>
+    public Loop this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(index);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _loops.Length);
+            return _loops[index];
+        }
+    }
 
     /// <summary>
     /// The next loop in strict round robin: N calls, from any mix of threads, hand out each loop

@@ -6,6 +6,16 @@ public sealed class LoopGroupEdgeCaseTests
     // Liveness bound only: every wait below normally ends in milliseconds.
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2)]
+    public void Indexer_OutOfRange_ThrowsArgumentOutOfRange_AsLoopsDoes(int index)
+    {
+        using var group = new LoopGroup(2);
+        Assert.Equal("index", Assert.Throws<ArgumentOutOfRangeException>(() => group[index]).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => group.Loops[index]);
+    }
+
     [Fact]
     public async Task StopAsync_FromAGreenletOfItsOwnLoop_CompletesAndEndsThatGreenlet()
     {
