@@ -37,6 +37,10 @@ internal static class CommonOptions
         0,
         10_000);
 
+    /// <summary><c>--timeout &lt;s&gt;</c>: how long a client command waits for any one reply (or connection) before it counts the request as failed.</summary>
+    public static Option<int> Timeout(int defaultSeconds, string description = "Seconds to wait for a connection, and for each reply, before counting the request as failed") =>
+        Ranged("--timeout", description, defaultSeconds, 1, 3600);
+
     /// <summary>The loop options a server command runs with: its name, the watchdog, and the spin before each sleep.</summary>
     public static LoopOptions ServerLoopOptions(string name, int blockedThresholdMs, Action<Exception>? unhandled = null, int spinMicroseconds = 0) => new()
     {

@@ -29,6 +29,7 @@ internal static class EchoClientCommand
             },
         };
         Option<bool> quiet = CommonOptions.Quiet("Print a summary (requests, errors, elapsed, p50/p99) instead of every echo");
+        Option<int> timeout = CommonOptions.Timeout((int)EchoClientOptions.DefaultTimeout.TotalSeconds);
         var command = new Command("echo-client", "Echo client: concurrent greenlets each sending 'hello girl' and checking the echo")
         {
             host,
@@ -36,12 +37,14 @@ internal static class EchoClientCommand
             requests,
             connections,
             quiet,
+            timeout,
         };
         command.SetAction(parseResult =>
         {
             var endpoint = new IPEndPoint(CommonOptions.ParseHost(parseResult.GetRequiredValue(host)), parseResult.GetValue(port));
             int total = parseResult.GetValue(requests);
             bool isQuiet = parseResult.GetValue(quiet);
+            var replyTimeout = TimeSpan.FromSeconds(parseResult.GetValue(timeout));
             int count = parseResult.GetValue(connections)
                 ?? ConnectionPlan.DefaultConnections(total, Libc.TryGetOpenFileLimit(out ulong soft, out _) ? soft : null);
 
@@ -67,6 +70,7 @@ internal static class EchoClientCommand
                     Requests = total,
                     Connections = count,
                     Quiet = isQuiet,
+                    Timeout = replyTimeout,
                 }, output, progress);
                 return Report(stats, output, error, isQuiet, showProgress);
             });

@@ -148,7 +148,6 @@ public static class DemoRunner
                 Requests = requests,
                 Connections = used,
                 Quiet = true,
-                Timeout = TimeSpan.FromSeconds(25),
             }, output);
             await server.StopAsync(TimeSpan.FromSeconds(1));
             output.WriteLine(stats.ToString());

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using EventLoop.Net;
@@ -7,7 +8,9 @@ namespace EventLoop.Samples.Echo;
 
 /// <summary>
 /// The echo benchmark's client: one greenlet per connection, each sending its share of requests one
-/// after another and checking every echo byte for byte.
+/// after another and checking every echo byte for byte. Connecting and each request run under a
+/// <see cref="Loop.FailAfter"/> deadline of <see cref="EchoClientOptions.Timeout"/>, so a silent
+/// server fails the requests it leaves unanswered instead of holding the run.
 /// </summary>
 public static class EchoClient
 {
@@ -16,7 +19,7 @@ public static class EchoClient
     /// <param name="options">What to do.</param>
     /// <param name="output">Where <c>Received[i]</c> lines go when not quiet.</param>
     /// <param name="progress">Called on the loop thread with the count of finished requests, at most every 200 ms; null for none.</param>
-    /// <returns>The statistics; failures are counted, not thrown.</returns>
+    /// <returns>The statistics; failures (a refused connection, a reply not in time, a wrong echo) are counted, not thrown.</returns>
     public static async Task<EchoStats> RunAsync(Loop loop, EchoClientOptions options, TextWriter output, Action<int>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(loop);
@@ -24,6 +27,10 @@ public static class EchoClient
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Requests);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Connections);
+        if (options.Timeout <= TimeSpan.Zero && options.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Timeout, "Timeout must be positive, or Timeout.InfiniteTimeSpan.");
+        }
 
         var run = new Run(options, output);
         int connections = Math.Min(options.Connections, Math.Max(options.Requests, 1));
@@ -44,17 +51,19 @@ public static class EchoClient
             }
         });
 
-        IReadOnlyList<Greenlet> finished = await loop.JoinAllAsync(greenlets, options.Timeout);
-        reporter?.Kill();
-        if (finished.Count < greenlets.Length)
+        try
         {
+            // Every wait of a connection is bounded by options.Timeout, so each greenlet ends by itself.
+            await loop.JoinAllAsync(greenlets);
+        }
+        finally
+        {
+            // Killed (a demo part out of time): the connections go with the caller.
+            reporter?.Kill();
             foreach (Greenlet greenlet in greenlets)
             {
                 greenlet.Kill();
             }
-
-            await loop.JoinAllAsync(greenlets);
-            run.Fail(options.Requests - run.Finished, $"timed out after {options.Timeout.TotalSeconds:F0} s");
         }
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
@@ -96,24 +105,33 @@ public static class EchoClient
             }
 
             int done = 0;
+            StreamConnection? connection = null;
+            CancelScope? deadline = null;
             try
             {
-                using StreamConnection connection = await loop.ConnectAsync(options.EndPoint, cancellationToken);
+                using (deadline = loop.FailAfter(options.Timeout))
+                {
+                    connection = await loop.ConnectAsync(options.EndPoint, cancellationToken);
+                }
+
                 byte[] received = new byte[_message.Length];
                 for (; done < count; done++)
                 {
                     long sent = Stopwatch.GetTimestamp();
-                    await connection.SendAsync(_message, cancellationToken);
-                    int filled = 0;
-                    while (filled < received.Length)
+                    using (deadline = loop.FailAfter(options.Timeout))
                     {
-                        int n = await connection.ReceiveAsync(received.AsMemory(filled), cancellationToken);
-                        if (n == 0)
+                        await connection.SendAsync(_message, cancellationToken);
+                        int filled = 0;
+                        while (filled < received.Length)
                         {
-                            throw new EndOfStreamException("the server closed the connection early");
-                        }
+                            int n = await connection.ReceiveAsync(received.AsMemory(filled), cancellationToken);
+                            if (n == 0)
+                            {
+                                throw new EndOfStreamException("the server closed the connection early");
+                            }
 
-                        filled += n;
+                            filled += n;
+                        }
                     }
 
                     Latencies.Record(Stopwatch.GetTimestamp() - sent);
@@ -133,10 +151,21 @@ public static class EchoClient
 
                 connection.ShutdownSend();
             }
+            catch (Exception ex) when (deadline?.IsOwnError(ex) == true)
+            {
+                // Before the IOException filter: a timeout wrapped by the connection is still this
+                // deadline's. The server accepted and is silent, or nobody answered the connect.
+                string seconds = options.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+                Fail(count - done, $"request {first + done}: {(connection is null ? "no connection" : "no reply")} within {seconds} s");
+            }
             catch (Exception ex) when (ex is SocketException or EndOfStreamException or IOException)
             {
                 // This request and the rest of this connection's share are lost.
                 Fail(count - done, $"request {first + done}: {ex.Message}");
+            }
+            finally
+            {
+                connection?.Dispose();
             }
         }
     }

@@ -20,6 +20,13 @@ public sealed record EchoClientOptions
     /// <summary>False prints <c>Received[i]:'…'</c> for every request.</summary>
     public bool Quiet { get; init; } = true;
 
-    /// <summary>Bound on the whole run (loop time); requests still pending then count as errors.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Bound on each wait (loop time): connecting, and each request from its send to the last byte of
+    /// its echo. A request not answered by then fails ("no reply within …"), with the rest of its
+    /// connection's share; <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> waits for ever.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+    /// <summary>The default <see cref="Timeout"/>: 10 s, long enough for a loaded server, short enough for a person waiting.</summary>
+    public static TimeSpan DefaultTimeout { get; } = TimeSpan.FromSeconds(10);
 }

@@ -195,6 +195,47 @@ public sealed class EchoTests
     }
 
     [Fact]
+    public void Client_ServerThatFallsSilent_FailsTheUnansweredShareAfterTheTimeout()
+    {
+        using var loop = new Loop();
+
+        EchoStats stats = loop.Run(async () =>
+        {
+            // Echoes one message per connection, then reads on and never answers again.
+            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
+            {
+                byte[] buffer = new byte[64];
+                int n = await connection.ReceiveAsync(buffer, ct);
+                await connection.SendAsync(buffer.AsMemory(0, n), ct);
+                while (await connection.ReceiveAsync(buffer, ct) > 0)
+                {
+                }
+            });
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 8, Connections = 2, Timeout = TimeSpan.FromSeconds(1) }, TextWriter.Null);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
+
+        Assert.Equal(2, stats.Succeeded);
+        Assert.Equal(6, stats.Errors);
+        Assert.Matches("^request [15]: no reply within 1 s$", stats.FirstError);
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Client_TimeoutNotPositive_Throws(int seconds)
+    {
+        using var loop = new Loop();
+        var options = new EchoClientOptions { EndPoint = s_anyPort, Timeout = TimeSpan.FromSeconds(seconds) };
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => loop.Run(() => EchoClient.RunAsync(loop, options, TextWriter.Null)));
+        LoopAssert.NoLiveHandles(loop);
+    }
+
+    [Fact]
     public void Client_WrongEcho_IsAnError()
     {
         using var loop = new Loop();

@@ -32,6 +32,7 @@ public sealed class NetworkCommandLineTests
     [InlineData("echo-client", "--requests", "-5")]
     [InlineData("echo-client", "--connections", "0")]
     [InlineData("echo-client", "--port", "0")]
+    [InlineData("echo-client", "--timeout", "0")]
     [InlineData("cache-server", "--max-keys", "-1")]
     [InlineData("fetch", "not a url")]
     [InlineData("fetch", "ftp://example.com/")]
@@ -81,6 +82,36 @@ public sealed class NetworkCommandLineTests
         // Past argument validation (exit code 2): the server tried to bind the occupied port.
         Assert.Equal(1, exit);
         Assert.Contains("already in use", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0", "--timeout: 0 is out of range (1–3600)")]
+    [InlineData("3601", "--timeout: 3601 is out of range (1–3600)")]
+    public void Run_EchoClientTimeoutOutOfRange_NamesTheOptionAndRange(string value, string expected)
+    {
+        (int exit, _, string error) = Run("echo-client", "--port", LoopbackPort.Unused(), "--requests", "1", "--timeout", value);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_EchoClientAgainstServerThatNeverAnswers_ReportsNoReplyWithinTheTimeoutAndExits1()
+    {
+        using var silent = new SilentServer();
+
+        // On its own thread so that a client that never gives up fails this test instead of hanging it.
+        Task<(int Exit, string Output, string Error)> run = Task.Run(() => Run("echo-client", "--port", silent.Port, "--requests", "5", "--timeout", "1"));
+
+        // Liveness bound only: the client gives up after about 1 s; a loaded machine gets plenty of room.
+        Assert.True(run.Wait(TimeSpan.FromSeconds(30)), "echo-client --timeout 1 was still waiting for a silent server after 30 s");
+        (int exit, string output, string error) = run.Result;
+        Assert.Equal(1, exit);
+        Assert.Equal(string.Empty, output);
+        string line = Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("5 request(s) failed; first: request ", line, StringComparison.Ordinal);
+        Assert.EndsWith(": no reply within 1 s", line, StringComparison.Ordinal);
+        Assert.True(silent.Accepted > 0, "the client never connected");
     }
 
     [Fact]

@@ -35,6 +35,21 @@ public sealed class ClientCommandLineTests
     }
 
     [Fact]
+    public void EchoClient_ServerThatNeverAnswers_NoReplyWithinTheTimeoutAndExit1()
+    {
+        using var silent = new SilentServer();
+
+        // SampleProcess bounds the wait (liveness only); the client gives up after about 1 s.
+        (int exit, string output, string error) = SampleProcess.Run("echo-client", "--port", silent.Port, "--requests", "5", "--timeout", "1", "--quiet");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("requests: 5, errors: 5", output, StringComparison.Ordinal);
+        string line = Assert.Single(Lines(error));
+        Assert.StartsWith("5 request(s) failed; first: request ", line, StringComparison.Ordinal);
+        Assert.EndsWith(": no reply within 1 s", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RootHelp_ListsEveryCommandAndExits0()
     {
         (int exit, string output, string error) = SampleProcess.Run("--help");
