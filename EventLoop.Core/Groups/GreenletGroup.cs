@@ -250,6 +250,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     {
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
+        WaitTimeout.Validate(timeout);
         return !IsFull ? new ValueTask<Greenlet>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
@@ -271,6 +272,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     {
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
+        WaitTimeout.Validate(timeout);
         return !IsFull ? new ValueTask<Greenlet<T>>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
@@ -299,6 +301,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public ValueTask<bool> WaitAvailableAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(WaitAvailableAsync));
+        WaitTimeout.Validate(timeout);
         return !IsFull
             ? new ValueTask<bool>(true)
             : AvailableWaiters.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false);
@@ -314,6 +317,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public ValueTask<bool> JoinAsync(TimeSpan? timeout = null, bool raiseError = false, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(JoinAsync));
+        WaitTimeout.Validate(timeout);
         return Count == 0
             ? new ValueTask<bool>(true)
             : _joiners.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false, state: raiseError ? s_raise : null);
@@ -340,6 +344,7 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     /// <returns>True when all finished, false when the timeout passed first.</returns>
     public ValueTask<bool> KillAllAsync(TimeSpan? timeout = null)
     {
+        WaitTimeout.Validate(timeout); // before any kill: bad input changes nothing
         KillAll();
         return JoinAsync(timeout);
     }

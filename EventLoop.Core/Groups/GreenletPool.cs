@@ -81,7 +81,8 @@ public sealed class GreenletPool : GreenletGroup
 
     /// <summary>
     /// Like <see cref="MapAsync"/>, yielding each result as soon as it is ready (completion order).
-    /// Stopping the enumeration early kills the workers. Loop thread.
+    /// The first worker that fails or is killed kills the others, and the enumeration ends by
+    /// throwing its exception. Stopping the enumeration early kills the workers. Loop thread.
     /// </summary>
     /// <typeparam name="TSource">The item type.</typeparam>
     /// <typeparam name="TResult">The result type.</typeparam>
@@ -106,7 +107,9 @@ public sealed class GreenletPool : GreenletGroup
 
         void OnWorkerDone(Greenlet worker)
         {
-            if (worker.Failed && failure is null)
+            // A worker killed from outside left its item undone, like one that failed: the
+            // enumeration must not end as if every result had come.
+            if (!worker.Succeeded && failure is null)
             {
                 failure = worker.Exception;
                 workers.KillAll();

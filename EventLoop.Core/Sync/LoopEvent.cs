@@ -64,6 +64,7 @@ public sealed class LoopEvent
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopEvent) + "." + nameof(WaitAsync));
+        WaitTimeout.Validate(timeout);
         return _isSet ? new ValueTask<bool>(true) : _waiters.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false);
     }
 

@@ -62,6 +62,7 @@ public sealed class LoopLock : ILoopReleasable
     public ValueTask<LoopReleaser> AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopLock) + "." + nameof(AcquireAsync));
+        WaitTimeout.Validate(timeout);
         if (!_held)
         {
             _held = true;

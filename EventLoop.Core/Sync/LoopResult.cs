@@ -84,6 +84,7 @@ public sealed class LoopResult<T>
     public ValueTask<T> GetAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(LoopResult<T>) + "." + nameof(GetAsync));
+        WaitTimeout.Validate(timeout);
         if (_ready)
         {
             return _exception is null ? new ValueTask<T>(_value!) : ValueTask.FromException<T>(_exception);

@@ -64,6 +64,7 @@ internal sealed class QueueCore<T>
     public ValueTask PutAsync(T item, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         _loop.VerifyAccess(nameof(PutAsync));
+        WaitTimeout.Validate(timeout);
         if (_completed)
         {
             return ValueTask.FromException(new LoopQueueCompletedException());
@@ -81,6 +82,7 @@ internal sealed class QueueCore<T>
     public ValueTask<T> GetAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         _loop.VerifyAccess(nameof(GetAsync));
+        WaitTimeout.Validate(timeout);
         if (TryGetCore(out T? item))
         {
             return new ValueTask<T>(item);

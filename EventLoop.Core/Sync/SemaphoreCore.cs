@@ -47,6 +47,7 @@ internal sealed class SemaphoreCore : ILoopReleasable
     public ValueTask<LoopReleaser> AcquireAsync(TimeSpan? timeout, CancellationToken cancellationToken)
     {
         _loop.VerifyAccess(nameof(AcquireAsync));
+        WaitTimeout.Validate(timeout);
         if (_count > 0)
         {
             _count--;

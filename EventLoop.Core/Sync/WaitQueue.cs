@@ -75,10 +75,7 @@ internal sealed class WaitQueue<T>(Loop loop)
         out ValueTask<T> immediate)
     {
         immediate = default;
-        if (timeout is { } t && t != Timeout.InfiniteTimeSpan && t < TimeSpan.Zero)
-        {
-            ThrowHelper.ThrowNegativeDelay(nameof(timeout), t);
-        }
+        WaitTimeout.Validate(timeout);
 
         if (cancellationToken.IsCancellationRequested)
         {
