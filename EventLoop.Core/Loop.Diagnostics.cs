@@ -288,6 +288,7 @@ public sealed partial class Loop
             : $"EventLoop: unhandled exception in greenlet #{greenlet.Id} '{greenlet.Name}': {error}");
     }
 
+    /// <summary>Reports a greenlet's failure that nobody rethrows: from its completion, or from an owner that could not deliver it.</summary>
     internal void ReportGreenletFailure(Greenlet greenlet, Exception error)
     {
         if (_options.UnhandledException is null)

@@ -702,7 +702,7 @@ public sealed partial class Loop : IDisposable
         {
             TGreenlet greenlet = spawn(this, main);
             greenlet.Name = "main";
-            greenlet.MarkFailureRaisedByRunner();
+            greenlet.MarkFailureRaisedByOwner();
             while (!greenlet.IsCompleted)
             {
                 RunIteration(Timeout.Infinite);

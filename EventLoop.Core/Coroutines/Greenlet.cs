@@ -31,7 +31,7 @@ public class Greenlet
     private object? _body;
     private volatile int _state; // GreenletState
     private bool _killRequested;
-    private bool _failureRaisedByRunner; // Loop.Run(main) rethrows it: not reported as well
+    private bool _failureRaisedByOwner; // Run(main), InvokeAsync or a TaskScope rethrows it: not reported as well
     private bool _bodyWatched; // a ContinueWith observes the body's task: it may complete off the loop
     private bool _bodyParkedOnLoop; // this step ended with the body awaiting a loop source directly
     // What a dump shows, packed in 8 bytes: the high half is the greenlet's Id minus its parent's
@@ -126,10 +126,12 @@ public class Greenlet
     internal LoopSynchronizationContext Context => _context;
 
     /// <summary>
-    /// Marks the greenlet as one whose failure its runner rethrows (<see cref="Loop.Run(Func{Task})"/>'s
-    /// main): the caller receives the exception, so the loop does not report it a second time.
+    /// Marks the greenlet as one whose failure an owner rethrows (<see cref="Loop.Run(Func{Task})"/>'s
+    /// main, an <c>InvokeAsync</c> call, a <see cref="TaskScope"/>'s child): the caller receives the
+    /// exception, so the loop does not report it a second time. An owner that cannot deliver the
+    /// failure after all hands it to <see cref="Loop.ReportGreenletFailure"/> itself.
     /// </summary>
-    internal void MarkFailureRaisedByRunner() => _failureRaisedByRunner = true;
+    internal void MarkFailureRaisedByOwner() => _failureRaisedByOwner = true;
 
     /// <summary>Names the greenlet lazily: <paramref name="source"/> is asked on the first read of <see cref="Name"/>.</summary>
     /// <param name="source">Supplies the name once.</param>
@@ -597,7 +599,7 @@ public class Greenlet
         PublishCompleted();
         Loop.OnGreenletCompleted(this);
 
-        if (error is not null && !EndedByKill && !_failureRaisedByRunner)
+        if (error is not null && !EndedByKill && !_failureRaisedByOwner)
         {
             Loop.ReportGreenletFailure(this, error);
         }

@@ -14,6 +14,13 @@ namespace EventLoop;
 /// </summary>
 /// <remarks>
 /// <para>
+/// The scope owns its children's failures, like trio's nursery and asyncio's <c>TaskGroup</c>: a
+/// failure it rethrows is not also sent to <see cref="LoopOptions.UnhandledException"/>. Only when
+/// the scope cannot rethrow it does a child's failure go to that handler, once: when the greenlet
+/// ending the scope is killed or reaches a deadline while it waits (the scope rethrows that error),
+/// or when the body is detached before it ends the scope (see <see cref="Greenlet.Kill"/>).
+/// </para>
+/// <para>
 /// Preferred form: <c>await loop.RunScopeAsync(async scope => { scope.Spawn(...); ... })</c>: an
 /// exception from the body kills the children too and is rethrown with theirs.
 /// </para>
@@ -31,7 +38,12 @@ public sealed class TaskScope : IAsyncDisposable
     private readonly CancelScope? _bodyScope;
     private TaskCompletionSource? _allDoneTask;
     private List<Exception>? _failures;
+    private List<Greenlet>? _failedChildren; // whose failures are among _failures, for DropFailures
     private bool _closed;
+
+    // Set once the scope can no longer rethrow what it records (its end was interrupted, or the
+    // body that was to end it was detached): a child's failure goes to the loop's handler then.
+    private bool _failuresDropped;
 
     private TaskScope(Loop loop)
     {
@@ -119,7 +131,8 @@ public sealed class TaskScope : IAsyncDisposable
     /// <summary>
     /// Ends the scope: waits for every child, then rethrows the failures. If the waiting greenlet
     /// is killed (or an outer cancel scope fires) meanwhile, the children are killed, still waited
-    /// for, and that error is rethrown. Loop thread.
+    /// for, and that error is rethrown; the children's failures then go to
+    /// <see cref="LoopOptions.UnhandledException"/>. Loop thread.
     /// </summary>
     /// <returns>A ValueTask that completes when every child has finished.</returns>
     public async ValueTask DisposeAsync()
@@ -133,7 +146,13 @@ public sealed class TaskScope : IAsyncDisposable
         _bodyScope?.Dispose(); // its cancellation was for the body, not for this wait
         try
         {
-            await _children.JoinAsync().ConfigureAwait(true);
+            // A child may spawn a sibling between the join's wake-up and this continuation: the
+            // scope ends only when none is left, so no child outlives it.
+            do
+            {
+                await _children.JoinAsync().ConfigureAwait(true);
+            }
+            while (_children.Count > 0);
         }
         catch
         {
@@ -157,6 +176,7 @@ public sealed class TaskScope : IAsyncDisposable
             }
 
             _closed = true;
+            DropFailures(); // this error is rethrown instead
             throw;
         }
 
@@ -172,6 +192,7 @@ public sealed class TaskScope : IAsyncDisposable
     internal void OnBodyDetached()
     {
         IsCanceled = true;
+        DropFailures(); // the detached body's outcome is dropped, the scope's rethrow with it
         _children.KillAll();
     }
 
@@ -180,7 +201,15 @@ public sealed class TaskScope : IAsyncDisposable
     {
         if (child.Failed)
         {
-            Fail(child.Exception!);
+            if (_failuresDropped)
+            {
+                _loop.ReportGreenletFailure(child, child.Exception!);
+            }
+            else
+            {
+                (_failedChildren ??= []).Add(child);
+                Fail(child.Exception!);
+            }
         }
 
         if (_children.Count == 0)
@@ -193,6 +222,28 @@ public sealed class TaskScope : IAsyncDisposable
     {
         (_failures ??= []).Add(error);
         CancelAll();
+    }
+
+    /// <summary>
+    /// The scope will not rethrow its failures: the children's go to the loop's handler (each
+    /// once, now or when it happens), as they would for a greenlet nobody owns. The body's own
+    /// exception is not a greenlet's failure: it is dropped with the body's outcome.
+    /// </summary>
+    private void DropFailures()
+    {
+        _failuresDropped = true;
+        if (_failedChildren is null)
+        {
+            return;
+        }
+
+        foreach (Greenlet child in _failedChildren)
+        {
+            _loop.ReportGreenletFailure(child, child.Exception!);
+        }
+
+        _failedChildren = null;
+        _failures = null;
     }
 
     private void CancelAll()
@@ -222,6 +273,8 @@ public sealed class TaskScope : IAsyncDisposable
     private TGreenlet Track<TGreenlet>(TGreenlet greenlet)
         where TGreenlet : Greenlet
     {
+        greenlet.MarkFailureRaisedByOwner(); // the scope rethrows it, or reports it when it cannot
+
         if (IsCanceled)
         {
             greenlet.Kill(); // a cancelled scope starts nothing new

@@ -90,7 +90,7 @@ public sealed partial class Loop
     private Task<T> InvokeCore<T>(Greenlet greenlet)
     {
         ThrowIfDisposed();
-        greenlet.MarkFailureRaisedByRunner();
+        greenlet.MarkFailureRaisedByOwner();
         Loop? caller = t_current;
         Invocation<T> call = Invocation<T>.Rent(caller, greenlet);
         Task<T> task = call.Task;

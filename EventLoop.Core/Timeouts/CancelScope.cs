@@ -44,7 +44,7 @@ public sealed class CancelScope : IDisposable
     private CancelScope? _parent;
     private Exception? _error;
     private CancellationTokenSource? _cts;
-    private CancellationToken _token; // the Token handed out, kept after Dispose for IsOwnError
+    private CancellationToken _token; // the Token handed out, kept after Dispose for IsOwnError and Token
     private bool _active;
     private TaskCompletionSource? _abandon; // MoveOnAfter: completed with the scope's error to move on from a body in a foreign await
     private CancelScope? _enclosingMoveOn; // the MoveOnAfter scope this one's body runs in, if any
@@ -100,11 +100,29 @@ public sealed class CancelScope : IDisposable
     /// <summary>The greenlet the scope applies to.</summary>
     public Greenlet Greenlet => _greenlet;
 
-    /// <summary>A token cancelled when the scope is cancelled, for waits that are not loop waits. Loop thread.</summary>
+    /// <summary>
+    /// A token cancelled when the scope is cancelled, for waits that are not loop waits. Its source
+    /// is created on the first read while the scope is active, and disposed with the scope. Loop thread.
+    /// </summary>
+    /// <remarks>
+    /// After <see cref="Dispose"/> the scope can no longer be cancelled, and reading the token
+    /// creates nothing: it returns the token handed out before, if any (cancelled when the scope
+    /// was; registering on it still works, its <see cref="CancellationToken.WaitHandle"/> does not,
+    /// since its source is disposed); else a token that shows the scope's final state, already
+    /// cancelled when the scope was cancelled, otherwise <see cref="CancellationToken.None"/>.
+    /// Unlike <see cref="CancellationTokenSource.Token"/>, it does not throw
+    /// <see cref="ObjectDisposedException"/>: like trio's cancel scope, the scope's state stays
+    /// readable after it was left.
+    /// </remarks>
     public CancellationToken Token
     {
         get
         {
+            if (!_active)
+            {
+                return _token.CanBeCanceled ? _token : new CancellationToken(_error is not null);
+            }
+
             if (_cts is null)
             {
                 _cts = new CancellationTokenSource();

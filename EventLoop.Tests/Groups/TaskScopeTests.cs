@@ -245,6 +245,224 @@ public sealed class TaskScopeTests
         Assert.IsAssignableFrom<OperationCanceledException>(parent.Exception);
     }
 
+    [Fact]
+    public void RunScopeAsync_ChildFails_RethrownByTheScope_NotReportedToTheHandler()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        loop.Run(async () =>
+        {
+            var boom = new InvalidDataException("child");
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(() => loop.RunScopeAsync(async scope =>
+            {
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw boom;
+                });
+                await loop.Sleep(TimeSpan.FromHours(1));
+            }));
+            Assert.Same(boom, ex);
+        });
+
+        Assert.Empty(reported);
+        Assert.Equal(0, loop.Statistics.LiveGreenlets);
+    }
+
+    [Fact]
+    public void OpenTaskScope_ChildFails_RethrownByTheScope_NotReportedToTheHandler()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        loop.Run(async () =>
+        {
+            var boom = new InvalidDataException("child");
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+            {
+                await using TaskScope scope = loop.OpenTaskScope();
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw boom;
+                });
+                _ = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            });
+            Assert.Same(boom, ex);
+        });
+
+        Assert.Empty(reported);
+        Assert.Equal(0, loop.Statistics.LiveGreenlets);
+    }
+
+    [Fact]
+    public void RunScopeAsync_ChildAndBodyFail_AggregateRethrown_NeitherReportedToTheHandler()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        loop.Run(async () =>
+        {
+            var childError = new InvalidDataException("child");
+            var bodyError = new FormatException("body");
+            var ex = await Assert.ThrowsAsync<AggregateException>(() => loop.RunScopeAsync(async scope =>
+            {
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw childError;
+                });
+                try
+                {
+                    await loop.Sleep(TimeSpan.FromHours(1));
+                }
+                finally
+                {
+                    throw bodyError; // the body fails too, while the child's failure interrupts it
+                }
+            }));
+            Assert.Equal([childError, bodyError], ex.InnerExceptions);
+        });
+
+        Assert.Empty(reported);
+    }
+
+    [Fact]
+    public void Cancel_KilledChildren_AreNotFailures_NothingRethrownOrReported()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        loop.Run(async () =>
+        {
+            Greenlet? child = null;
+            await loop.RunScopeAsync(async scope =>
+            {
+                child = scope.Spawn(async () =>
+                {
+                    try
+                    {
+                        await loop.Sleep(TimeSpan.FromHours(1));
+                    }
+                    finally
+                    {
+                        await loop.Sleep(TimeSpan.FromSeconds(1)); // a killed greenlet's waits fail at once
+                    }
+                });
+                await loop.Sleep(TimeSpan.FromSeconds(1));
+                scope.Cancel();
+            });
+            Assert.True(child!.IsKilled);
+            Assert.IsAssignableFrom<OperationCanceledException>(child.Exception);
+        });
+
+        Assert.Empty(reported);
+    }
+
+    [Fact]
+    public void ParentKilledWhileEndingScopeAfterAChildFailed_TheScopeRethrowsTheKill_TheFailureIsReportedOnce()
+    {
+        // The scope cannot rethrow the child's failure (the waiting greenlet ends with its kill),
+        // so the failure goes to the handler, exactly once.
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        var boom = new InvalidDataException("child");
+        loop.Run(async () =>
+        {
+            Greenlet? parent = null;
+            Greenlet? sibling = null;
+            parent = loop.Spawn(async () =>
+            {
+                await using TaskScope scope = loop.OpenTaskScope();
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    parent!.Kill(); // interrupts the scope's end before the failure is recorded
+                    throw boom;
+                });
+                sibling = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            });
+            await Record.ExceptionAsync(async () => await parent);
+            Assert.IsAssignableFrom<OperationCanceledException>(parent.Exception);
+            Assert.True(sibling!.IsCompleted);
+        });
+
+        Assert.Equal([boom], reported);
+    }
+
+    [Fact]
+    public void ParentDetachedAfterAChildFailed_TheFailureIsReportedOnce()
+    {
+        // The child's failure cancels the body, which awaits a task the loop does not own; a kill
+        // then detaches the body, which may never reach the scope's end to rethrow the failure.
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        var boom = new InvalidDataException("child");
+        loop.Run(async () =>
+        {
+            var release = new TaskCompletionSource();
+            Greenlet parent = loop.Spawn(() => loop.RunScopeAsync(async scope =>
+            {
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw boom;
+                });
+                await release.Task;
+            }));
+            await loop.Sleep(TimeSpan.FromSeconds(2));
+            Assert.False(parent.IsCompleted);
+            await parent.KillAsync();
+            Assert.Equal([boom], reported);
+
+            release.SetResult(); // the detached body reaches the scope's end; its outcome is dropped
+            await loop.Settle();
+        });
+
+        Assert.Equal([boom], reported);
+        Assert.Equal(0, loop.Statistics.LiveGreenlets);
+    }
+
+    [Fact]
+    public void ChildSpawnedAfterTheLastChildEndedButBeforeTheScopeEnds_IsWaitedFor_ItsFailureRethrown()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        var boom = new InvalidDataException("late child");
+        loop.Run(async () =>
+        {
+            var lastChildEnding = new LoopEvent(loop);
+            TaskScope? open = null;
+            Greenlet? late = null;
+            Greenlet outsider = loop.Spawn(async () =>
+            {
+                await lastChildEnding.WaitAsync();
+                // Runs after the last child ended and before the scope's end resumes.
+                late = open!.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    throw boom;
+                });
+            });
+
+            var ex = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+            {
+                await using TaskScope scope = loop.OpenTaskScope();
+                open = scope;
+                _ = scope.Spawn(async () =>
+                {
+                    await loop.Sleep(TimeSpan.FromSeconds(1));
+                    lastChildEnding.Set();
+                });
+            });
+            Assert.Same(boom, ex);
+            Assert.True(late!.IsCompleted);
+            Assert.True(outsider.Succeeded);
+        });
+
+        Assert.Empty(reported);
+    }
+
+    private static Loop CreateReportingLoop(List<Exception> reported) =>
+        new(new LoopOptions { VirtualTime = true, UnhandledException = reported.Add });
+
     private static void RunIterations(Loop loop, int count)
     {
         for (int i = 0; i < count; i++)

@@ -52,6 +52,67 @@ public sealed class ScopeEdgeCaseTests
     }
 
     [Fact]
+    public void CancelScope_TokenReadBeforeAndAfterDispose_IsTheSameToken_WithTheScopesFinalState()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            CancellationToken before;
+            using (CancelScope scope = loop.OpenCancelScope())
+            {
+                before = scope.Token;
+                scope.Dispose();
+                Assert.Equal(before, scope.Token);
+                Assert.False(scope.Token.IsCancellationRequested);
+                scope.Cancel(); // a scope that was left is not cancelled any more
+                Assert.False(scope.Token.IsCancellationRequested);
+                using CancellationTokenRegistration never = scope.Token.Register(() => { }); // its disposed source accepts it
+            }
+
+            CancelScope timedOut = loop.FailAfter(TimeSpan.FromSeconds(1));
+            before = timedOut.Token;
+            await Record.ExceptionAsync(async () => await loop.Sleep(TimeSpan.FromSeconds(2)));
+            timedOut.Dispose();
+            Assert.Equal(before, timedOut.Token);
+            Assert.True(timedOut.Token.IsCancellationRequested);
+            using CancellationTokenRegistration late = timedOut.Token.Register(() => { }); // no ObjectDisposedException
+        });
+    }
+
+    [Fact]
+    public void CancelScope_TokenFirstReadAfterDispose_CreatesNoSource_ShowsTheScopesFinalState()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        loop.Run(async () =>
+        {
+            long quietest = long.MaxValue;
+            for (int i = 0; i < 3; i++)
+            {
+                CancelScope left = loop.OpenCancelScope();
+                left.Dispose();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                CancellationToken token = left.Token;
+                quietest = Math.Min(quietest, GC.GetAllocatedBytesForCurrentThread() - before);
+                Assert.False(token.CanBeCanceled); // nothing can cancel a scope that was left
+            }
+
+            Assert.Equal(0, quietest);
+
+            CancelScope cancelled = loop.OpenCancelScope();
+            cancelled.Cancel();
+            cancelled.Dispose();
+            Assert.True(cancelled.Token.IsCancellationRequested);
+
+            CancelScope timedOut = loop.FailAfter(TimeSpan.FromSeconds(1));
+            await Record.ExceptionAsync(async () => await loop.Sleep(TimeSpan.FromSeconds(2)));
+            timedOut.Dispose();
+            Assert.True(timedOut.TimedOut);
+            Assert.True(timedOut.Token.IsCancellationRequested);
+            Assert.Equal(0, loop.Statistics.TimersPending);
+        });
+    }
+
+    [Fact]
     public void FailAfter_DeadlineAndPutAtTheSameInstant_ItemIsNeverLost()
     {
         foreach (bool putterFirst in new[] { true, false })
