@@ -251,6 +251,11 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Greenlet>(cancellationToken);
+        }
+
         return !IsFull ? new ValueTask<Greenlet>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
@@ -273,6 +278,11 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
         ArgumentNullException.ThrowIfNull(body);
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(SpawnAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Greenlet<T>>(cancellationToken);
+        }
+
         return !IsFull ? new ValueTask<Greenlet<T>>(AddCore(_loop.Spawn(body), null)) : SpawnWhenFreeAsync(body, timeout, cancellationToken);
     }
 
@@ -286,6 +296,11 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     public ValueTask WaitAvailableAsync(CancellationToken cancellationToken = default)
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(WaitAvailableAsync));
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         return !IsFull ? ValueTask.CompletedTask : AvailableWaiters.WaitNoResultAsync(cancellationToken, null, false);
     }
 
@@ -302,6 +317,11 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(WaitAvailableAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
         return !IsFull
             ? new ValueTask<bool>(true)
             : AvailableWaiters.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false);
@@ -318,6 +338,11 @@ public class GreenletGroup : IReadOnlyCollection<Greenlet>
     {
         _loop.VerifyAccess(nameof(GreenletGroup) + "." + nameof(JoinAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
         return Count == 0
             ? new ValueTask<bool>(true)
             : _joiners.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false, state: raiseError ? s_raise : null);

@@ -65,6 +65,11 @@ public sealed class LoopEvent
     {
         _loop.VerifyAccess(nameof(LoopEvent) + "." + nameof(WaitAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
         return _isSet ? new ValueTask<bool>(true) : _waiters.WaitAsync(cancellationToken, timeout, timeoutThrows: false, timeoutValue: false);
     }
 

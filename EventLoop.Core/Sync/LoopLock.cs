@@ -63,6 +63,11 @@ public sealed class LoopLock : ILoopReleasable
     {
         _loop.VerifyAccess(nameof(LoopLock) + "." + nameof(AcquireAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<LoopReleaser>(cancellationToken);
+        }
+
         if (!_held)
         {
             _held = true;

@@ -85,6 +85,11 @@ public sealed class LoopResult<T>
     {
         _loop.VerifyAccess(nameof(LoopResult<T>) + "." + nameof(GetAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
         if (_ready)
         {
             return _exception is null ? new ValueTask<T>(_value!) : ValueTask.FromException<T>(_exception);

@@ -65,6 +65,11 @@ internal sealed class QueueCore<T>
     {
         _loop.VerifyAccess(nameof(PutAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         if (_completed)
         {
             return ValueTask.FromException(new LoopQueueCompletedException());
@@ -83,6 +88,11 @@ internal sealed class QueueCore<T>
     {
         _loop.VerifyAccess(nameof(GetAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
         if (TryGetCore(out T? item))
         {
             return new ValueTask<T>(item);

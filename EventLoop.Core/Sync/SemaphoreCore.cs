@@ -48,6 +48,11 @@ internal sealed class SemaphoreCore : ILoopReleasable
     {
         _loop.VerifyAccess(nameof(AcquireAsync));
         WaitTimeout.Validate(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<LoopReleaser>(cancellationToken);
+        }
+
         if (_count > 0)
         {
             _count--;

@@ -68,6 +68,72 @@ public sealed class SyncEdgeCaseTests
         });
     }
 
+    public static TheoryData<string> TokenCalls => new()
+    {
+        "LoopQueue.GetAsync", "LoopQueue.PutAsync", "LoopChannel.PutAsync", "LoopSemaphore.AcquireAsync",
+        "BoundedLoopSemaphore.AcquireAsync", "LoopLock.AcquireAsync", "LoopEvent.WaitAsync", "LoopResult.GetAsync",
+        "JoinableLoopQueue.JoinAsync", "GreenletGroup.JoinAsync", "GreenletGroup.WaitAvailableAsync",
+        "GreenletGroup.WaitAvailableAsync(timeout)", "GreenletGroup.SpawnAsync", "GreenletGroup.SpawnAsync<T>",
+    };
+
+    /// <summary>
+    /// Every call below would complete at once; a token already canceled cancels it anyway, as
+    /// <c>SemaphoreSlim.WaitAsync</c>, channel reads, <c>loop.Sleep</c> and the socket calls do,
+    /// and the call takes nothing: no item, permit, lock or slot.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TokenCalls))]
+    public void CallWithACanceledToken_IsCanceled_EvenWhenItWouldNotWait_AndTakesNothing(string call)
+    {
+        using Loop loop = SyncTestLoop.Create();
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+        CancellationToken ct = canceled.Token;
+        loop.Run(async () =>
+        {
+            var queue = new LoopQueue<int>(loop);
+            queue.TryPut(1);
+            var channel = new LoopChannel<int>(loop);
+            Greenlet getter = loop.Spawn(async () => await channel.GetAsync());
+            var result = new LoopResult<int>(loop);
+            result.SetResult(1);
+            var pool = new GreenletPool(loop, 1);
+            var semaphore = new LoopSemaphore(loop, 1);
+            var bounded = new BoundedLoopSemaphore(loop, 1);
+            var loopLock = new LoopLock(loop);
+            await loop.Settle();
+            Func<Task> start = call switch
+            {
+                "LoopQueue.GetAsync" => () => queue.GetAsync(ct).AsTask(),
+                "LoopQueue.PutAsync" => () => queue.PutAsync(2, ct).AsTask(),
+                "LoopChannel.PutAsync" => () => channel.PutAsync(2, ct).AsTask(),
+                "LoopSemaphore.AcquireAsync" => () => semaphore.AcquireAsync(ct).AsTask(),
+                "BoundedLoopSemaphore.AcquireAsync" => () => bounded.AcquireAsync(ct).AsTask(),
+                "LoopLock.AcquireAsync" => () => loopLock.AcquireAsync(ct).AsTask(),
+                "LoopEvent.WaitAsync" => () => new LoopEvent(loop, initialState: true).WaitAsync(ct).AsTask(),
+                "LoopResult.GetAsync" => () => result.GetAsync(ct).AsTask(),
+                "JoinableLoopQueue.JoinAsync" => () => new JoinableLoopQueue<int>(loop).JoinAsync(null, ct).AsTask(),
+                "GreenletGroup.JoinAsync" => () => pool.JoinAsync(null, false, ct).AsTask(),
+                "GreenletGroup.WaitAvailableAsync" => () => pool.WaitAvailableAsync(ct).AsTask(),
+                "GreenletGroup.WaitAvailableAsync(timeout)" => () => pool.WaitAvailableAsync(null, ct).AsTask(),
+                "GreenletGroup.SpawnAsync" => () => pool.SpawnAsync(() => Task.CompletedTask, ct).AsTask(),
+                "GreenletGroup.SpawnAsync<T>" => () => pool.SpawnAsync(() => Task.FromResult(1), ct).AsTask(),
+                _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
+            };
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(start);
+
+            // Nothing was taken, put or started by the canceled call.
+            Assert.Equal(1, queue.Count);
+            Assert.Equal(1, channel.WaitingGetters);
+            Assert.Empty(pool);
+            Assert.Equal(1, semaphore.CurrentCount);
+            Assert.Equal(1, bounded.CurrentCount);
+            Assert.False(loopLock.IsLocked);
+            getter.Kill();
+        });
+    }
+
     [Fact]
     public void GetAsync_GetterTimesOutInTheIterationOfThePut_ItemGoesToTheNextGetter()
     {
