@@ -595,6 +595,15 @@ public class Greenlet
             return;
         }
 
+        // A body that ended with scopes still open (a TaskScope never ended, a FailAfter never
+        // disposed) leaves them now, as a detached body's are: their deadlines end, a task scope's
+        // children are killed (they must not outlive it) and the failures it recorded, which it can
+        // no longer rethrow, go to the handler.
+        for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
+        {
+            s.LeaveDetached();
+        }
+
         _body = error;
         PublishCompleted();
         Loop.OnGreenletCompleted(this);

@@ -185,11 +185,12 @@ public sealed class TaskScope : IAsyncDisposable
     }
 
     /// <summary>
-    /// The greenlet that opened the scope was ended (killed, or its deadline passed) while its body
-    /// awaited something the loop does not own, so the body is detached and may never reach
-    /// <see cref="DisposeAsync"/>: the children must not outlive the greenlet. Loop thread.
+    /// The greenlet that opened the scope left it without ending it: it was ended (killed, or its
+    /// deadline passed) while its body awaited something the loop does not own, so the body is
+    /// detached and may never reach <see cref="DisposeAsync"/>, or its body returned without
+    /// ending the scope. The children must not outlive the greenlet. Loop thread.
     /// </summary>
-    internal void OnBodyDetached()
+    internal void OnBodyLeft()
     {
         IsCanceled = true;
         DropFailures(); // the detached body's outcome is dropped, the scope's rethrow with it

@@ -314,13 +314,13 @@ public sealed class CancelScope : IDisposable
     }
 
     /// <summary>
-    /// Leaves the scope for a body that was detached and may never leave it itself: a task scope's
+    /// Leaves the scope for a body that was detached, or ended, without leaving it itself: a task scope's
     /// children are killed (they must not outlive the body that was to wait for them), then the
     /// scope is disposed (its deadline no longer applies to anything). Loop thread.
     /// </summary>
     internal void LeaveDetached()
     {
-        OwnerTaskScope?.OnBodyDetached();
+        OwnerTaskScope?.OnBodyLeft();
         Dispose();
     }
 

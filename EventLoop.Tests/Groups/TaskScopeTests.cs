@@ -270,6 +270,37 @@ public sealed class TaskScopeTests
     }
 
     [Fact]
+    public void OpenTaskScope_NeverEnded_ItsGreenletEnds_ChildrenKilled_RecordedFailureReportedOnce()
+    {
+        var reported = new List<Exception>();
+        using Loop loop = CreateReportingLoop(reported);
+        var boom = new InvalidDataException("child");
+        Greenlet? sleeper = null;
+        Greenlet opener = loop.Spawn(async () =>
+        {
+            TaskScope scope = loop.OpenTaskScope(); // never ended: a misuse the scope must survive
+            sleeper = scope.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+            _ = scope.Spawn(() => throw boom);
+            try
+            {
+                await loop.Sleep(TimeSpan.FromHours(1)); // the child's failure cancels this wait
+            }
+            catch (ScopeCanceledException)
+            {
+            }
+        });
+
+        loop.JoinAll([opener], TimeSpan.FromHours(2));
+        Assert.True(opener.Succeeded);
+
+        // The scope cannot rethrow any more: the failure goes to the handler, once, and the
+        // children do not outlive the greenlet that opened the scope.
+        Assert.Same(boom, Assert.Single(reported));
+        Assert.True(sleeper!.IsKilled);
+        Assert.Equal(0, loop.Statistics.LiveGreenlets);
+    }
+
+    [Fact]
     public void OpenTaskScope_ChildFails_RethrownByTheScope_NotReportedToTheHandler()
     {
         var reported = new List<Exception>();
