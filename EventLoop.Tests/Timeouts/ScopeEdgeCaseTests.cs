@@ -7,6 +7,21 @@ public sealed class ScopeEdgeCaseTests
     private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(30);
 
     [Fact]
+    public void FailAfter_NeverDisposed_ItsGreenletEnds_TheDeadlineTimerGoesWithIt()
+    {
+        using Loop loop = SyncTestLoop.Create();
+        Greenlet g = loop.Spawn(() =>
+        {
+            _ = loop.FailAfter(TimeSpan.FromHours(1)); // never disposed: a misuse
+            return Task.CompletedTask;
+        });
+        loop.JoinAll([g]);
+
+        Assert.True(g.Succeeded);
+        Assert.Equal(0, loop.Statistics.TimersPending); // no timer left to fire into nothing
+    }
+
+    [Fact]
     public void FailAfter_TimeSpanMaxValue_IsAScopeThatNeverExpires_LikeSleep()
     {
         using Loop loop = SyncTestLoop.Create();
