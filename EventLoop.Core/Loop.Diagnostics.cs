@@ -34,8 +34,8 @@ public sealed partial class Loop
     private long _flushedCallbacks;
     private long _flushedSpawned;
     private long _idleTicks; // Stopwatch ticks spent waiting for work (in the poll or the spin before it) while utilization is listened to
-    private long _pollStartedAt; // Stopwatch timestamp of the wait for work under way, 0 when none
-    private bool _inUntimedPoll; // blocked in a poll that began before anyone read utilization
+    private long _pollStartedAt; // Stopwatch timestamp of the wait for work under way (or of the last Run's return while none runs), 0 when none
+    private bool _inUntimedPoll; // blocked in a poll (or left by Run) before anyone read utilization
     private long _utilizationWall; // read by the listener's thread
     private long _utilizationIdle;
     private long _probeDeadline; // loop ticks; 0 = the delay probe is off
@@ -236,11 +236,16 @@ public sealed partial class Loop
         long idle = Volatile.Read(ref _idleTicks) + (pollStart != 0 ? now - pollStart : 0);
         if (Volatile.Read(ref _inUntimedPoll))
         {
-            // Idle in a poll that began before the gauge was listened to, so not timed: idle since
-            // the last reading as far as can be known. Wake it so its next poll is timed.
+            // Idle in a poll that began before the gauge was listened to (or not running since a
+            // Run returned then), so not timed: idle since the last reading as far as can be
+            // known. Wake a running loop so its next poll is timed; the next Run times itself.
             _utilizationWall = now;
             _utilizationIdle = idle;
-            Wake();
+            if (IsRunning)
+            {
+                Wake();
+            }
+
             return 0;
         }
 

@@ -66,6 +66,12 @@ public sealed partial class Loop : IDisposable
     internal Loop(LoopOptions? options, IPoller? poller, IWaker? waker)
     {
         _options = options ?? new LoopOptions();
+        if (_options.SpinBeforePoll < TimeSpan.Zero)
+        {
+            // Checked before anything is acquired: the poller, the wake-up descriptor and the monitor thread.
+            throw new ArgumentOutOfRangeException(nameof(options), _options.SpinBeforePoll, "LoopOptions.SpinBeforePoll must not be negative.");
+        }
+
         PollerKind kind = poller?.Kind ?? PollerFactory.Resolve(_options.Poller);
         _poller = poller ?? PollerFactory.Create(kind);
         try
@@ -102,14 +108,10 @@ public sealed partial class Loop : IDisposable
         _name = _options.Name ?? $"loop-{NextLoopNumber()}";
         _nameTag = new KeyValuePair<string, object?>(LoopMetrics.LoopNameTag, _name);
         _createdStopwatch = System.Diagnostics.Stopwatch.GetTimestamp();
+        _pollStartedAt = _createdStopwatch; // idle until the first Run
         if (_options.BlockedLoopThreshold is { } blocked && blocked > TimeSpan.Zero)
         {
             _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
-        }
-
-        if (_options.SpinBeforePoll < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), _options.SpinBeforePoll, "LoopOptions.SpinBeforePoll must not be negative.");
         }
 
         _spinTicks = (long)(_options.SpinBeforePoll.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
@@ -645,6 +647,20 @@ public sealed partial class Loop : IDisposable
         }
 
         _ownerThreadId = me;
+
+        // While no thread ran the loop it waited for no work and held nothing: that time is idle
+        // for the utilization gauge, and the delay probe, if it came due meanwhile, is due now.
+        _inUntimedPoll = false;
+        if (_pollStartedAt != 0)
+        {
+            EndIdle(_pollStartedAt);
+        }
+
+        if (_probeDeadline != 0)
+        {
+            _probeDeadline = Math.Max(_probeDeadline, ReadClock());
+        }
+
         _savedLoop = t_current;
         _savedContext = SynchronizationContext.Current;
         t_current = this;
@@ -665,6 +681,16 @@ public sealed partial class Loop : IDisposable
         if (LoopMetrics.AnyPerIterationEnabled)
         {
             FlushMetrics(); // what Run or RunOnce did is counted by the time it returns
+        }
+
+        // Idle until the next Run: timed when utilization is listened to, else marked, as a poll is.
+        if (LoopMetrics.Utilization.Enabled)
+        {
+            BeginIdle();
+        }
+        else
+        {
+            _inUntimedPoll = true;
         }
 
         _currentOwner = null;

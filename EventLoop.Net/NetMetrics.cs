@@ -33,18 +33,22 @@ public static class NetMetrics
 
     private static List<Measurement<long>> ObserveActive()
     {
-        // One measurement per loop: servers on the same loop add up.
-        var byLoop = new Dictionary<Loop, long>();
+        // One measurement per loop name: servers on the same loop (or on loops that share a name)
+        // add up. A disposed loop is no longer reported, as in the EventLoop meter.
+        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (KeyValuePair<StreamServer, object> entry in s_servers)
         {
             Loop loop = entry.Key.Loop;
-            byLoop[loop] = byLoop.GetValueOrDefault(loop) + entry.Key.ConnectionCount;
+            if (!loop.IsDisposed)
+            {
+                byName[loop.Name] = byName.GetValueOrDefault(loop.Name) + entry.Key.ConnectionCount;
+            }
         }
 
-        var list = new List<Measurement<long>>(byLoop.Count);
-        foreach ((Loop loop, long count) in byLoop)
+        var list = new List<Measurement<long>>(byName.Count);
+        foreach ((string name, long count) in byName)
         {
-            list.Add(new Measurement<long>(count, Tag(loop)));
+            list.Add(new Measurement<long>(count, new KeyValuePair<string, object?>(LoopMetrics.LoopNameTag, name)));
         }
 
         return list;

@@ -9,7 +9,9 @@ internal static class GreenletDump
     /// <summary>Writes <paramref name="greenlets"/> as a tree by parent, one line each, children indented under their parent.</summary>
     public static void Write(TextWriter writer, Loop loop, IReadOnlyList<GreenletInfo> greenlets)
     {
-        writer.WriteLine($"Greenlets of loop '{loop.Name}' ({greenlets.Count} live):");
+        var line = new StringBuilder();
+        AppendOneLine(line, $"Greenlets of loop '{loop.Name}' ({greenlets.Count} live):");
+        writer.WriteLine(line.ToString());
         var ids = new HashSet<long>();
         var children = new Dictionary<long, List<GreenletInfo>>();
         foreach (GreenletInfo info in greenlets)
@@ -48,13 +50,12 @@ internal static class GreenletDump
             stack.Push((roots[i], 0));
         }
 
-        var line = new StringBuilder();
         while (stack.Count > 0)
         {
             (GreenletInfo info, int depth) = stack.Pop();
             line.Clear();
             line.Append(' ', 2 + (depth * 2));
-            line.Append(info.ToString());
+            AppendOneLine(line, info.ToString());
             if (depth == 0 && info.ParentId is { } gone)
             {
                 line.Append(CultureInfo.InvariantCulture, $" (parent #{gone} finished)");
@@ -68,6 +69,31 @@ internal static class GreenletDump
                     stack.Push((kids[i], depth + 1));
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="text"/> with its line breaks and other control characters escaped
+    /// (<c>\n</c>, <c>\u2028</c>): a name or a wait description that holds one must not break the
+    /// dump's one line per greenlet.
+    /// </summary>
+    private static void AppendOneLine(StringBuilder line, string text)
+    {
+        foreach (char c in text)
+        {
+            if (!char.IsControl(c) && c is not ('\u2028' or '\u2029'))
+            {
+                line.Append(c);
+                continue;
+            }
+
+            line.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ => string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+            });
         }
     }
 

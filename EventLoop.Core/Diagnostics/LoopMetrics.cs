@@ -42,7 +42,7 @@ public static class LoopMetrics
         "eventloop.greenlets.spawned", "{greenlet}", "Greenlets spawned.");
 
     internal static readonly ObservableGauge<double> Utilization = Meter.CreateObservableGauge(
-        "eventloop.loop.utilization", ObserveUtilization, "1", "Share of wall time the loop was busy (not waiting for work in its poll or the spin before it) since the previous reading, 0..1.");
+        "eventloop.loop.utilization", ObserveUtilization, "1", "Share of wall time the loop was busy (not waiting for work in its poll or the spin before it, nor stopped) since the previous reading, 0..1.");
 
     internal static readonly ObservableUpDownCounter<long> LiveGreenlets = Meter.CreateObservableUpDownCounter(
         "eventloop.greenlets.live", static () => Observe(static l => l.LiveGreenletCount), "{greenlet}", "Greenlets spawned and not yet finished.");
@@ -61,12 +61,25 @@ public static class LoopMetrics
 
     internal static void Unregister(Loop loop) => s_loops.Remove(loop);
 
+    // One measurement per name: loops that share a name are one series, as their counters'
+    // increments are. Counts add up; the utilization of such a series is their mean.
     private static List<Measurement<long>> Observe(Func<Loop, long> read)
     {
         var list = new List<Measurement<long>>();
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (KeyValuePair<Loop, object> entry in s_loops)
         {
-            list.Add(new Measurement<long>(read(entry.Key), entry.Key.NameTag));
+            Loop loop = entry.Key;
+            long value = read(loop);
+            if (byName.TryGetValue(loop.Name, out int index))
+            {
+                list[index] = new Measurement<long>(list[index].Value + value, loop.NameTag);
+            }
+            else
+            {
+                byName.Add(loop.Name, list.Count);
+                list.Add(new Measurement<long>(value, loop.NameTag));
+            }
         }
 
         return list;
@@ -75,9 +88,22 @@ public static class LoopMetrics
     private static List<Measurement<double>> ObserveUtilization()
     {
         var list = new List<Measurement<double>>();
+        var byName = new Dictionary<string, (int Index, int Loops)>(StringComparer.Ordinal);
         foreach (KeyValuePair<Loop, object> entry in s_loops)
         {
-            list.Add(new Measurement<double>(entry.Key.ReadUtilization(), entry.Key.NameTag));
+            Loop loop = entry.Key;
+            double value = loop.ReadUtilization();
+            if (byName.TryGetValue(loop.Name, out (int Index, int Loops) seen))
+            {
+                double mean = ((list[seen.Index].Value * seen.Loops) + value) / (seen.Loops + 1);
+                list[seen.Index] = new Measurement<double>(mean, loop.NameTag);
+                byName[loop.Name] = (seen.Index, seen.Loops + 1);
+            }
+            else
+            {
+                byName.Add(loop.Name, (list.Count, 1));
+                list.Add(new Measurement<double>(value, loop.NameTag));
+            }
         }
 
         return list;

@@ -37,11 +37,16 @@ internal sealed class MetricRecorder : IDisposable
     /// <summary>The sum of a counter's increments.</summary>
     public double Sum(string instrument) => Values(instrument).Sum();
 
-    /// <summary>Collects the observable instruments now and returns the instrument's latest value.</summary>
-    public double Observe(string instrument)
+    /// <summary>Collects the observable instruments now and returns the instrument's latest value (NaN when none and <paramref name="allowNone"/>).</summary>
+    public double Observe(string instrument, bool allowNone = false)
     {
         _listener.RecordObservableInstruments();
         IReadOnlyList<double> values = Values(instrument);
+        if (allowNone && values.Count == 0)
+        {
+            return double.NaN;
+        }
+
         Assert.NotEmpty(values);
         return values[^1];
     }
