@@ -23,8 +23,8 @@ public sealed record BlockedLoopInfo(Loop Loop, Greenlet? Greenlet, string Callb
         string who = Greenlet is null
             ? $"callback {Callback}"
             : $"greenlet #{Greenlet.Id} '{Greenlet.Name}' ({Callback})";
-        return Released
+        return GreenletDump.OneLine(Released
             ? $"EventLoop: loop '{Loop.Name}' released after {Duration.TotalMilliseconds:F0} ms by {who}"
-            : $"EventLoop: loop '{Loop.Name}' BLOCKED for {Duration.TotalMilliseconds:F0} ms so far by {who}";
+            : $"EventLoop: loop '{Loop.Name}' BLOCKED for {Duration.TotalMilliseconds:F0} ms so far by {who}");
     }
 }

@@ -97,6 +97,26 @@ internal static class GreenletDump
         }
     }
 
+    /// <summary>
+    /// <paramref name="text"/> with its line breaks and other control characters escaped as in the
+    /// dump, for a report that must stay one line (<see cref="BlockedLoopInfo"/>,
+    /// <see cref="SlowCallbackInfo"/>); the text itself when it holds none.
+    /// </summary>
+    public static string OneLine(string text)
+    {
+        foreach (char c in text)
+        {
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+            {
+                var line = new StringBuilder(text.Length + 8);
+                AppendOneLine(line, text);
+                return line.ToString();
+            }
+        }
+
+        return text;
+    }
+
     /// <summary>A span in the unit a person reads best: ms below a second, else seconds, minutes, hours.</summary>
     public static string FormatSpan(TimeSpan span)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 
 namespace EventLoop;
 
@@ -13,16 +14,22 @@ namespace EventLoop;
 /// </summary>
 internal sealed class LoopWatchdog : IDisposable
 {
-    private readonly Loop _loop;
+    // Weak: a loop dropped without Dispose is collected, and its monitor thread then ends.
+    private readonly WeakReference<Loop> _loop;
     private readonly long _thresholdTicks; // Stopwatch ticks
     private readonly int _periodMs;
     private readonly Action<BlockedLoopInfo>? _handler;
     private readonly ManualResetEventSlim _stop = new();
     private readonly Thread _thread;
 
+    // The monitor thread's state between looks.
+    private long _seen;
+    private long _since;
+    private BlockedLoopInfo? _reported;
+
     public LoopWatchdog(Loop loop, TimeSpan threshold, Action<BlockedLoopInfo>? handler)
     {
-        _loop = loop;
+        _loop = new WeakReference<Loop>(loop);
         _handler = handler;
         _thresholdTicks = (long)(threshold.TotalSeconds * Stopwatch.Frequency);
 
@@ -54,36 +61,50 @@ internal sealed class LoopWatchdog : IDisposable
 
     private void Run()
     {
-        long seen = 0;
-        long since = 0;
-        BlockedLoopInfo? reported = null;
         while (!_stop.Wait(_periodMs))
         {
-            long sequence = _loop.HeldSequence;
-            long now = Stopwatch.GetTimestamp();
-            if (sequence != seen)
+            if (!Look())
             {
-                if (reported is not null)
-                {
-                    Report(reported with { Duration = Stopwatch.GetElapsedTime(since, now), Released = true });
-                    reported = null;
-                }
-
-                seen = sequence;
-                since = now;
-            }
-            else if (sequence != 0 && reported is null && now - since >= _thresholdTicks)
-            {
-                (Greenlet? greenlet, object? callback) = _loop.HeldBy;
-                reported = new BlockedLoopInfo(_loop, greenlet, Loop.DescribeHeld(greenlet, callback), Stopwatch.GetElapsedTime(since, now), false);
-                Report(reported);
+                return; // the loop was collected without Dispose: nothing is left to watch
             }
         }
 
-        if (reported is not null)
+        if (_reported is not null)
         {
-            Report(reported with { Duration = Stopwatch.GetElapsedTime(since), Released = true });
+            Report(_reported with { Duration = Stopwatch.GetElapsedTime(_since), Released = true });
         }
+    }
+
+    /// <summary>One look at the loop; false once it is gone. The loop is referenced only while a look lasts.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Look()
+    {
+        if (!_loop.TryGetTarget(out Loop? loop))
+        {
+            return false;
+        }
+
+        long sequence = loop.HeldSequence;
+        long now = Stopwatch.GetTimestamp();
+        if (sequence != _seen)
+        {
+            if (_reported is not null)
+            {
+                Report(_reported with { Duration = Stopwatch.GetElapsedTime(_since, now), Released = true });
+                _reported = null;
+            }
+
+            _seen = sequence;
+            _since = now;
+        }
+        else if (sequence != 0 && _reported is null && now - _since >= _thresholdTicks)
+        {
+            (Greenlet? greenlet, object? callback) = loop.HeldBy;
+            _reported = new BlockedLoopInfo(loop, greenlet, Loop.DescribeHeld(greenlet, callback), Stopwatch.GetElapsedTime(_since, now), false);
+            Report(_reported);
+        }
+
+        return true;
     }
 
     private void Report(BlockedLoopInfo info)

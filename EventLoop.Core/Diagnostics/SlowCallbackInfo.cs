@@ -7,7 +7,7 @@ namespace EventLoop;
 public readonly record struct SlowCallbackInfo(TimeSpan Duration, Greenlet? Greenlet, string Callback)
 {
     /// <inheritdoc />
-    public override string ToString() => Greenlet is null
+    public override string ToString() => GreenletDump.OneLine(Greenlet is null
         ? $"EventLoop: slow callback {Callback} held the loop for {Duration.TotalMilliseconds:F1} ms"
-        : $"EventLoop: greenlet #{Greenlet.Id} '{Greenlet.Name}' held the loop for {Duration.TotalMilliseconds:F1} ms ({Callback})";
+        : $"EventLoop: greenlet #{Greenlet.Id} '{Greenlet.Name}' held the loop for {Duration.TotalMilliseconds:F1} ms ({Callback})");
 }

@@ -226,6 +226,52 @@ public sealed class ObservabilityEdgeCaseTests
     }
 
     [Fact]
+    public void Reports_NamesWithLineBreaks_StayOneLine_AsTheDumpDoes()
+    {
+        using var loop = new Loop(new LoopOptions { Name = "edge\nloop", VirtualTime = true });
+        Greenlet g = loop.Spawn(() => Task.CompletedTask);
+        g.Name = "two\r\nlines\u2028";
+        var blocked = new BlockedLoopInfo(loop, g, "Body\n()", TimeSpan.FromSeconds(1), false);
+        var slow = new SlowCallbackInfo(TimeSpan.FromSeconds(1), g, "Body\n()");
+        var slowPlain = new SlowCallbackInfo(TimeSpan.FromSeconds(1), null, "Callback\t()");
+
+        foreach (string report in new[] { blocked.ToString(), (blocked with { Released = true }).ToString(), slow.ToString(), slowPlain.ToString() })
+        {
+            Assert.DoesNotContain('\n', report);
+            Assert.DoesNotContain('\r', report);
+            Assert.DoesNotContain('\u2028', report);
+            Assert.DoesNotContain('\t', report);
+        }
+
+        Assert.Contains("'edge\\nloop'", blocked.ToString(), StringComparison.Ordinal);
+        loop.JoinAll([g]);
+    }
+
+    [Fact]
+    public void Watchdog_LoopDroppedWithoutDispose_IsCollected()
+    {
+        // The monitor thread looks at its loop through a weak reference, so a loop dropped without
+        // Dispose is collected like one without a watchdog (and the thread ends at its next look).
+        WeakReference loop = CreateWatchedLoopAndDropIt();
+
+        for (int i = 0; i < 3 && loop.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(loop.IsAlive, "the monitor thread kept an undisposed loop alive");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CreateWatchedLoopAndDropIt()
+    {
+        var loop = new Loop(new LoopOptions { BlockedLoopThreshold = TimeSpan.FromMilliseconds(50), BlockedLoop = static _ => { } });
+        loop.RunOnce(TimeSpan.Zero);
+        return new WeakReference(loop);
+    }
+
+    [Fact]
     public void Watchdog_SlowHandler_HoldsNeitherTheLoopNorDispose()
     {
         using var inHandler = new ManualResetEventSlim();
