@@ -34,13 +34,9 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.CheckAccess())
-        {
-            return _connection.ReceiveAsync(buffer, cancellationToken);
-        }
-
-        StreamConnection connection = _connection;
-        return new ValueTask<int>(LoopInvoke.RunAsync(connection.Loop, () => connection.ReceiveAsync(buffer, cancellationToken)));
+        return _connection.Loop.CheckAccess()
+            ? _connection.ReceiveAsync(buffer, cancellationToken)
+            : ReadOffLoop(buffer, cancellationToken);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -51,13 +47,9 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.CheckAccess())
-        {
-            return _connection.SendAsync(buffer, cancellationToken);
-        }
-
-        StreamConnection connection = _connection;
-        return new ValueTask(LoopInvoke.RunAsync(connection.Loop, () => connection.SendAsync(buffer, cancellationToken)));
+        return _connection.Loop.CheckAccess()
+            ? _connection.SendAsync(buffer, cancellationToken)
+            : WriteOffLoop(buffer, cancellationToken);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -125,6 +117,20 @@ internal sealed class LoopStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    // Off the loop only: a lambda capturing the arguments makes its closure on entry to the method
+    // that declares them, so in ReadAsync it would cost every read on the loop an allocation.
+    private ValueTask<int> ReadOffLoop(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        StreamConnection connection = _connection;
+        return new ValueTask<int>(LoopInvoke.RunAsync(connection.Loop, () => connection.ReceiveAsync(buffer, cancellationToken)));
+    }
+
+    private ValueTask WriteOffLoop(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        StreamConnection connection = _connection;
+        return new ValueTask(LoopInvoke.RunAsync(connection.Loop, () => connection.SendAsync(buffer, cancellationToken)));
     }
 
     private void ThrowIfLoopThread()
