@@ -7,7 +7,8 @@ namespace EventLoop.Tests.Net;
 /// <summary>
 /// The <see cref="Stream"/> from <see cref="StreamConnection.AsStream"/> against what a .NET user
 /// takes for granted of one (<c>NetworkStream</c> is the reference): failures, empty buffers,
-/// cancellation, capabilities, dispose, and use from the thread pool.
+/// cancellation, capabilities, dispose, and use from the thread pool; and the listener's
+/// argument checks.
 /// </summary>
 public sealed class StreamAdapterEdgeCaseTests
 {
@@ -245,6 +246,18 @@ public sealed class StreamAdapterEdgeCaseTests
         LoopNet.AssertWarmRoundTripsAllocateNothing(loop, client);
         client.ShutdownSend();
         LoopNet.Run(loop, async () => await server);
+    }
+
+    [Fact]
+    public void Listen_BacklogNotPositive_ThrowsNamingTheBacklog()
+    {
+        using Loop loop = LoopNet.Create();
+        Assert.Equal("backlog", Assert.Throws<ArgumentOutOfRangeException>(() => loop.Listen(LoopNet.AnyPort, 0)).ParamName);
+        Assert.Equal("backlog", Assert.Throws<ArgumentOutOfRangeException>(() => loop.Listen(LoopNet.AnyPort, -1)).ParamName);
+        ArgumentOutOfRangeException options = Assert.Throws<ArgumentOutOfRangeException>(() => loop.Listen(LoopNet.AnyPort, new ListenOptions { Backlog = 0 }));
+        Assert.Equal("options", options.ParamName);
+        Assert.Contains("Backlog", options.Message, StringComparison.Ordinal);
+        LoopNet.AssertNoRegistrations(loop);
     }
 
     private static async Task<Exception?> WriteUntilItFailsAsync(Stream stream, Func<Task> between)
