@@ -3,7 +3,7 @@ namespace EventLoop.Net;
 /// <summary>Settings for <see cref="LoopNetExtensions.Listen(Loop, System.Net.EndPoint, ListenOptions)"/>.</summary>
 public sealed class ListenOptions
 {
-    /// <summary>The accept queue length passed to <c>listen(2)</c> (the kernel caps it at <c>net.core.somaxconn</c>); 512 by default.</summary>
+    /// <summary>The accept queue length passed to <c>listen(2)</c> (the kernel caps it at <c>net.core.somaxconn</c>); positive, 512 by default.</summary>
     public int Backlog { get; init; } = 512;
 
     /// <summary>

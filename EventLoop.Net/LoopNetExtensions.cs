@@ -19,12 +19,16 @@ public static class LoopNetExtensions
     /// <summary>Listens for stream connections on <paramref name="endpoint"/>. Loop thread (or before the loop runs).</summary>
     /// <param name="loop">The loop.</param>
     /// <param name="endpoint">An <see cref="IPEndPoint"/> (IPv4 or IPv6; port 0 picks a free port) or a <see cref="UnixDomainSocketEndPoint"/>.</param>
-    /// <param name="backlog">The accept queue length.</param>
+    /// <param name="backlog">The accept queue length; positive.</param>
     /// <returns>The listener.</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="backlog"/> is not positive.</exception>
     /// <exception cref="SocketException">Binding or listening failed (e.g. <see cref="SocketError.AddressAlreadyInUse"/>).</exception>
-    public static StreamListener Listen(this Loop loop, EndPoint endpoint, int backlog = 512) =>
-        Listen(loop, endpoint, new ListenOptions { Backlog = backlog });
+    public static StreamListener Listen(this Loop loop, EndPoint endpoint, int backlog = 512)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(backlog);
+        return Listen(loop, endpoint, new ListenOptions { Backlog = backlog });
+    }
 
     /// <summary>Listens for stream connections on <paramref name="endpoint"/> with <paramref name="options"/>. Loop thread (or before the loop runs).</summary>
     /// <param name="loop">The loop.</param>
@@ -32,14 +36,18 @@ public static class LoopNetExtensions
     /// <param name="options">Backlog and SO_REUSEPORT.</param>
     /// <returns>The listener.</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The backlog is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="ListenOptions.Backlog"/> is not positive.</exception>
     /// <exception cref="SocketException">Binding or listening failed.</exception>
     public static StreamListener Listen(this Loop loop, EndPoint endpoint, ListenOptions options)
     {
         ArgumentNullException.ThrowIfNull(loop);
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Backlog, nameof(options));
+        if (options.Backlog <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Backlog, "ListenOptions.Backlog must be positive.");
+        }
+
         if (endpoint is not (IPEndPoint or UnixDomainSocketEndPoint))
         {
             throw new ArgumentException($"Cannot listen on a {endpoint.GetType().Name}; use an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(endpoint));

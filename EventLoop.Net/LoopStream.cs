@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using EventLoop.Net.Internal;
 
 namespace EventLoop.Net;
@@ -8,10 +11,14 @@ namespace EventLoop.Net;
 /// straight to the connection (allocation-free when warm); from any other thread they are posted
 /// to the loop and completed from there. Synchronous Read and Write block the calling thread, so
 /// on the loop thread they throw <see cref="NotSupportedException"/> rather than deadlock it.
+/// A socket failure is an <see cref="IOException"/> with the <see cref="SocketException"/> as its
+/// inner exception, as <c>NetworkStream</c> reports it.
 /// </summary>
 internal sealed class LoopStream : Stream
 {
     private readonly StreamConnection _connection;
+    private PendingIo? _cachedRead;
+    private PendingIo? _cachedWrite;
 
     public LoopStream(StreamConnection connection)
     {
@@ -34,13 +41,9 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.CheckAccess())
-        {
-            return _connection.ReceiveAsync(buffer, cancellationToken);
-        }
-
-        StreamConnection connection = _connection;
-        return new ValueTask<int>(LoopInvoke.RunAsync(connection.Loop, () => connection.ReceiveAsync(buffer, cancellationToken)));
+        return _connection.Loop.CheckAccess()
+            ? AsStreamResult(_connection.ReceiveAsync(buffer, cancellationToken))
+            : ReadOffLoop(buffer, cancellationToken);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -51,13 +54,9 @@ internal sealed class LoopStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_connection.Loop.CheckAccess())
-        {
-            return _connection.SendAsync(buffer, cancellationToken);
-        }
-
-        StreamConnection connection = _connection;
-        return new ValueTask(LoopInvoke.RunAsync(connection.Loop, () => connection.SendAsync(buffer, cancellationToken)));
+        return _connection.Loop.CheckAccess()
+            ? AsStreamResult(_connection.SendAsync(buffer, cancellationToken))
+            : WriteOffLoop(buffer, cancellationToken);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -127,12 +126,193 @@ internal sealed class LoopStream : Stream
         base.Dispose(disposing);
     }
 
+    // Off the loop only: a lambda capturing the arguments makes its closure on entry to the method
+    // that declares them, so in ReadAsync it would cost every read on the loop an allocation.
+    private ValueTask<int> ReadOffLoop(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        new(LoopInvoke.RunAsync(_connection.Loop, () => AsStreamResult(_connection.ReceiveAsync(buffer, cancellationToken))));
+
+    private ValueTask WriteOffLoop(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken) =>
+        new(LoopInvoke.RunAsync(_connection.Loop, () => AsStreamResult(_connection.SendAsync(buffer, cancellationToken))));
+
+    // A success that is already there passes through as it is; anything else (a wait, a failure, a
+    // cancellation) goes through a pooled PendingIo, which reports a socket failure as a Stream does.
+    private ValueTask<int> AsStreamResult(ValueTask<int> receive)
+    {
+        if (receive.IsCompletedSuccessfully)
+        {
+            return receive;
+        }
+
+        PendingIo pending = _cachedRead ?? new PendingIo(this, write: false);
+        _cachedRead = null;
+        return pending.Wait(receive);
+    }
+
+    private ValueTask AsStreamResult(ValueTask send)
+    {
+        if (send.IsCompletedSuccessfully)
+        {
+            return send;
+        }
+
+        PendingIo pending = _cachedWrite ?? new PendingIo(this, write: true);
+        _cachedWrite = null;
+        return pending.Wait(send);
+    }
+
     private void ThrowIfLoopThread()
     {
         if (_connection.Loop.CheckAccess())
         {
             throw new NotSupportedException(
                 "Synchronous socket I/O would block the loop thread; use ReadAsync/WriteAsync.");
+        }
+    }
+
+    /// <summary>
+    /// A read or write of the stream that waits on the connection's own operation: the awaiter's
+    /// continuation is handed straight to that operation (the greenlet, kill and the loop see the
+    /// same wait, and nothing is allocated once warm), and its <see cref="SocketException"/> comes
+    /// out as the <see cref="IOException"/> a <see cref="Stream"/> reports, the socket error inside
+    /// (as <c>NetworkStream</c> does; HttpClient, for one, wraps only an IOException in
+    /// HttpRequestException). One cached per direction, rented by swapping the field with null
+    /// and returned by GetResult, like the connection's operations. Loop thread.
+    /// </summary>
+    private sealed class PendingIo : IValueTaskSource<int>, IValueTaskSource
+    {
+        private readonly LoopStream _owner;
+        private readonly bool _write;
+        private readonly Action _resume;
+        private ValueTask<int> _receive;
+        private ValueTask _send;
+        private Action<object?>? _continuation;
+        private object? _continuationState;
+        private short _version;
+
+        public PendingIo(LoopStream owner, bool write)
+        {
+            _owner = owner;
+            _write = write;
+            _resume = Resume;
+        }
+
+        public ValueTask<int> Wait(ValueTask<int> receive)
+        {
+            _receive = receive;
+            return new ValueTask<int>(this, _version);
+        }
+
+        public ValueTask Wait(ValueTask send)
+        {
+            _send = send;
+            return new ValueTask(this, _version);
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token)
+        {
+            CheckToken(token);
+            (bool completed, bool succeeded, bool canceled) = _write
+                ? (_send.IsCompleted, _send.IsCompletedSuccessfully, _send.IsCanceled)
+                : (_receive.IsCompleted, _receive.IsCompletedSuccessfully, _receive.IsCanceled);
+            return !completed ? ValueTaskSourceStatus.Pending
+                : succeeded ? ValueTaskSourceStatus.Succeeded
+                : canceled ? ValueTaskSourceStatus.Canceled
+                : ValueTaskSourceStatus.Faulted;
+        }
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        {
+            CheckToken(token);
+            _continuation = continuation;
+            _continuationState = state;
+            bool onContext = (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0;
+            bool flow = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0;
+            if (_write)
+            {
+                ConfiguredValueTaskAwaitable.ConfiguredValueTaskAwaiter awaiter = _send.ConfigureAwait(onContext).GetAwaiter();
+                if (flow)
+                {
+                    awaiter.OnCompleted(_resume);
+                }
+                else
+                {
+                    awaiter.UnsafeOnCompleted(_resume);
+                }
+            }
+            else
+            {
+                ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter awaiter = _receive.ConfigureAwait(onContext).GetAwaiter();
+                if (flow)
+                {
+                    awaiter.OnCompleted(_resume);
+                }
+                else
+                {
+                    awaiter.UnsafeOnCompleted(_resume);
+                }
+            }
+        }
+
+        public int GetResult(short token)
+        {
+            CheckToken(token);
+            ValueTask<int> receive = _receive;
+            Recycle();
+            try
+            {
+                return receive.GetAwaiter().GetResult();
+            }
+            catch (SocketException ex)
+            {
+                throw new IOException($"Unable to read data from the transport connection: {ex.Message}.", ex);
+            }
+        }
+
+        void IValueTaskSource.GetResult(short token)
+        {
+            CheckToken(token);
+            ValueTask send = _send;
+            Recycle();
+            try
+            {
+                send.GetAwaiter().GetResult();
+            }
+            catch (SocketException ex)
+            {
+                throw new IOException($"Unable to write data to the transport connection: {ex.Message}.", ex);
+            }
+        }
+
+        private void Resume()
+        {
+            Action<object?> continuation = _continuation!;
+            object? state = _continuationState;
+            _continuation = null;
+            _continuationState = null;
+            continuation(state);
+        }
+
+        private void Recycle()
+        {
+            _receive = default;
+            _send = default;
+            _version++;
+            if (_write)
+            {
+                _owner._cachedWrite ??= this;
+            }
+            else
+            {
+                _owner._cachedRead ??= this;
+            }
+        }
+
+        private void CheckToken(short token)
+        {
+            if (token != _version)
+            {
+                throw new InvalidOperationException("The stream operation was already awaited; a ValueTask may be awaited once.");
+            }
         }
     }
 }

@@ -307,7 +307,9 @@ public sealed class StreamConnection : IDisposable
     /// <c>SslStream</c>, <c>StreamReader</c>/<c>StreamWriter</c>, <c>PipeReader.Create</c> and HttpClient.
     /// Its asynchronous methods work from any thread (off the loop they are marshalled onto it);
     /// its synchronous Read and Write throw <see cref="NotSupportedException"/> on the loop thread.
-    /// Disposing it disposes the connection.
+    /// A socket failure surfaces as an <see cref="IOException"/> whose inner exception is the
+    /// <see cref="SocketException"/>, as with <c>NetworkStream</c> (HttpClient and other Stream
+    /// consumers handle IOException). Disposing it disposes the connection.
     /// </summary>
     /// <returns>The stream.</returns>
     public Stream AsStream() => _stream ??= new LoopStream(this);
