@@ -140,7 +140,11 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
     public GreenletGroup Group => _group;
 
     /// <summary>The number of this server's connections whose handler is still running.</summary>
-    public int ConnectionCount => _shards is null ? _connections : SumShards(static s => s._connections);
+    public int ConnectionCount => _shards is null ? ServedHere : SumShards(static s => s.ServedHere);
+
+    // A group's acceptor only hands its connections on (each is counted by the shard that serves
+    // it), so none of them counts, in ConnectionCount or in the active-connections meter.
+    private int ServedHere => _handsOff ? 0 : _connections;
 
     /// <summary>Clients turned away at <see cref="MaxConnections"/> since the server started.</summary>
     public long RejectedCount
@@ -253,8 +257,10 @@ public sealed partial class StreamServer : IAsyncDisposable, IDisposable
         {
             await stop.Task.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_loop.IsDisposed)
+        catch (OperationCanceledException) when (stop.IsKilled)
         {
+            // Only the loop's disposal kills this greenlet (nothing else can reach it), and it
+            // may still be killing greenlets, so IsDisposed is not yet true: the stop is done.
         }
     }
 
