@@ -92,9 +92,9 @@ public sealed partial class Loop
     /// earliest deadline changes. A loop whose descriptor is never read pays nothing. Work the host
     /// thread itself queues between two <c>RunOnce</c> calls (<see cref="Post(Action)"/>,
     /// <c>Spawn</c>, <see cref="CallLater"/>) makes it readable at once too. On a virtual clock
-    /// (<see cref="LoopOptions.VirtualTime"/>) timers do not make the descriptor readable: virtual
-    /// time moves only when <see cref="RunOnce"/> is given a non-zero timeout, so the host decides
-    /// when it jumps. Loop thread, or while no thread runs the loop.
+    /// (<see cref="LoopOptions.VirtualTime"/>) only timers due at the current virtual time make
+    /// the descriptor readable: virtual time moves only when <see cref="RunOnce"/> is given a
+    /// non-zero timeout, so the host decides when it jumps. Loop thread, or while no thread runs the loop.
     /// </remarks>
     /// <exception cref="System.ComponentModel.Win32Exception">The first read on epoll could not create the timerfd (e.g. EMFILE).</exception>
     public int BackendDescriptor
@@ -281,13 +281,14 @@ public sealed partial class Loop
 
     /// <summary>
     /// Sets the host descriptor's timer for what the host must wake for: queued work (at once),
-    /// the earliest real-time deadline, or nothing. No system call when that did not change.
+    /// the earliest deadline (on a virtual clock only one already reached: the clock moves when
+    /// the host says so), or nothing. No system call when that did not change.
     /// </summary>
     private void SyncHostDescriptor()
     {
         HostDescriptor host = _host!;
         long target = _runQueue.Count > 0 ? HostDescriptor.AtOnce
-            : _virtualClock is null && _timers.TryPeekDeadline(out long deadline) ? deadline
+            : _timers.TryPeekDeadline(out long deadline) && (_virtualClock is null || deadline <= ReadClock()) ? deadline
             : HostDescriptor.Disarmed;
         if (host.NeedsSet(target))
         {

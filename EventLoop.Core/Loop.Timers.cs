@@ -89,7 +89,9 @@ public sealed partial class Loop
     /// <summary>
     /// How long a host may wait before it must call <see cref="RunOnce"/> again: zero when work
     /// is ready, the time to the next timer, or <see cref="Timeout.InfiniteTimeSpan"/> when
-    /// only descriptor readiness (or a post from another thread) can bring work.
+    /// only descriptor readiness (or a post from another thread) can bring work. On a virtual
+    /// clock the time to the next timer is virtual time, so <c>RunOnce(loop.GetPollTimeout())</c>
+    /// jumps to that timer (a zero timeout never moves a virtual clock).
     /// </summary>
     /// <returns>The time the loop may sleep.</returns>
     public TimeSpan GetPollTimeout()
@@ -106,7 +108,7 @@ public sealed partial class Loop
         }
 
         long remaining = deadline - ReadClock();
-        return remaining <= 0 || _virtualClock is not null ? TimeSpan.Zero : TimeSpan.FromTicks(remaining);
+        return remaining <= 0 ? TimeSpan.Zero : TimeSpan.FromTicks(remaining);
     }
 
     internal void ScheduleTimer(TimerHandle timer, TimeSpan delay) => timer.Deadline = ScheduleTimer((ITimerNode)timer, delay);

@@ -24,7 +24,8 @@ namespace EventLoop.Polling;
 // now, rounded up by one tick), not to an absolute CLOCK_MONOTONIC time: the loop's clock is
 // a TimeProvider (the system's reads CLOCK_MONOTONIC; a custom one may read anything), and a
 // relative delay measured on it expires no earlier than the deadline on any clock that runs at
-// real speed. A virtual clock does not: its timers never arm the timerfd.
+// real speed. A virtual clock does not: its timers arm the timerfd only once due (a zero delay),
+// to fire at once; the clock itself moves when the host gives RunOnce a timeout.
 
 /// <summary>
 /// The timerfd that makes epoll's descriptor readable when a loop timer is due or work is

@@ -5,15 +5,21 @@ namespace EventLoop.Timers;
 /// <see cref="LoopClock"/> or the <see cref="VirtualClock"/>). <see cref="Change"/> and
 /// <see cref="Dispose"/> may be called from any thread (CancellationTokenSource and Task.Delay
 /// do); the callback always runs on the loop thread. Once the loop is disposed the timer never
-/// fires and <see cref="Change"/> returns false, as a disposed .NET timer does.
+/// fires and <see cref="Change"/> returns false, as a disposed .NET timer does. Arguments are
+/// checked as <see cref="System.Threading.Timer"/> checks them, and the last <see cref="Change"/>
+/// wins even when an earlier one, made on another thread, reaches the loop after it.
 /// </summary>
 internal sealed class LoopTimer : ITimer
 {
+    // System.Threading.Timer's bound: whole milliseconds up to 0xFFFFFFFE (-1 disables).
+    private const long MaxSupportedTimeoutMs = 0xFFFFFFFE;
+
     private readonly Loop _loop;
     private readonly TimerCallback _callback;
     private readonly object? _state;
     private TimerHandle? _handle;
     private TimeSpan _period;
+    private int _version; // bumped by each Change: a posted Change that a later one overtook is dropped
     private bool _disposed;
 
     public LoopTimer(Loop loop, TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -26,13 +32,16 @@ internal sealed class LoopTimer : ITimer
 
     public bool Change(TimeSpan dueTime, TimeSpan period)
     {
+        CheckRange(dueTime, nameof(dueTime));
+        CheckRange(period, nameof(period));
         if (_disposed || _loop.IsDisposed)
         {
             return false;
         }
 
-        return _loop.TryRunHere(static s => s.Timer.Apply(s.DueTime, s.Period), (Timer: this, DueTime: dueTime, Period: period))
-            || TryPost(() => Apply(dueTime, period));
+        int version = Interlocked.Increment(ref _version);
+        return _loop.TryRunHere(static s => s.Timer.Apply(s.DueTime, s.Period, s.Version), (Timer: this, DueTime: dueTime, Period: period, Version: version))
+            || TryPost(() => Apply(dueTime, period, version));
     }
 
     public void Dispose()
@@ -69,10 +78,24 @@ internal sealed class LoopTimer : ITimer
         _handle = null;
     }
 
-    private void Apply(TimeSpan dueTime, TimeSpan period)
+    private static void CheckRange(TimeSpan time, string paramName)
     {
+        long ms = (long)time.TotalMilliseconds;
+        if (ms < -1 || ms > MaxSupportedTimeoutMs)
+        {
+            throw new ArgumentOutOfRangeException(paramName, time, "The time must be between -1 (infinite) and 4294967294 milliseconds.");
+        }
+    }
+
+    private void Apply(TimeSpan dueTime, TimeSpan period, int version)
+    {
+        if (version != Volatile.Read(ref _version))
+        {
+            return; // a later Change supersedes this one (it was applied, or is on its way)
+        }
+
         CancelHandle();
-        if (_disposed || _loop.IsDisposed || dueTime == Timeout.InfiniteTimeSpan)
+        if (_disposed || _loop.IsDisposed || (long)dueTime.TotalMilliseconds == -1)
         {
             return;
         }
@@ -89,7 +112,7 @@ internal sealed class LoopTimer : ITimer
             return;
         }
 
-        if (_period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan)
+        if (_period > TimeSpan.Zero)
         {
             _handle = _loop.CallLater(_period, Fire);
         }
