@@ -75,6 +75,38 @@ public sealed class DemoRunnerTests
     }
 
     [Fact]
+    public void Cache_LoopSlowerThanTheTtl_KeyGoneByPttl_StillSucceeds()
+    {
+        // A busy loop (here a greenlet that holds it 30 ms per step, as a loaded machine would) lets
+        // the 20 ms TTL pass between PEXPIRE and PTTL: -2 is then the right answer, not a failure.
+        DemoResult result = RunPart(
+            async (loop, output) =>
+            {
+                bool done = false;
+                Greenlet hog = loop.Spawn(async () =>
+                {
+                    while (!done)
+                    {
+                        var held = System.Diagnostics.Stopwatch.StartNew();
+                        while (held.Elapsed < TimeSpan.FromMilliseconds(30))
+                        {
+                        }
+
+                        await loop.Yield();
+                    }
+                });
+                DemoResult part = await DemoRunner.RunCacheAsync(loop, output, TimeSpan.FromMilliseconds(20));
+                done = true;
+                await hog;
+                return part;
+            },
+            out string output);
+
+        Assert.True(result.Succeeded, result.Detail);
+        Assert.Contains("> PTTL demo:greeting  ->  (integer) -2", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RunAll_SmallSettings_EveryPartSucceedsAndTheTableIsPrinted()
     {
         using var loop = new Loop();
