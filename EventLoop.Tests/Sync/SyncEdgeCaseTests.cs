@@ -17,6 +17,14 @@ public sealed class SyncEdgeCaseTests
         "GreenletGroup.WaitAvailableAsync", "GreenletGroup.SpawnAsync", "GreenletGroup.SpawnAsync<T>",
     };
 
+    public static TheoryData<string> TokenCalls => new()
+    {
+        "LoopQueue.GetAsync", "LoopQueue.PutAsync", "LoopChannel.PutAsync", "LoopSemaphore.AcquireAsync",
+        "BoundedLoopSemaphore.AcquireAsync", "LoopLock.AcquireAsync", "LoopEvent.WaitAsync", "LoopResult.GetAsync",
+        "JoinableLoopQueue.JoinAsync", "GreenletGroup.JoinAsync", "GreenletGroup.WaitAvailableAsync",
+        "GreenletGroup.WaitAvailableAsync(token)", "GreenletGroup.SpawnAsync", "GreenletGroup.SpawnAsync<T>",
+    };
+
     /// <summary>
     /// Every call below would complete at once (an item, a permit, a set event, a free slot), so a
     /// negative timeout was only noticed on the slow path: the same bad argument threw or passed
@@ -27,54 +35,16 @@ public sealed class SyncEdgeCaseTests
     public void TimedCall_NegativeTimeout_ThrowsAtTheCall_EvenWhenItWouldNotWait(string call)
     {
         using Loop loop = SyncTestLoop.Create();
-        TimeSpan bad = TimeSpan.FromSeconds(-5);
         loop.Run(async () =>
         {
-            var queue = new LoopQueue<int>(loop);
-            queue.TryPut(1);
-            var channel = new LoopChannel<int>(loop);
-            Greenlet getter = loop.Spawn(async () => await channel.GetAsync());
-            var result = new LoopResult<int>(loop);
-            result.SetResult(1);
-            var pool = new GreenletPool(loop, 1);
-            await loop.Settle();
-            Func<object> start = call switch
-            {
-                "LoopQueue.GetAsync" => () => queue.GetAsync(bad),
-                "LoopQueue.PutAsync" => () => queue.PutAsync(2, bad),
-                "LoopChannel.PutAsync" => () => channel.PutAsync(2, bad),
-                "LoopSemaphore.AcquireAsync" => () => new LoopSemaphore(loop, 1).AcquireAsync(bad),
-                "BoundedLoopSemaphore.AcquireAsync" => () => new BoundedLoopSemaphore(loop, 1).AcquireAsync(bad),
-                "LoopLock.AcquireAsync" => () => new LoopLock(loop).AcquireAsync(bad),
-                "LoopEvent.WaitAsync" => () => new LoopEvent(loop, initialState: true).WaitAsync(bad),
-                "LoopResult.GetAsync" => () => result.GetAsync(bad),
-                "JoinableLoopQueue.JoinAsync" => () => new JoinableLoopQueue<int>(loop).JoinAsync(bad),
-                "GreenletGroup.JoinAsync" => () => pool.JoinAsync(bad),
-                "GreenletGroup.KillAllAsync" => () => pool.KillAllAsync(bad),
-                "GreenletGroup.WaitAvailableAsync" => () => pool.WaitAvailableAsync(bad),
-                "GreenletGroup.SpawnAsync" => () => pool.SpawnAsync(() => Task.CompletedTask, bad),
-                "GreenletGroup.SpawnAsync<T>" => () => pool.SpawnAsync(() => Task.FromResult(1), bad),
-                _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
-            };
+            ReadyPrimitives ready = await ReadyPrimitives.CreateAsync(loop);
+            Func<Task> start = ready.Call(call, TimeSpan.FromSeconds(-5), CancellationToken.None);
 
-            ArgumentOutOfRangeException error = Assert.Throws<ArgumentOutOfRangeException>(() => start());
+            ArgumentOutOfRangeException error = Assert.Throws<ArgumentOutOfRangeException>(() => { _ = start(); }); // thrown by the call itself
             Assert.Equal("timeout", error.ParamName);
-
-            // Nothing was taken or started by the rejected call.
-            Assert.Equal(1, queue.Count);
-            Assert.Equal(1, channel.WaitingGetters);
-            Assert.Empty(pool);
-            getter.Kill();
+            ready.AssertNothingTaken();
         });
     }
-
-    public static TheoryData<string> TokenCalls => new()
-    {
-        "LoopQueue.GetAsync", "LoopQueue.PutAsync", "LoopChannel.PutAsync", "LoopSemaphore.AcquireAsync",
-        "BoundedLoopSemaphore.AcquireAsync", "LoopLock.AcquireAsync", "LoopEvent.WaitAsync", "LoopResult.GetAsync",
-        "JoinableLoopQueue.JoinAsync", "GreenletGroup.JoinAsync", "GreenletGroup.WaitAvailableAsync",
-        "GreenletGroup.WaitAvailableAsync(timeout)", "GreenletGroup.SpawnAsync", "GreenletGroup.SpawnAsync<T>",
-    };
 
     /// <summary>
     /// Every call below would complete at once; a token already canceled cancels it anyway, as
@@ -88,50 +58,82 @@ public sealed class SyncEdgeCaseTests
         using Loop loop = SyncTestLoop.Create();
         using var canceled = new CancellationTokenSource();
         canceled.Cancel();
-        CancellationToken ct = canceled.Token;
         loop.Run(async () =>
         {
-            var queue = new LoopQueue<int>(loop);
-            queue.TryPut(1);
-            var channel = new LoopChannel<int>(loop);
-            Greenlet getter = loop.Spawn(async () => await channel.GetAsync());
-            var result = new LoopResult<int>(loop);
-            result.SetResult(1);
-            var pool = new GreenletPool(loop, 1);
-            var semaphore = new LoopSemaphore(loop, 1);
-            var bounded = new BoundedLoopSemaphore(loop, 1);
-            var loopLock = new LoopLock(loop);
-            await loop.Settle();
-            Func<Task> start = call switch
-            {
-                "LoopQueue.GetAsync" => () => queue.GetAsync(ct).AsTask(),
-                "LoopQueue.PutAsync" => () => queue.PutAsync(2, ct).AsTask(),
-                "LoopChannel.PutAsync" => () => channel.PutAsync(2, ct).AsTask(),
-                "LoopSemaphore.AcquireAsync" => () => semaphore.AcquireAsync(ct).AsTask(),
-                "BoundedLoopSemaphore.AcquireAsync" => () => bounded.AcquireAsync(ct).AsTask(),
-                "LoopLock.AcquireAsync" => () => loopLock.AcquireAsync(ct).AsTask(),
-                "LoopEvent.WaitAsync" => () => new LoopEvent(loop, initialState: true).WaitAsync(ct).AsTask(),
-                "LoopResult.GetAsync" => () => result.GetAsync(ct).AsTask(),
-                "JoinableLoopQueue.JoinAsync" => () => new JoinableLoopQueue<int>(loop).JoinAsync(null, ct).AsTask(),
-                "GreenletGroup.JoinAsync" => () => pool.JoinAsync(null, false, ct).AsTask(),
-                "GreenletGroup.WaitAvailableAsync" => () => pool.WaitAvailableAsync(ct).AsTask(),
-                "GreenletGroup.WaitAvailableAsync(timeout)" => () => pool.WaitAvailableAsync(null, ct).AsTask(),
-                "GreenletGroup.SpawnAsync" => () => pool.SpawnAsync(() => Task.CompletedTask, ct).AsTask(),
-                "GreenletGroup.SpawnAsync<T>" => () => pool.SpawnAsync(() => Task.FromResult(1), ct).AsTask(),
-                _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
-            };
+            ReadyPrimitives ready = await ReadyPrimitives.CreateAsync(loop);
 
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(start);
-
-            // Nothing was taken, put or started by the canceled call.
-            Assert.Equal(1, queue.Count);
-            Assert.Equal(1, channel.WaitingGetters);
-            Assert.Empty(pool);
-            Assert.Equal(1, semaphore.CurrentCount);
-            Assert.Equal(1, bounded.CurrentCount);
-            Assert.False(loopLock.IsLocked);
-            getter.Kill();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(ready.Call(call, null, canceled.Token));
+            ready.AssertNothingTaken();
         });
+    }
+
+    /// <summary>One of each primitive in a state where its call completes at once, and one getter parked on the channel.</summary>
+    private sealed class ReadyPrimitives
+    {
+        private readonly Loop _loop;
+        private readonly LoopQueue<int> _queue;
+        private readonly LoopChannel<int> _channel;
+        private readonly Greenlet _getter;
+        private readonly LoopResult<int> _result;
+        private readonly GreenletPool _pool;
+        private readonly LoopSemaphore _semaphore;
+        private readonly BoundedLoopSemaphore _bounded;
+        private readonly LoopLock _lock;
+
+        private ReadyPrimitives(Loop loop)
+        {
+            _loop = loop;
+            _queue = new LoopQueue<int>(loop);
+            _queue.TryPut(1);
+            _channel = new LoopChannel<int>(loop);
+            _getter = loop.Spawn(async () => await _channel.GetAsync());
+            _result = new LoopResult<int>(loop);
+            _result.SetResult(1);
+            _pool = new GreenletPool(loop, 1);
+            _semaphore = new LoopSemaphore(loop, 1);
+            _bounded = new BoundedLoopSemaphore(loop, 1);
+            _lock = new LoopLock(loop);
+        }
+
+        public static async Task<ReadyPrimitives> CreateAsync(Loop loop)
+        {
+            var ready = new ReadyPrimitives(loop);
+            await loop.Settle(); // the channel's getter waits
+            return ready;
+        }
+
+        /// <summary>The call named <paramref name="call"/>, with the timeout and the token given.</summary>
+        public Func<Task> Call(string call, TimeSpan? timeout, CancellationToken ct) => call switch
+        {
+            "LoopQueue.GetAsync" => () => _queue.GetAsync(timeout, ct).AsTask(),
+            "LoopQueue.PutAsync" => () => _queue.PutAsync(2, timeout, ct).AsTask(),
+            "LoopChannel.PutAsync" => () => _channel.PutAsync(2, timeout, ct).AsTask(),
+            "LoopSemaphore.AcquireAsync" => () => _semaphore.AcquireAsync(timeout, ct).AsTask(),
+            "BoundedLoopSemaphore.AcquireAsync" => () => _bounded.AcquireAsync(timeout, ct).AsTask(),
+            "LoopLock.AcquireAsync" => () => _lock.AcquireAsync(timeout, ct).AsTask(),
+            "LoopEvent.WaitAsync" => () => new LoopEvent(_loop, initialState: true).WaitAsync(timeout, ct).AsTask(),
+            "LoopResult.GetAsync" => () => _result.GetAsync(timeout, ct).AsTask(),
+            "JoinableLoopQueue.JoinAsync" => () => new JoinableLoopQueue<int>(_loop).JoinAsync(timeout, ct).AsTask(),
+            "GreenletGroup.JoinAsync" => () => _pool.JoinAsync(timeout, false, ct).AsTask(),
+            "GreenletGroup.KillAllAsync" => () => _pool.KillAllAsync(timeout).AsTask(),
+            "GreenletGroup.WaitAvailableAsync" => () => _pool.WaitAvailableAsync(timeout, ct).AsTask(),
+            "GreenletGroup.WaitAvailableAsync(token)" => () => _pool.WaitAvailableAsync(ct).AsTask(),
+            "GreenletGroup.SpawnAsync" => () => _pool.SpawnAsync(() => Task.CompletedTask, timeout, ct).AsTask(),
+            "GreenletGroup.SpawnAsync<T>" => () => _pool.SpawnAsync(() => Task.FromResult(1), timeout, ct).AsTask(),
+            _ => throw new ArgumentOutOfRangeException(nameof(call), call, null),
+        };
+
+        /// <summary>The refused call took, put and started nothing; the channel's getter is let go.</summary>
+        public void AssertNothingTaken()
+        {
+            Assert.Equal(1, _queue.Count);
+            Assert.Equal(1, _channel.WaitingGetters);
+            Assert.Empty(_pool);
+            Assert.Equal(1, _semaphore.CurrentCount);
+            Assert.Equal(1, _bounded.CurrentCount);
+            Assert.False(_lock.IsLocked);
+            _getter.Kill();
+        }
     }
 
     [Fact]
