@@ -175,20 +175,8 @@ public sealed class EchoTests
     {
         using var loop = new Loop();
 
-        EchoStats stats = loop.Run(async () =>
-        {
-            // Echoes one message per connection, then closes.
-            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
-            {
-                byte[] buffer = new byte[64];
-                int n = await connection.ReceiveAsync(buffer, ct);
-                await connection.SendAsync(buffer.AsMemory(0, n), ct);
-            });
-            server.Start();
-            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 8, Connections = 2 }, TextWriter.Null);
-            await server.StopAsync(TimeSpan.FromSeconds(1));
-            return result;
-        });
+        // Echoes one message per connection, then closes.
+        EchoStats stats = RunAgainstServerThatEchoesOnce(loop, static (_, _, _) => Task.CompletedTask, TimeSpan.FromSeconds(10));
 
         Assert.Equal(2, stats.Succeeded);
         Assert.Equal(6, stats.Errors);
@@ -199,29 +187,39 @@ public sealed class EchoTests
     {
         using var loop = new Loop();
 
-        EchoStats stats = loop.Run(async () =>
-        {
-            // Echoes one message per connection, then reads on and never answers again.
-            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
+        // Echoes one message per connection, then reads on and never answers again.
+        EchoStats stats = RunAgainstServerThatEchoesOnce(
+            loop,
+            static async (connection, buffer, ct) =>
             {
-                byte[] buffer = new byte[64];
-                int n = await connection.ReceiveAsync(buffer, ct);
-                await connection.SendAsync(buffer.AsMemory(0, n), ct);
                 while (await connection.ReceiveAsync(buffer, ct) > 0)
                 {
                 }
-            });
-            server.Start();
-            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 8, Connections = 2, Timeout = TimeSpan.FromSeconds(1) }, TextWriter.Null);
-            await server.StopAsync(TimeSpan.FromSeconds(1));
-            return result;
-        });
+            },
+            TimeSpan.FromSeconds(1));
 
         Assert.Equal(2, stats.Succeeded);
         Assert.Equal(6, stats.Errors);
         Assert.Matches("^request [15]: no reply within 1 s$", stats.FirstError);
         LoopAssert.NoLiveHandles(loop);
     }
+
+    /// <summary>8 requests over 2 connections against a server that echoes the first message of each, then does <paramref name="then"/>.</summary>
+    private static EchoStats RunAgainstServerThatEchoesOnce(Loop loop, Func<StreamConnection, byte[], CancellationToken, Task> then, TimeSpan timeout) =>
+        loop.Run(async () =>
+        {
+            await using var server = new StreamServer(loop, s_anyPort, async (connection, ct) =>
+            {
+                byte[] buffer = new byte[64];
+                int n = await connection.ReceiveAsync(buffer, ct);
+                await connection.SendAsync(buffer.AsMemory(0, n), ct);
+                await then(connection, buffer, ct);
+            });
+            server.Start();
+            EchoStats result = await EchoClient.RunAsync(loop, new EchoClientOptions { EndPoint = server.LocalEndPoint, Requests = 8, Connections = 2, Timeout = timeout }, TextWriter.Null);
+            await server.StopAsync(TimeSpan.FromSeconds(1));
+            return result;
+        });
 
     [Theory]
     [InlineData(0)]
