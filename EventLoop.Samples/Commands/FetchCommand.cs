@@ -8,6 +8,8 @@ namespace EventLoop.Samples.Commands;
 /// <summary><c>fetch</c>: gevent's concurrent downloads, through an HttpClient whose sockets are the loop's.</summary>
 internal static class FetchCommand
 {
+    private const int DefaultTimeoutSeconds = 30;
+
     public static Command Create(TextWriter output, TextWriter error)
     {
         // System.CommandLine 2.0 has no converter for Uri: an Argument<Uri[]> without this parser
@@ -18,21 +20,23 @@ internal static class FetchCommand
             Arity = ArgumentArity.ZeroOrMore,
             CustomParser = ParseUrls,
         };
-        var command = new Command("fetch", "Concurrent GETs of the URLs given (none: of a local server's pages), one greenlet per URL, on the loop's sockets") { urls };
+        Option<int> timeout = CommonOptions.Timeout(DefaultTimeoutSeconds, "Seconds each URL may take, from connecting to the last byte, before it counts as failed");
+        var command = new Command("fetch", "Concurrent GETs of the URLs given (none: of a local server's pages), one greenlet per URL, on the loop's sockets") { urls, timeout };
         command.SetAction(parseResult =>
         {
             Uri[] targets = parseResult.GetValue(urls) ?? [];
+            var perUrl = TimeSpan.FromSeconds(parseResult.GetValue(timeout));
             return CommandLoop.Run(error, async loop =>
             {
                 bool ok;
                 if (targets.Length > 0)
                 {
-                    IReadOnlyList<FetchResult> results = await Fetcher.FetchAllAsync(loop, targets, output, TimeSpan.FromSeconds(30));
+                    IReadOnlyList<FetchResult> results = await Fetcher.FetchAllAsync(loop, targets, output, perUrl);
                     ok = results.All(r => r.Succeeded);
                 }
                 else
                 {
-                    ok = await FetchFromOwnServerAsync(loop, output);
+                    ok = await FetchFromOwnServerAsync(loop, output, perUrl);
                 }
 
                 return ok ? 0 : CommandErrors.Failure;
@@ -41,14 +45,14 @@ internal static class FetchCommand
         return command;
     }
 
-    private static async Task<bool> FetchFromOwnServerAsync(Loop loop, TextWriter output)
+    private static async Task<bool> FetchFromOwnServerAsync(Loop loop, TextWriter output, TimeSpan perUrl)
     {
         MiniHttpSite site = MiniHttpSite.CreateDefault();
         await using var server = new MiniHttpServer(loop, new IPEndPoint(IPAddress.Loopback, 0), site);
         server.Start();
         output.WriteLine($"serving {site.Paths.Count()} pages on {server.BaseUri}");
         Uri[] local = site.Paths.Select(p => new Uri(server.BaseUri, p)).ToArray();
-        IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, local, output, TimeSpan.FromSeconds(30));
+        IReadOnlyList<FetchResult> fetched = await Fetcher.FetchAllAsync(loop, local, output, perUrl);
         await server.StopAsync(TimeSpan.FromSeconds(1));
         return fetched.All(r => r.Succeeded);
     }

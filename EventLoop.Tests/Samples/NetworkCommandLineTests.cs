@@ -36,6 +36,7 @@ public sealed class NetworkCommandLineTests
     [InlineData("cache-server", "--max-keys", "-1")]
     [InlineData("fetch", "not a url")]
     [InlineData("fetch", "ftp://example.com/")]
+    [InlineData("fetch", "--timeout", "3601")]
     [InlineData("demo", "--requests", "0")]
     public void Run_BadArguments_OneErrorLineAndExitCode2(params string[] args)
     {
@@ -112,6 +113,23 @@ public sealed class NetworkCommandLineTests
         Assert.StartsWith("5 request(s) failed; first: request ", line, StringComparison.Ordinal);
         Assert.EndsWith(": no reply within 1 s", line, StringComparison.Ordinal);
         Assert.True(silent.Accepted > 0, "the client never connected");
+    }
+
+    [Fact]
+    public void Run_FetchAgainstServerThatNeverAnswers_FailsTheUrlAfterTheTimeoutAndExits1()
+    {
+        using var silent = new SilentServer();
+        string url = $"http://127.0.0.1:{silent.Port}/slow";
+
+        // On its own thread so that a fetch that never gives up fails this test instead of hanging it
+        // (without --timeout it would wait its default 30 s).
+        Task<(int Exit, string Output, string Error)> run = Task.Run(() => Run("fetch", url, "--timeout", "1"));
+
+        Assert.True(run.Wait(TimeSpan.FromSeconds(25)), "fetch --timeout 1 was still waiting for a silent server after 25 s");
+        (int exit, string output, _) = run.Result;
+        Assert.Equal(1, exit);
+        Assert.Contains($"failed: {url}", output, StringComparison.Ordinal);
+        Assert.True(silent.Accepted > 0, "fetch never connected");
     }
 
     [Fact]
