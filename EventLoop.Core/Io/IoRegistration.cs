@@ -55,13 +55,29 @@ public sealed class IoRegistration : IPollTarget, IDisposable
 
     /// <summary>Changes the interest. <see cref="IoEvents.None"/> parks the registration without unregistering it.</summary>
     /// <param name="events">The new interest.</param>
-    /// <exception cref="ObjectDisposedException">The registration was disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has flags other than Read and Write.</exception>
+    /// <exception cref="ObjectDisposedException">The registration was disposed, or its handle was closed (which disposes it).</exception>
+    /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>
     public void Update(IoEvents events)
     {
         _loop.VerifyAccess(nameof(Update));
         if (_disposed)
         {
             ThrowHelper.ThrowObjectDisposed(nameof(IoRegistration));
+        }
+
+        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
+        {
+            // Other bits would reach the poller as PollEvents.EdgeTriggered and the like.
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
+        }
+
+        if (_handle.IsClosed)
+        {
+            // Closed without unregistering: the number may already be another descriptor's
+            // (epoll would modify that one's entry), so let go of it like OnReady does.
+            Release();
+            ThrowHelper.ThrowObjectDisposed(_handle.GetType().Name);
         }
 
         if (events == _events)
