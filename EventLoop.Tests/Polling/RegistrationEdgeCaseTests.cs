@@ -18,6 +18,21 @@ public sealed class RegistrationEdgeCaseTests
     private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(30);
 
     [Fact]
+    public void Register_SameDescriptorWhileTheFirstIsParked_Throws()
+    {
+        using var loop = new Loop();
+        using var pair = new SocketPair();
+        using IoRegistration parked = loop.Register(pair.Left, IoEvents.Read, (_, _) => { });
+        parked.Update(IoEvents.None);
+        using IoRegistration registeredParked = loop.Register(pair.Right, IoEvents.None, (_, _) => { });
+
+        Assert.Throws<InvalidOperationException>(() => loop.Register(pair.Left, IoEvents.Write, (_, _) => { }));
+        Assert.Throws<InvalidOperationException>(() => loop.Register(pair.Right, IoEvents.Read, (_, _) => { }));
+        parked.Update(IoEvents.Write); // still the descriptor's one registration
+        Assert.Equal(IoEvents.Write, parked.Events);
+    }
+
+    [Fact]
     public void Update_FlagsOtherThanReadAndWrite_Throws()
     {
         using var loop = new Loop();
@@ -251,6 +266,31 @@ public sealed class RegistrationEdgeCaseTests
         Assert.Equal(["eventfd Read", "pipe Read"], seen.Order());
         read.Dispose();
         write.Dispose();
+    }
+
+    [Fact]
+    public void LoopDispose_WithLiveAndParkedRegistrations_ReleasesThemButLeavesTheDescriptorsOpen()
+    {
+        using var pair = new SocketPair();
+        DescriptorSnapshot before = DescriptorSnapshot.Take();
+        var loop = new Loop();
+        pair.Right.Send("x"u8);
+        int calls = 0;
+        IoRegistration registration = loop.Register(pair.Left, IoEvents.Read, (_, _) => calls++);
+        IoRegistration parked = loop.Register(pair.Right, IoEvents.None, (_, _) => calls++);
+        Assert.Equal(2, loop.Statistics.Registrations); // a parked registration counts too
+        loop.Dispose();
+
+        Assert.True(registration.IsDisposed);
+        Assert.True(parked.IsDisposed);
+        Assert.Equal(0, calls);
+        Assert.Equal(0, loop.Statistics.Registrations);
+        registration.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => parked.Update(IoEvents.Read));
+        Assert.Throws<ObjectDisposedException>(() => loop.Register(pair.Left, IoEvents.Read, (_, _) => calls++));
+        Assert.Equal(1, pair.Left.Receive(new byte[4])); // the caller's socket still works
+        Assert.Equal(1, pair.Right.Send("y"u8));
+        before.AssertOpenedSince(0); // the loop's own descriptors are closed
     }
 
     /// <summary>A connected loopback pair whose first socket has descriptor <paramref name="number"/>, which is free.</summary>
