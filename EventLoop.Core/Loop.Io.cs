@@ -48,7 +48,9 @@ public sealed partial class Loop
     /// <param name="events">The directions of interest.</param>
     /// <param name="callback">Receives the very registration returned here and the ready directions.</param>
     /// <returns>The registration; dispose it to unregister.</returns>
-    /// <exception cref="ObjectDisposedException">The handle is closed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has flags other than Read and Write.</exception>
+    /// <exception cref="ObjectDisposedException">The handle is closed, or the loop was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Called off the loop thread, or the descriptor is already registered with this loop (even with no interest).</exception>
     public IoRegistration Register(SafeHandle handle, IoEvents events, Action<IoRegistration, IoEvents> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);

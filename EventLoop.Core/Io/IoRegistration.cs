@@ -22,7 +22,7 @@ public sealed class IoRegistration : IPollTarget, IDisposable
     private readonly int _fd;
     private IoEvents _events;
     private IoEvents _pending;
-    private int _token = -1;
+    private int _token;
     private bool _queued;
     private bool _disposed;
 
@@ -35,10 +35,9 @@ public sealed class IoRegistration : IPollTarget, IDisposable
         // registration holding one would hang a user who closes the socket first.
         _fd = (int)handle.DangerousGetHandle();
         _events = events;
-        if (events != IoEvents.None)
-        {
-            _token = loop.AddHandler(_fd, ToPoll(events), this);
-        }
+        // Registered even with no interest: the descriptor stays taken (a second registration is
+        // refused) and Loop.Dispose reaches it. Every back end leaves an empty interest unreported.
+        _token = loop.AddHandler(_fd, ToPoll(events), this);
     }
 
     /// <summary>The directions the callback is interested in.</summary>
@@ -53,9 +52,14 @@ public sealed class IoRegistration : IPollTarget, IDisposable
     /// <summary>True once <see cref="Dispose"/> was called (or the loop was disposed).</summary>
     public bool IsDisposed => _disposed;
 
-    /// <summary>Changes the interest. <see cref="IoEvents.None"/> parks the registration without unregistering it.</summary>
+    /// <summary>
+    /// Changes the interest. <see cref="IoEvents.None"/> parks the registration: the descriptor stays
+    /// registered (and counted in <see cref="Loop.Statistics"/>) but nothing is reported.
+    /// </summary>
     /// <param name="events">The new interest.</param>
-    /// <exception cref="ObjectDisposedException">The registration was disposed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="events"/> has flags other than Read and Write.</exception>
+    /// <exception cref="ObjectDisposedException">The registration was disposed, or its handle was closed (which disposes it).</exception>
+    /// <exception cref="InvalidOperationException">Called off the loop thread.</exception>
     public void Update(IoEvents events)
     {
         _loop.VerifyAccess(nameof(Update));
@@ -64,27 +68,26 @@ public sealed class IoRegistration : IPollTarget, IDisposable
             ThrowHelper.ThrowObjectDisposed(nameof(IoRegistration));
         }
 
+        if ((events & ~(IoEvents.Read | IoEvents.Write)) != 0)
+        {
+            // Other bits would reach the poller as PollEvents.EdgeTriggered and the like.
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Only Read and Write can be registered.");
+        }
+
+        if (_handle.IsClosed)
+        {
+            // Closed without unregistering: the number may already be another descriptor's
+            // (epoll would modify that one's entry), so let go of it like OnReady does.
+            Release();
+            ThrowHelper.ThrowObjectDisposed(_handle.GetType().Name);
+        }
+
         if (events == _events)
         {
             return;
         }
 
-        // epoll reports errors and hang-ups even with an empty interest set, so "no interest"
-        // means "not in the poller" here; that also keeps virtual time from counting it.
-        if (events == IoEvents.None)
-        {
-            _loop.RemoveHandler(_token, _fd, _handle.IsClosed);
-            _token = -1;
-        }
-        else if (_token < 0)
-        {
-            _token = _loop.AddHandler(_fd, ToPoll(events), this);
-        }
-        else
-        {
-            _loop.ModifyHandler(_token, _fd, ToPoll(events));
-        }
-
+        _loop.ModifyHandler(_token, _fd, ToPoll(events));
         _events = events;
     }
 

@@ -148,7 +148,7 @@ public sealed class SelectorsEchoServer : IDisposable
                 _server._log?.WriteLine($"closing {Peer}");
             }
 
-            // Unregister before closing: the registration holds a reference on the handle.
+            // Unregister before closing, as with selectors: a closed descriptor's number is reused.
             _registration.Dispose();
             _socket.Dispose();
             _server._connections.Remove(this);
