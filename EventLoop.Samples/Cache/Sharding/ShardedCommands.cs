@@ -103,9 +103,10 @@ internal static class ShardedCommands
     }
 
     /// <summary>
-    /// True when <paramref name="args"/> is a multi-key command whose keys span shards, or DBSIZE or
-    /// a flush (every shard): it runs as one step (see the remarks), and the connection starts
-    /// nothing after it until it is done, so its later requests see its effect.
+    /// True when <paramref name="args"/> is a multi-key command whose keys span shards, or DBSIZE,
+    /// INFO or a flush (every shard): it runs as one step (see the remarks), and the connection
+    /// starts nothing after it until it is done, so its later requests see its effect and it sees
+    /// none of theirs.
     /// </summary>
     public static bool SpansShards(CacheShard[] shards, IReadOnlyList<ReadOnlyMemory<byte>> args)
     {
@@ -114,9 +115,11 @@ internal static class ShardedCommands
             return false;
         }
 
-        if (spec.Id is CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb)
+        if (spec.Id is CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb or CommandId.Info)
         {
-            return true; // every shard, as one step
+            // Every shard, as one step. INFO too: it takes the gates one hop at a time, so a later
+            // request started meanwhile would reach a shard before its count is taken.
+            return true;
         }
 
         int step = spec.Id switch
