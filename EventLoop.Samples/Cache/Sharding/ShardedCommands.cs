@@ -63,7 +63,8 @@ internal static class ShardedCommands
 
     /// <summary>
     /// True when <see cref="ExecuteAsync"/> may hand <paramref name="args"/> to another shard: the
-    /// caller must then give it a copy that outlives the parser's next request.
+    /// caller must then give it a copy that outlives the parser's next request. A request that stays
+    /// on the home shard but has to wait at its gate is copied by <see cref="ExecuteAsync"/> itself.
     /// </summary>
     public static bool MayForward(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args)
     {
@@ -87,6 +88,18 @@ internal static class ShardedCommands
             default:
                 return false;
         }
+    }
+
+    /// <summary>A copy of <paramref name="args"/> that outlives the parser's next request.</summary>
+    public static ReadOnlyMemory<byte>[] Copy(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        var copy = new ReadOnlyMemory<byte>[args.Count];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            copy[i] = args[i].ToArray();
+        }
+
+        return copy;
     }
 
     private static bool AnyElsewhere(int shardCount, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, int step)
@@ -155,7 +168,9 @@ internal static class ShardedCommands
                 return;
             }
 
-            output.Write(await home.ExecuteGatedAsync(args, session));
+            // It waits at the gate, and the connection's parser meanwhile reuses the storage of
+            // arguments it did not copy (MayForward said they stay here): take a copy first.
+            output.Write(await home.ExecuteGatedAsync(Copy(args), session));
             return;
         }
 
