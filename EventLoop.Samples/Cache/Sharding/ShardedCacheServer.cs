@@ -280,7 +280,7 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
 
             if (ShardedCommands.MayForward(_shards, home, args))
             {
-                args = Copy(args);
+                args = ShardedCommands.Copy(args);
             }
 
             more = ShardedCommands.SpansShards(_shards, args);
@@ -301,16 +301,5 @@ public sealed class ShardedCacheServer : IAsyncDisposable, IServerStatus
         }
 
         return offset;
-    }
-
-    private static ReadOnlyMemory<byte>[] Copy(IReadOnlyList<ReadOnlyMemory<byte>> args)
-    {
-        var copy = new ReadOnlyMemory<byte>[args.Count];
-        for (int i = 0; i < copy.Length; i++)
-        {
-            copy[i] = args[i].ToArray();
-        }
-
-        return copy;
     }
 }

@@ -63,7 +63,8 @@ internal static class ShardedCommands
 
     /// <summary>
     /// True when <see cref="ExecuteAsync"/> may hand <paramref name="args"/> to another shard: the
-    /// caller must then give it a copy that outlives the parser's next request.
+    /// caller must then give it a copy that outlives the parser's next request. A request that stays
+    /// on the home shard but has to wait at its gate is copied by <see cref="ExecuteAsync"/> itself.
     /// </summary>
     public static bool MayForward(CacheShard[] shards, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args)
     {
@@ -89,6 +90,18 @@ internal static class ShardedCommands
         }
     }
 
+    /// <summary>A copy of <paramref name="args"/> that outlives the parser's next request.</summary>
+    public static ReadOnlyMemory<byte>[] Copy(IReadOnlyList<ReadOnlyMemory<byte>> args)
+    {
+        var copy = new ReadOnlyMemory<byte>[args.Count];
+        for (int i = 0; i < copy.Length; i++)
+        {
+            copy[i] = args[i].ToArray();
+        }
+
+        return copy;
+    }
+
     private static bool AnyElsewhere(int shardCount, CacheShard home, IReadOnlyList<ReadOnlyMemory<byte>> args, int step)
     {
         for (int k = 1; k < args.Count; k += step)
@@ -103,9 +116,10 @@ internal static class ShardedCommands
     }
 
     /// <summary>
-    /// True when <paramref name="args"/> is a multi-key command whose keys span shards, or DBSIZE or
-    /// a flush (every shard): it runs as one step (see the remarks), and the connection starts
-    /// nothing after it until it is done, so its later requests see its effect.
+    /// True when <paramref name="args"/> is a multi-key command whose keys span shards, or DBSIZE,
+    /// INFO or a flush (every shard): it runs as one step (see the remarks), and the connection
+    /// starts nothing after it until it is done, so its later requests see its effect and it sees
+    /// none of theirs.
     /// </summary>
     public static bool SpansShards(CacheShard[] shards, IReadOnlyList<ReadOnlyMemory<byte>> args)
     {
@@ -114,9 +128,11 @@ internal static class ShardedCommands
             return false;
         }
 
-        if (spec.Id is CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb)
+        if (spec.Id is CommandId.DbSize or CommandId.FlushAll or CommandId.FlushDb or CommandId.Info)
         {
-            return true; // every shard, as one step
+            // Every shard, as one step. INFO too: it takes the gates one hop at a time, so a later
+            // request started meanwhile would reach a shard before its count is taken.
+            return true;
         }
 
         int step = spec.Id switch
@@ -152,7 +168,9 @@ internal static class ShardedCommands
                 return;
             }
 
-            output.Write(await home.ExecuteGatedAsync(args, session));
+            // It waits at the gate, and the connection's parser meanwhile reuses the storage of
+            // arguments it did not copy (MayForward said they stay here): take a copy first.
+            output.Write(await home.ExecuteGatedAsync(Copy(args), session));
             return;
         }
 

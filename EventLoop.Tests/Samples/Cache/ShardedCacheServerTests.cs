@@ -217,6 +217,46 @@ public sealed class ShardedCacheServerTests
         return size is "(integer) 0" or "(integer) 2" ? null : "DBSIZE " + size;
     }
 
+    // INFO counts every shard's keys. Pipelined before writes to both shards, on connections
+    // accepted by either loop, it must count none of them, and the writes must land as sent.
+    [Fact]
+    public async Task Info_PipelinedBeforeWrites_CountsNoneOfThem_AndTheWritesApply()
+    {
+        await using var group = new LoopGroup(2);
+        await using var server = new ShardedCacheServer(group, s_anyPort);
+        server.Start();
+        Assert.NotEqual(HashSlot.ShardOf("a"u8, 2), HashSlot.ShardOf("b"u8, 2));
+
+        using var clientLoop = new Loop();
+        var failures = new List<string>();
+        clientLoop.Run(async () =>
+        {
+            // Enough connections, one after another, that both loops accept some (SO_REUSEPORT spreads them).
+            for (int i = 0; i < 16; i++)
+            {
+                using RespClient client = await RespClient.ConnectAsync(clientLoop, server.LocalEndPoint);
+                IReadOnlyList<RespValue> replies = await client.PipelineAsync(
+                [
+                    ["INFO", "keyspace"],
+                    ["SET", "a", "1"],
+                    ["SET", "b", "2"],
+                    ["INFO", "keyspace"],
+                    ["MGET", "a", "b"],
+                    ["DBSIZE"],
+                    ["FLUSHALL"],
+                ]);
+                string actual = string.Join(" | ", replies.Select(r => r.ToString().Replace("\r\n", " ", StringComparison.Ordinal)));
+                string expected = "\"# Keyspace \" | OK | OK | \"# Keyspace db0:keys=2,expires=0,avg_ttl=0 \" | [\"1\", \"2\"] | (integer) 2 | OK";
+                if (actual != expected)
+                {
+                    failures.Add(actual);
+                }
+            }
+        });
+
+        Assert.Empty(failures);
+    }
+
     [Fact]
     public async Task SpanningCommands_InOnePipeline_LaterRequestsSeeTheirEffect()
     {
