@@ -63,46 +63,31 @@ public static class LoopMetrics
 
     // One measurement per name: loops that share a name are one series, as their counters'
     // increments are. Counts add up; the utilization of such a series is their mean.
-    private static List<Measurement<long>> Observe(Func<Loop, long> read)
-    {
-        var list = new List<Measurement<long>>();
-        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (KeyValuePair<Loop, object> entry in s_loops)
-        {
-            Loop loop = entry.Key;
-            long value = read(loop);
-            if (byName.TryGetValue(loop.Name, out int index))
-            {
-                list[index] = new Measurement<long>(list[index].Value + value, loop.NameTag);
-            }
-            else
-            {
-                byName.Add(loop.Name, list.Count);
-                list.Add(new Measurement<long>(value, loop.NameTag));
-            }
-        }
+    private static List<Measurement<long>> Observe(Func<Loop, long> read) =>
+        PerName(read, static (sum, value, _) => sum + value);
 
-        return list;
-    }
+    private static List<Measurement<double>> ObserveUtilization() =>
+        PerName(static loop => loop.ReadUtilization(), static (mean, value, loopsSoFar) => ((mean * loopsSoFar) + value) / (loopsSoFar + 1));
 
-    private static List<Measurement<double>> ObserveUtilization()
+    /// <summary>One measurement per loop name, merging the values of loops that share one (<paramref name="merge"/> gets the value so far, the next loop's, and how many loops made the first).</summary>
+    private static List<Measurement<T>> PerName<T>(Func<Loop, T> read, Func<T, T, int, T> merge)
+        where T : struct
     {
-        var list = new List<Measurement<double>>();
+        var list = new List<Measurement<T>>();
         var byName = new Dictionary<string, (int Index, int Loops)>(StringComparer.Ordinal);
         foreach (KeyValuePair<Loop, object> entry in s_loops)
         {
             Loop loop = entry.Key;
-            double value = loop.ReadUtilization();
+            T value = read(loop);
             if (byName.TryGetValue(loop.Name, out (int Index, int Loops) seen))
             {
-                double mean = ((list[seen.Index].Value * seen.Loops) + value) / (seen.Loops + 1);
-                list[seen.Index] = new Measurement<double>(mean, loop.NameTag);
+                list[seen.Index] = new Measurement<T>(merge(list[seen.Index].Value, value, seen.Loops), loop.NameTag);
                 byName[loop.Name] = (seen.Index, seen.Loops + 1);
             }
             else
             {
                 byName.Add(loop.Name, (list.Count, 1));
-                list.Add(new Measurement<double>(value, loop.NameTag));
+                list.Add(new Measurement<T>(value, loop.NameTag));
             }
         }
 
