@@ -20,7 +20,18 @@ public static class LoopHttp
         {
             ConnectCallback = async (context, cancellationToken) =>
             {
-                StreamConnection connection = await loop.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+                // The connection is the pool's, not the request's: the pool may call this in the
+                // ExecutionContext of whichever request's flow started the attempt (one whose
+                // connection just died included), whose greenlet would then own the attempt, and
+                // its kill would fail a connection the pool hands to another request. Started
+                // without that context, the attempt is nobody's loop wait.
+                Task<StreamConnection> connect;
+                using (ExecutionContext.SuppressFlow())
+                {
+                    connect = Task.Run(() => loop.ConnectAsync(context.DnsEndPoint, cancellationToken), CancellationToken.None);
+                }
+
+                StreamConnection connection = await connect.ConfigureAwait(false);
                 return connection.AsStream();
             },
         };
