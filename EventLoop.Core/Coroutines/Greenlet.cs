@@ -596,13 +596,10 @@ public class Greenlet
         }
 
         // A body that ended with scopes still open (a TaskScope never ended, a FailAfter never
-        // disposed) leaves them now, as a detached body's are: their deadlines end, a task scope's
-        // children are killed (they must not outlive it) and the failures it recorded, which it can
-        // no longer rethrow, go to the handler.
-        for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
-        {
-            s.LeaveDetached();
-        }
+        // disposed, or any scope of a detached body) leaves them now: their deadlines end, a task
+        // scope's children are killed (they must not outlive it) and the failures it recorded,
+        // which it can no longer rethrow, go to the handler.
+        LeaveScopesAbove(null);
 
         _body = error;
         PublishCompleted();
@@ -756,18 +753,25 @@ public class Greenlet
         var killed = new OperationCanceledException(why, scope?.PendingError(), KillSource?.Token ?? default);
         CancelToken();
         AbortWaits(killed);
-        for (CancelScope? s = CancelScopes; s is not null; s = CancelScopes)
-        {
-            s.LeaveDetached();
-        }
-
-        Complete(killed);
+        Complete(killed); // leaves the scopes the detached body may never leave itself
     }
 
     /// <summary>The error a new wait of this greenlet must fail with at once (it was killed), or null.</summary>
     internal Exception? PendingAbort() =>
         _killRequested ? new OperationCanceledException($"Greenlet {Name} was killed.", KillSource?.Token ?? default)
         : CancelScopes?.PendingError() ?? (ExtrasIfAny is { AbandonedBodies: true } ? CancelScope.AbandonedBodyError() : null);
+
+    /// <summary>
+    /// Leaves, innermost first, the cancel scopes opened on this greenlet above <paramref name="bottom"/>
+    /// (all of them when null) by a body that will not leave them itself (see <see cref="CancelScope.LeaveDetached"/>). Loop thread.
+    /// </summary>
+    internal void LeaveScopesAbove(CancelScope? bottom)
+    {
+        for (CancelScope? s = CancelScopes; s is not null && !ReferenceEquals(s, bottom); s = CancelScopes)
+        {
+            s.LeaveDetached();
+        }
+    }
 
     /// <summary>A <c>MoveOnAfter</c> of this greenlet moved on from a body left in a foreign await: its waits are checked from then on. Loop thread.</summary>
     internal void NoteAbandonedBody() => GetExtras().AbandonedBodies = true;

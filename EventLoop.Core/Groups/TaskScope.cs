@@ -18,7 +18,8 @@ namespace EventLoop;
 /// failure it rethrows is not also sent to <see cref="LoopOptions.UnhandledException"/>. Only when
 /// the scope cannot rethrow it does a child's failure go to that handler, once: when the greenlet
 /// ending the scope is killed or reaches a deadline while it waits (the scope rethrows that error),
-/// or when the body is detached before it ends the scope (see <see cref="Greenlet.Kill"/>).
+/// when the body is detached before it ends the scope (see <see cref="Greenlet.Kill"/>), or when the
+/// greenlet that opened the scope ends without ending it (its children are killed then).
 /// </para>
 /// <para>
 /// Preferred form: <c>await loop.RunScopeAsync(async scope => { scope.Spawn(...); ... })</c>: an
@@ -193,7 +194,7 @@ public sealed class TaskScope : IAsyncDisposable
     internal void OnBodyLeft()
     {
         IsCanceled = true;
-        DropFailures(); // the detached body's outcome is dropped, the scope's rethrow with it
+        DropFailures(); // the body will not end the scope: nothing rethrows them
         _children.KillAll();
     }
 

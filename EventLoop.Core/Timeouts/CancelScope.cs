@@ -337,10 +337,7 @@ public sealed class CancelScope : IDisposable
         // Scopes inside this one were opened by the abandoned body, which may never leave them:
         // their deadlines and cancellations must not reach the greenlet that moves on, and a
         // task scope's children must not outlive the body that was to wait for them.
-        for (CancelScope? s = _greenlet.CancelScopes; s is not null && !ReferenceEquals(s, this); s = _greenlet.CancelScopes)
-        {
-            s.LeaveDetached();
-        }
+        _greenlet.LeaveScopesAbove(this);
 
         _abandon.TrySetResult();
         return true;
