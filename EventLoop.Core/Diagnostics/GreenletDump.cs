@@ -9,9 +9,7 @@ internal static class GreenletDump
     /// <summary>Writes <paramref name="greenlets"/> as a tree by parent, one line each, children indented under their parent.</summary>
     public static void Write(TextWriter writer, Loop loop, IReadOnlyList<GreenletInfo> greenlets)
     {
-        var line = new StringBuilder();
-        AppendOneLine(line, $"Greenlets of loop '{loop.Name}' ({greenlets.Count} live):");
-        writer.WriteLine(line.ToString());
+        writer.WriteLine(OneLine($"Greenlets of loop '{loop.Name}' ({greenlets.Count} live):"));
         var ids = new HashSet<long>();
         var children = new Dictionary<long, List<GreenletInfo>>();
         foreach (GreenletInfo info in greenlets)
@@ -50,6 +48,7 @@ internal static class GreenletDump
             stack.Push((roots[i], 0));
         }
 
+        var line = new StringBuilder();
         while (stack.Count > 0)
         {
             (GreenletInfo info, int depth) = stack.Pop();
@@ -81,7 +80,7 @@ internal static class GreenletDump
     {
         foreach (char c in text)
         {
-            if (!char.IsControl(c) && c is not ('\u2028' or '\u2029'))
+            if (!NeedsEscape(c))
             {
                 line.Append(c);
                 continue;
@@ -106,7 +105,7 @@ internal static class GreenletDump
     {
         foreach (char c in text)
         {
-            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+            if (NeedsEscape(c))
             {
                 var line = new StringBuilder(text.Length + 8);
                 AppendOneLine(line, text);
@@ -116,6 +115,9 @@ internal static class GreenletDump
 
         return text;
     }
+
+    // A line break (also U+2028/U+2029, which some viewers break on) or another control character.
+    private static bool NeedsEscape(char c) => char.IsControl(c) || c is '\u2028' or '\u2029';
 
     /// <summary>A span in the unit a person reads best: ms below a second, else seconds, minutes, hours.</summary>
     public static string FormatSpan(TimeSpan span)
