@@ -254,14 +254,11 @@ public sealed partial class StreamServer
         }
 
         failure?.Throw();
-        if (run.Exception is { } killed)
+        if (run.IsKilled)
         {
-            if (loop.IsDisposed)
-            {
-                throw new ObjectDisposedException(nameof(Loop), $"The loop '{loop.Name}' was disposed before the server could start on it.");
-            }
-
-            ExceptionDispatchInfo.Throw(killed);
+            // Only the loop's disposal kills this greenlet (nothing else can reach it), and it may
+            // still be killing greenlets, so IsDisposed need not be true yet: as in StopAsync.
+            throw new ObjectDisposedException(nameof(Loop), $"The loop '{loop.Name}' was disposed before the server could start on it.");
         }
     }
 }
