@@ -527,14 +527,58 @@ public sealed partial class Loop : IDisposable
 
     private void RunReadyQueue()
     {
+        if (_watchdog is not null || _slowThreshold != 0)
+        {
+            RunReadyQueueMonitored();
+            return;
+        }
+
+        // Only what was ready when the phase began: work queued now waits for the next
+        // iteration, so a callback that keeps re-posting itself cannot starve timers or I/O.
+        // Each item runs straight from this frame, not through RunItem and InvokeItem: a step
+        // that made a system call returns through every frame below it, and after a system call
+        // each return costs a mispredicted branch (see ARCHITECTURE.md, "Toward C speed"). So the
+        // handler that InvokeItem puts around one item is put around the whole batch here, and
+        // the batch goes on after an item that threw.
+        int count = _runQueue.Count;
+        while (count > 0)
+        {
+            Greenlet? owner = null;
+            try
+            {
+                for (; count > 0; count--)
+                {
+                    ReadyItem item = _runQueue.Dequeue();
+                    owner = item.Owner;
+                    if (!ReferenceEquals(owner, _currentOwner))
+                    {
+                        SwitchTo(owner);
+                    }
+
+                    _callbacksRun++;
+                    item.Invoke();
+                    owner?.AfterStep();
+                }
+            }
+            catch (Exception ex)
+            {
+                count--;
+                ReportUnhandled(ex, owner);
+            }
+        }
+
+        SwitchTo(null);
+    }
+
+    /// <summary>The ready phase with a blocked-loop monitor, slow-callback timing, or both.</summary>
+    private void RunReadyQueueMonitored()
+    {
         if (_watchdog is not null)
         {
             RunReadyQueueWatched();
             return;
         }
 
-        // Only what was ready when the phase began: work queued now waits for the next
-        // iteration, so a callback that keeps re-posting itself cannot starve timers or I/O.
         for (int count = _runQueue.Count; count > 0; count--)
         {
             ReadyItem item = _runQueue.Dequeue();
@@ -647,6 +691,7 @@ public sealed partial class Loop : IDisposable
         }
 
         _ownerThreadId = me;
+        Volatile.Write(ref _runningStack, ThreadStack.Current);
 
         // While no thread ran the loop it waited for no work and held nothing: that time is idle
         // for the utilization gauge, and the delay probe, if it came due meanwhile, is due now.
@@ -698,6 +743,7 @@ public sealed partial class Loop : IDisposable
         SynchronizationContext.SetSynchronizationContext(_savedContext);
         _savedLoop = null;
         _savedContext = null;
+        Volatile.Write(ref _runningStack, null); // before the loop is free: no other thread may take this range for its own
         _runningThreadId = 0;
     }
 
@@ -751,14 +797,26 @@ public sealed partial class Loop : IDisposable
 
     // ---- thread checks ----
 
+    // The stack of the thread running the loop, null while none does (see ThreadStack): on that
+    // thread the checks below compare a local's address with it and read no thread id.
+    private ThreadStack? _runningStack;
+
+    /// <summary>True when the calling thread runs the loop, by its stack alone: no thread-id lookup.</summary>
+    private bool RunsOnCallerStack => Volatile.Read(ref _runningStack) is { } stack && stack.HoldsCaller();
+
     /// <summary>True when the calling thread is running this loop.</summary>
-    internal bool IsOnLoopThread => _runningThreadId == Environment.CurrentManagedThreadId;
+    internal bool IsOnLoopThread => RunsOnCallerStack || _runningThreadId == Environment.CurrentManagedThreadId;
 
     /// <summary>True on the loop thread, or on the thread that last ran the loop while nobody runs it.</summary>
     internal bool IsOwnerThread
     {
         get
         {
+            if (RunsOnCallerStack)
+            {
+                return true;
+            }
+
             int me = Environment.CurrentManagedThreadId;
             int running = _runningThreadId;
             return running == me || (running == 0 && _ownerThreadId == me);
@@ -860,7 +918,7 @@ public sealed partial class Loop : IDisposable
     internal void VerifyAccess(string member)
     {
         int running = _runningThreadId;
-        if (running != 0 && running != Environment.CurrentManagedThreadId)
+        if (running != 0 && !RunsOnCallerStack && running != Environment.CurrentManagedThreadId)
         {
             ThrowHelper.ThrowWrongThread(member);
         }
@@ -875,7 +933,7 @@ public sealed partial class Loop : IDisposable
     internal void VerifyThread(string member)
     {
         int running = _runningThreadId;
-        if (running != 0 && running != Environment.CurrentManagedThreadId)
+        if (running != 0 && !RunsOnCallerStack && running != Environment.CurrentManagedThreadId)
         {
             ThrowHelper.ThrowWrongThread(member);
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using EventLoop.Net.Interop;
 
@@ -193,6 +194,7 @@ internal static unsafe partial class SocketPal
     /// <param name="buffer">Destination. An empty buffer also yields 0 bytes, so don't pass one when 0 must mean end of stream.</param>
     /// <param name="bytes">Bytes received; 0 with Success means the peer shut down its sending side.</param>
     /// <returns>Success; WouldBlock when no data is queued; ConnectionReset; else the mapped errno.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // a stream connection's fast path: see the design note in Libc.DataPath.cs
     internal static SocketError Receive(int fd, Span<byte> buffer, out int bytes)
     {
         nint result;
@@ -240,6 +242,7 @@ internal static unsafe partial class SocketPal
     /// Success; WouldBlock when the send buffer is full; ConnectionReset when the peer reset the connection
     /// (reported once), then Shutdown (EPIPE) for every later send; else the mapped errno.
     /// </returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // a stream connection's fast path: see the design note in Libc.DataPath.cs
     internal static SocketError Send(int fd, ReadOnlySpan<byte> buffer, out int bytes)
     {
         nint result;

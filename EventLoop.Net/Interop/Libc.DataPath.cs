@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace EventLoop.Net.Interop;
@@ -13,6 +14,10 @@ namespace EventLoop.Net.Interop;
 //    call that cannot block, so every call passes MSG_DONTWAIT: the call never waits whatever the
 //    descriptor's own mode, and returns in the time the kernel takes to copy the bytes (a GC that
 //    another thread starts waits for at most that long).
+//  * The receive and send around the call are inlined into StreamConnection's fast paths: after
+//    a system call every return to a frame made before it is a mispredicted branch (the return
+//    predictor does not survive the kernel), so each frame between the call and the caller that
+//    goes on with the data costs ≈ 7 ns (BENCHMARKS.md, "Returns after a system call").
 // Architectures without a known system call number (anything but x86-64 and arm64) use the
 // ordinary libc bindings.
 
@@ -37,7 +42,7 @@ internal static unsafe partial class Libc
     internal static nint ReceiveNoWait(int sockfd, byte* buf, nuint len, int flags) =>
         s_rawDataPath
             ? SyscallNoWait(s_sysRecvFrom, sockfd, (nint)buf, (nint)len, flags | MSG_DONTWAIT, 0, 0)
-            : KeepErrno(recv(sockfd, buf, len, flags | MSG_DONTWAIT));
+            : ReceiveThroughLibc(sockfd, buf, len, flags);
 
     /// <summary>
     /// <c>send(2)</c> with <c>MSG_DONTWAIT</c> added to <paramref name="flags"/>. Returns the byte count, or -1 with
@@ -46,7 +51,17 @@ internal static unsafe partial class Libc
     internal static nint SendNoWait(int sockfd, byte* buf, nuint len, int flags) =>
         s_rawDataPath
             ? SyscallNoWait(s_sysSendTo, sockfd, (nint)buf, (nint)len, flags | MSG_DONTWAIT, 0, 0)
-            : KeepErrno(send(sockfd, buf, len, flags | MSG_DONTWAIT));
+            : SendThroughLibc(sockfd, buf, len, flags);
+
+    // Out of line: an ordinary P/Invoke inlined into a caller gives that caller a transition frame
+    // to set up on every call, taken or not.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static nint ReceiveThroughLibc(int sockfd, byte* buf, nuint len, int flags) =>
+        KeepErrno(recv(sockfd, buf, len, flags | MSG_DONTWAIT));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static nint SendThroughLibc(int sockfd, byte* buf, nuint len, int flags) =>
+        KeepErrno(send(sockfd, buf, len, flags | MSG_DONTWAIT));
 
     // The libc bindings save errno for Marshal.GetLastPInvokeError; put it back where
     // GetLastSystemError reads it, as the raw path leaves it.

@@ -115,6 +115,37 @@ public sealed class PostTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the slow-callback timer runs the phase item by item
+    public void Post_CallbacksThatThrow_ReportedAndTheRestOfThePhaseRunsInOrder_WorkQueuedMeanwhileWaits(bool timed)
+    {
+        var reported = new List<Exception>();
+        using var loop = new Loop(new LoopOptions
+        {
+            UnhandledException = reported.Add,
+            SlowCallbackThreshold = timed ? TimeSpan.FromHours(1) : null,
+        });
+        var order = new List<string>();
+        var first = new InvalidTimeZoneException("first");
+        var last = new InvalidTimeZoneException("last");
+        loop.Post(() =>
+        {
+            order.Add("a");
+            loop.Post(() => order.Add("queued during the phase"));
+        });
+        loop.Post(() => throw first);
+        loop.Post(() => order.Add("b"));
+        loop.Post(() => throw last);
+
+        loop.RunOnce(TimeSpan.Zero);
+
+        Assert.Equal(["a", "b"], order);
+        Assert.Equal([first, last], reported);
+        loop.RunOnce(TimeSpan.Zero);
+        Assert.Equal(["a", "b", "queued during the phase"], order);
+    }
+
     [Fact]
     public void Post_CallbackThatRepostsItself_DoesNotStarveTimers()
     {

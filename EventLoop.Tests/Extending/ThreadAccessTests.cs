@@ -40,6 +40,42 @@ public sealed class ThreadAccessTests
     }
 
     [Fact]
+    public void CheckAccess_ThreadThatRanTheLoopBefore_FalseWhileAnotherThreadRunsIt_TrueOnTheRunner()
+    {
+        using var loop = new Loop();
+        using var ranOnce = new ManualResetEventSlim();
+        using var asked = new ManualResetEventSlim();
+        bool? formerRunner = null;
+        Exception? formerVerify = null;
+        var former = new Thread(() =>
+        {
+            loop.RunOnce(TimeSpan.Zero); // takes the loop over, then leaves it
+            ranOnce.Set();
+            asked.Wait();
+            formerRunner = loop.CheckAccess();
+            formerVerify = Record.Exception(loop.VerifyAccess);
+        });
+        former.Start();
+        ranOnce.Wait();
+        bool runner = false;
+        bool runnerAfterAsking = false;
+
+        loop.Run(async () =>
+        {
+            runner = loop.CheckAccess();
+            asked.Set();
+            await Task.Run(former.Join); // the former runner asks while this thread runs the loop
+            runnerAfterAsking = loop.CheckAccess();
+        });
+
+        Assert.True(runner);
+        Assert.True(runnerAfterAsking);
+        Assert.False(formerRunner);
+        Assert.IsType<InvalidOperationException>(formerVerify);
+        Assert.True(loop.CheckAccess()); // the runner owns it again once Run returns
+    }
+
+    [Fact]
     public void VerifyAccess_AfterDispose_ThrowsObjectDisposed()
     {
         var loop = new Loop();
