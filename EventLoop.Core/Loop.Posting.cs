@@ -9,6 +9,7 @@ public sealed partial class Loop
     /// <summary>
     /// Queues <paramref name="callback"/> to run on the loop thread, after the work already
     /// queued (FIFO). Any thread: from another thread it wakes a loop blocked in its poll.
+    /// A callback still queued when the loop is disposed never runs (see <see cref="DisposedToken"/>).
     /// </summary>
     /// <param name="callback">The callback; an exception it throws goes to the unhandled-exception handler.</param>
     /// <exception cref="ObjectDisposedException">The loop was disposed.</exception>

@@ -40,6 +40,7 @@ public sealed partial class Loop : IDisposable
     private readonly ReadyEvent[] _readyEvents = new ReadyEvent[ReadyEventCapacity];
     private readonly CrossThreadQueue _inbox = new();
     private readonly TimerQueue _timers = new();
+    private readonly CancellationTokenSource _disposedSource = new();
     private RunQueue _runQueue = new();
 
     private long _now;
@@ -147,6 +148,24 @@ public sealed partial class Loop : IDisposable
     /// <summary>True once the loop was disposed.</summary>
     public bool IsDisposed => _disposed;
 
+    /// <summary>
+    /// Canceled by <see cref="Dispose"/> once the loop's greenlets have ended and its descriptors
+    /// were released (every <see cref="IReadinessHandler.OnLoopDisposed"/> has run), before the
+    /// poller is closed; canceled already when read after that. Any thread. Its callbacks run on
+    /// the disposing thread; an exception one throws goes to the unhandled-exception handler.
+    /// </summary>
+    /// <remarks>
+    /// A disposed loop runs nothing more: a callback still queued (<see cref="Post(Action)"/>, a
+    /// continuation a wait queued as the loop released its descriptors) never runs, and a post
+    /// that races <see cref="Dispose"/> from another thread may be dropped after it was accepted.
+    /// Code that hands the loop work on behalf of another thread and completes a task for it
+    /// there registers on this token before it posts, fails that task from the callback (with an
+    /// <see cref="ObjectDisposedException"/>), so the other thread never waits for ever, and
+    /// unregisters once the task completed. Greenlets need none of this: a greenlet spawned from
+    /// another thread that never started ends as killed.
+    /// </remarks>
+    public CancellationToken DisposedToken => _disposedSource.Token;
+
     /// <summary>Runs the loop until <see cref="Stop"/> is called. A Stop that came before runs one iteration.</summary>
     /// <exception cref="InvalidOperationException">The loop is already running.</exception>
     public void Run()
@@ -234,7 +253,8 @@ public sealed partial class Loop : IDisposable
 
     /// <summary>
     /// Kills live greenlets (giving them a few iterations to unwind), unregisters every
-    /// descriptor and closes the poller and wake-up descriptors. Idempotent.
+    /// descriptor, cancels <see cref="DisposedToken"/>, drops the callbacks still queued and
+    /// closes the poller and wake-up descriptors. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called while the loop is running.</exception>
     public void Dispose()
@@ -253,6 +273,7 @@ public sealed partial class Loop : IDisposable
         _disposed = true;
         AbandonRemoteSpawns(); // spawned from other threads after the last drain
         ReleaseHandlers();
+        CancelDisposedToken();
         _timers.Clear();
         _runQueue.Clear();
         _sleepPool.Clear();
@@ -263,6 +284,22 @@ public sealed partial class Loop : IDisposable
         _poller.Dispose();
         _watchdog?.Dispose();
         LoopMetrics.Unregister(this);
+    }
+
+    /// <summary>Runs the <see cref="DisposedToken"/> callbacks on the disposing thread; what they throw is reported, not thrown.</summary>
+    private void CancelDisposedToken()
+    {
+        try
+        {
+            _disposedSource.Cancel();
+        }
+        catch (AggregateException errors)
+        {
+            foreach (Exception error in errors.InnerExceptions)
+            {
+                ReportUnhandled(error, null);
+            }
+        }
     }
 
     // ---- one iteration, as named phases (../shared/DESIGN.md) ----

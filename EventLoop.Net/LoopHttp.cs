@@ -8,7 +8,10 @@ public static class LoopHttp
     /// opens a <see cref="StreamConnection"/> on <paramref name="loop"/> and hands HttpClient its
     /// <see cref="StreamConnection.AsStream"/>, so every byte HttpClient reads or writes goes through
     /// the loop's poller. HttpClient may call the stream from thread-pool threads; those calls are
-    /// marshalled onto the loop, so the loop must be running (e.g. the request is awaited in a greenlet).
+    /// marshalled onto the loop, so the loop must be running (e.g. the request is awaited in a greenlet);
+    /// a request still reading or writing when the loop is disposed fails with the loop's
+    /// <see cref="ObjectDisposedException"/> (inside an <see cref="HttpRequestException"/> while it
+    /// waits for the response).
     /// The synchronous <see cref="System.Net.Http.HttpClient.Send(System.Net.Http.HttpRequestMessage)"/>
     /// blocks its thread until the loop has done the I/O: call it off the loop thread only (on it,
     /// it waits for ever for the loop it blocks).

@@ -9,7 +9,8 @@ namespace EventLoop.Net;
 /// The <see cref="Stream"/> view of a <see cref="StreamConnection"/> (see
 /// <see cref="StreamConnection.AsStream"/>). On the loop thread, asynchronous reads and writes go
 /// straight to the connection (allocation-free when warm); from any other thread they are posted
-/// to the loop and completed from there. Synchronous Read and Write block the calling thread, so
+/// to the loop and completed from there, or fail with <see cref="ObjectDisposedException"/> when
+/// the loop is disposed first (see <see cref="Internal.LoopInvoke"/>). Synchronous Read and Write block the calling thread, so
 /// on the loop thread they throw <see cref="NotSupportedException"/> rather than deadlock it.
 /// A socket failure is an <see cref="IOException"/> with the <see cref="SocketException"/> as its
 /// inner exception, as <c>NetworkStream</c> reports it.

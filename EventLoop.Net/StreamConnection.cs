@@ -305,7 +305,8 @@ public sealed class StreamConnection : IDisposable
     /// <summary>
     /// A <see cref="Stream"/> over this connection (the same object on every call) for
     /// <c>SslStream</c>, <c>StreamReader</c>/<c>StreamWriter</c>, <c>PipeReader.Create</c> and HttpClient.
-    /// Its asynchronous methods work from any thread (off the loop they are marshalled onto it);
+    /// Its asynchronous methods work from any thread (off the loop they are marshalled onto it, and
+    /// a call still in flight when the loop is disposed fails with <see cref="ObjectDisposedException"/>);
     /// its synchronous Read and Write throw <see cref="NotSupportedException"/> on the loop thread.
     /// A socket failure surfaces as an <see cref="IOException"/> whose inner exception is the
     /// <see cref="SocketException"/>, as with <c>NetworkStream</c> (HttpClient and other Stream

@@ -9,7 +9,7 @@ namespace EventLoop.Tests.Net;
 /// HttpClient over <see cref="LoopHttp.CreateHandler"/> against what a user takes for granted with
 /// the default handler: keep-alive, concurrency, connection limits, chunked and streamed bodies,
 /// a server closing an idle connection, refused connections, localhost, 100-continue, redirects,
-/// timeouts, cancellation, and disposal of the client mid-request.
+/// timeouts, cancellation, and disposal of the client, or of the loop, mid-request.
 /// </summary>
 [Collection(DescriptorCountingCollection.Name)]
 public sealed class LoopHttpEdgeCaseTests
@@ -217,6 +217,60 @@ public sealed class LoopHttpEdgeCaseTests
     }
 
     [Fact]
+    public void LoopDisposed_WhileAThreadPoolRequestReadsTheBody_TheReadFails()
+    {
+        // Headers, then a body that never comes: the request's read of it waits on the loop.
+        using var server = new TestHttpServer(IPAddress.Loopback, (_, _) => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"u8.ToArray());
+        using Loop loop = LoopNet.Create();
+        Thread runner = LoopNet.RunOnAnotherThread(loop);
+
+        // No greenlet anywhere: HttpClient and the loop's stream meet on the thread pool. The probe
+        // is posted behind the body read from the same thread, so once it ran the read waits.
+        using var client = new HttpClient(Handler(loop));
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int> read = Task.Run(async () =>
+        {
+            using HttpResponseMessage response = await client.GetAsync(server.Url, HttpCompletionOption.ResponseHeadersRead);
+            Stream body = await response.Content.ReadAsStreamAsync();
+            ValueTask<int> pending = body.ReadAsync(new byte[100]);
+            loop.Post(started.SetResult);
+            return await pending;
+        });
+        Assert.Same(started.Task, Task.WhenAny(started.Task, read).WaitAsync(s_liveness).GetAwaiter().GetResult());
+        Assert.False(read.IsCompleted);
+
+        loop.Stop();
+        Assert.True(runner.Join(s_liveness));
+        loop.Dispose();
+
+        Exception? error = Record.Exception(() => read.WaitAsync(s_liveness).GetAwaiter().GetResult());
+        Assert.IsType<ObjectDisposedException>(error);
+    }
+
+    [Fact]
+    public void LoopDisposed_WhileAThreadPoolRequestWaitsForTheResponse_TheRequestFails()
+    {
+        // A server that never answers. HttpClient's Timeout cannot end a read that the loop will
+        // never complete (it disposes the stream, and nothing completes the read): the loop's disposal must.
+        using var server = new TestHttpServer(IPAddress.Loopback, (_, _) => null);
+        using Loop loop = LoopNet.Create();
+        Thread runner = LoopNet.RunOnAnotherThread(loop);
+        using var client = new HttpClient(Handler(loop));
+        Task<HttpResponseMessage> request = Task.Run(() => client.GetAsync(server.Url));
+        Task.WhenAny(server.WaitForRequestsAsync(1), request).WaitAsync(s_liveness).GetAwaiter().GetResult();
+        Assert.False(request.IsCompleted);
+
+        loop.Stop();
+        Assert.True(runner.Join(s_liveness));
+        loop.Dispose();
+
+        // HttpClient wraps it (HttpRequestException around the stream's exception), as it does a reset.
+        Exception? error = Record.Exception(() => request.WaitAsync(s_liveness).GetAwaiter().GetResult());
+        Assert.IsType<HttpRequestException>(error);
+        Assert.Contains(Chain(error), e => e is ObjectDisposedException);
+    }
+
+    [Fact]
     public void KillMidRequest_AnotherGreenletsQueuedRequest_GetsItsNewConnection()
     {
         // One connection per server: B's request waits in the pool behind A's. A's kill closes
@@ -251,6 +305,14 @@ public sealed class LoopHttpEdgeCaseTests
         SocketsHttpHandler handler = LoopHttp.CreateHandler(loop);
         handler.UseProxy = false;
         return handler;
+    }
+
+    private static IEnumerable<Exception> Chain(Exception? error)
+    {
+        for (; error is not null; error = error.InnerException)
+        {
+            yield return error;
+        }
     }
 
     private static byte[] Response(string body) =>

@@ -38,6 +38,21 @@ internal static class LoopNet
         return result;
     }
 
+    /// <summary>
+    /// Runs <paramref name="loop"/> (idle, owned by the calling thread) on a background thread of
+    /// its own until it is stopped, and returns once that thread runs it: from then on every other
+    /// thread is off the loop. Join the thread after <see cref="Loop.Stop"/>.
+    /// </summary>
+    public static Thread RunOnAnotherThread(Loop loop)
+    {
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        loop.Post(running.SetResult);
+        var runner = new Thread(loop.Run) { IsBackground = true, Name = "loop runner" };
+        runner.Start();
+        running.Task.WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        return runner;
+    }
+
     /// <summary>A listener on a loopback port and a connected pair through it.</summary>
     public static async Task<(StreamConnection Client, StreamConnection Accepted, StreamListener Listener)> ConnectAsync(Loop loop)
     {

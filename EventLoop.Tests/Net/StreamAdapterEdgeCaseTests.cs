@@ -12,6 +12,8 @@ namespace EventLoop.Tests.Net;
 /// </summary>
 public sealed class StreamAdapterEdgeCaseTests
 {
+    private static readonly TimeSpan s_liveness = TimeSpan.FromSeconds(30);
+
     [Fact]
     public void ReadAsyncAndWriteAsync_PeerReset_ThrowIOExceptionWithTheSocketErrorInside()
     {
@@ -197,6 +199,130 @@ public sealed class StreamAdapterEdgeCaseTests
             client.ShutdownSend();
             await echo;
         });
+    }
+
+    [Fact]
+    public void ReadAsync_FromTheThreadPool_WaitingWhenTheLoopIsDisposed_ThrowsObjectDisposed()
+    {
+        using Loop loop = LoopNet.Create();
+        (StreamConnection client, StreamConnection accepted, StreamListener listener) = LoopNet.Run(loop, () => LoopNet.ConnectAsync(loop));
+        Stream stream = accepted.AsStream();
+        Thread runner = LoopNet.RunOnAnotherThread(loop);
+
+        // The read is posted to the loop, then a probe behind it from the same thread (the inbox
+        // is FIFO): once the probe has run, the read was started and waits for data that never comes.
+        Task<int>? read = null;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task.Run(() =>
+        {
+            read = stream.ReadAsync(new byte[8]).AsTask();
+            loop.Post(started.SetResult);
+        }).WaitAsync(s_liveness).GetAwaiter().GetResult();
+        started.Task.WaitAsync(s_liveness).GetAwaiter().GetResult();
+        Assert.False(read!.IsCompleted);
+
+        loop.Stop();
+        Assert.True(runner.Join(s_liveness));
+        loop.Dispose();
+
+        Exception? error = Record.Exception(() => read.WaitAsync(s_liveness).GetAwaiter().GetResult());
+        Assert.IsType<ObjectDisposedException>(error);
+        Assert.True(accepted.IsDisposed && client.IsDisposed);
+        listener.Dispose();
+    }
+
+    [Fact]
+    public void ReadAsync_FromTheThreadPoolForAGreenlet_WaitingWhenTheLoopIsDisposed_EndsWithTheGreenletsKill()
+    {
+        using Loop loop = LoopNet.Create();
+        (StreamConnection client, StreamConnection accepted, StreamListener listener) = LoopNet.Run(loop, () => LoopNet.ConnectAsync(loop));
+        Stream stream = accepted.AsStream();
+
+        // The thread pool works for the greenlet (its ExecutionContext flows), so the read waits
+        // as the greenlet's: Dispose's kill ends it with the kill, before the loop's disposal would.
+        Task<int>? read = null;
+        Greenlet? reader = null;
+        LoopNet.Run(loop, async () =>
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            reader = loop.Spawn(async () =>
+            {
+                await Task.Run(() =>
+                {
+                    read = stream.ReadAsync(new byte[8]).AsTask();
+                    loop.Post(started.SetResult);
+                });
+                await read!;
+            });
+            await started.Task;
+        });
+        Assert.False(read!.IsCompleted);
+        loop.Dispose();
+
+        Exception? error = Record.Exception(() => read.WaitAsync(s_liveness).GetAwaiter().GetResult());
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.True(reader!.IsKilled);
+        Assert.Same(reader.Exception, error);
+        Assert.True(accepted.IsDisposed && client.IsDisposed);
+        listener.Dispose();
+    }
+
+    [Fact]
+    public void ReadAsyncAndWriteAsync_FromTheThreadPool_PostedToAnIdleLoopThenDisposed_ThrowObjectDisposed()
+    {
+        using Loop loop = LoopNet.Create();
+        (StreamConnection client, StreamConnection accepted, StreamListener listener) = LoopNet.Run(loop, () => LoopNet.ConnectAsync(loop));
+        Stream stream = accepted.AsStream();
+
+        // Nobody runs the loop: both starts wait in its inbox, and Dispose comes before any iteration.
+        Task<int>? read = null;
+        Task? write = null;
+        Task.Run(() =>
+        {
+            read = stream.ReadAsync(new byte[8]).AsTask();
+            write = stream.WriteAsync(new byte[8]).AsTask();
+        }).WaitAsync(s_liveness).GetAwaiter().GetResult();
+        Assert.False(read!.IsCompleted || write!.IsCompleted);
+        loop.Dispose();
+
+        Assert.IsType<ObjectDisposedException>(Record.Exception(() => read.WaitAsync(s_liveness).GetAwaiter().GetResult()));
+        Assert.IsType<ObjectDisposedException>(Record.Exception(() => write!.WaitAsync(s_liveness).GetAwaiter().GetResult()));
+        Assert.True(accepted.IsDisposed && client.IsDisposed);
+        listener.Dispose();
+    }
+
+    [Fact]
+    public void EchoFromTheThreadPool_RacingTheLoopsStopAndDispose_EndsWithObjectDisposed()
+    {
+        // Reads and writes keep being posted while the loop stops, stands idle, is disposed and
+        // after: whichever point each one reaches (running, queued, dropped, refused), the caller ends.
+        for (int round = 0; round < 30; round++)
+        {
+            using Loop loop = LoopNet.Create();
+            (StreamConnection client, StreamConnection accepted, StreamListener listener) = LoopNet.Run(loop, () => LoopNet.ConnectAsync(loop));
+            Stream writer = client.AsStream();
+            Stream reader = accepted.AsStream();
+            Thread runner = LoopNet.RunOnAnotherThread(loop);
+            var echoed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task pump = Task.Run(async () =>
+            {
+                byte[] buffer = new byte[1];
+                while (true)
+                {
+                    await writer.WriteAsync(buffer);
+                    await reader.ReadExactlyAsync(buffer);
+                    echoed.TrySetResult();
+                }
+            });
+            Assert.Same(echoed.Task, Task.WhenAny(echoed.Task, pump).WaitAsync(s_liveness).GetAwaiter().GetResult());
+
+            loop.Stop();
+            Assert.True(runner.Join(s_liveness));
+            loop.Dispose();
+
+            Assert.IsType<ObjectDisposedException>(Record.Exception(() => pump.WaitAsync(s_liveness).GetAwaiter().GetResult()));
+            listener.Dispose();
+        }
     }
 
     [Fact]
