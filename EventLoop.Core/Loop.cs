@@ -116,11 +116,15 @@ public sealed partial class Loop : IDisposable
         }
 
         _spinTicks = (long)(_options.SpinBeforePoll.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        TracksGreenletsAcrossThreads = _options.TrackGreenletsAcrossThreads;
         LoopMetrics.Register(this);
     }
 
     /// <summary>The loop running on the calling thread, or null.</summary>
     public static Loop? Current => t_current;
+
+    /// <summary><see cref="LoopOptions.TrackGreenletsAcrossThreads"/>: whether a greenlet's body carries it in its ExecutionContext.</summary>
+    internal bool TracksGreenletsAcrossThreads { get; }
 
     /// <summary>
     /// The loop's clock: in <see cref="LoopOptions.VirtualTime"/> mode the virtual clock, otherwise

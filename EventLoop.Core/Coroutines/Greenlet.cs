@@ -409,9 +409,15 @@ public class Greenlet
         object body = _body!;
         _body = null;
         Task task;
-        ExecutionContext? outer = ExecutionContext.Capture();
         Loop.TakeStartResumeState(); // cleared: only this body's first step may set it
-        s_ambient.Value = this; // the body's context carries its greenlet from its first step on
+        bool tracked = Loop.TracksGreenletsAcrossThreads;
+        ExecutionContext? outer = null;
+        if (tracked)
+        {
+            outer = ExecutionContext.Capture();
+            s_ambient.Value = this; // the body's context carries its greenlet from its first step on
+        }
+
         try
         {
             task = InvokeBody(body) ?? throw new InvalidOperationException($"The body of {Name} returned a null Task.");
@@ -423,7 +429,10 @@ public class Greenlet
         }
         finally
         {
-            RestoreContext(outer);
+            if (tracked)
+            {
+                RestoreContext(outer);
+            }
         }
 
         if (task.IsCompleted)

@@ -160,6 +160,23 @@ public sealed class AllocationTests
     }
 
     [Fact]
+    public void SpawnAndJoin_NotTrackedAcrossThreads_CostsNoExecutionContext()
+    {
+        // Without the greenlet in its body's ExecutionContext a greenlet costs the 72 B of that
+        // context (with its one-value map) less.
+        const int ContextBytes = 72;
+        using var loop = new Loop(new LoopOptions { VirtualTime = true, TrackGreenletsAcrossThreads = false });
+        Func<Task> body = async () => await loop.Sleep(TimeSpan.FromSeconds(1));
+        using var tracked = new Loop(new LoopOptions { VirtualTime = true });
+        Func<Task> trackedBody = async () => await tracked.Sleep(TimeSpan.FromSeconds(1));
+
+        long perGreenlet = BytesPerSleepingGreenlet(loop, () => loop.Spawn(body), killFirst: false);
+        long perTrackedGreenlet = BytesPerSleepingGreenlet(tracked, () => tracked.Spawn(trackedBody), killFirst: false);
+
+        Assert.Equal(perTrackedGreenlet - ContextBytes, perGreenlet);
+    }
+
+    [Fact]
     public void SleepingGreenlet_CostsTheGreenletAndItsBodyOnly()
     {
         // A greenlet asleep in loop.Sleep: the greenlet with its context and ExecutionContext (as

@@ -8,6 +8,45 @@ public sealed class LoopGroupTests
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(30);
 
     [Fact]
+    public async Task Loops_TakeTrackGreenletsAcrossThreadsFromTheGroupsLoopOptions()
+    {
+        await using var untracked = new LoopGroup(1, new LoopGroupOptions { Loop = new LoopOptions { TrackGreenletsAcrossThreads = false } });
+        await using var tracked = new LoopGroup(1);
+
+        long perUntracked = await untracked[0].InvokeAsync(() => BytesPerSleepingGreenletAsync(untracked[0])).WaitAsync(s_bound);
+        long perTracked = await tracked[0].InvokeAsync(() => BytesPerSleepingGreenletAsync(tracked[0])).WaitAsync(s_bound);
+
+        Assert.Equal(perTracked - 72, perUntracked); // the greenlet's ExecutionContext with its one-value map
+    }
+
+    // On the loop thread: bytes per greenlet while 1,000 start and fall asleep, the least of three rounds.
+    private static async Task<long> BytesPerSleepingGreenletAsync(Loop loop)
+    {
+        Func<Task> body = async () => await loop.Sleep(TimeSpan.FromHours(1));
+        var greenlets = new Greenlet[1_000];
+        long least = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < greenlets.Length; i++)
+            {
+                greenlets[i] = loop.Spawn(body);
+            }
+
+            await loop.Yield(); // every body runs to its sleep
+            least = Math.Min(least, (GC.GetAllocatedBytesForCurrentThread() - before) / greenlets.Length);
+            foreach (Greenlet g in greenlets)
+            {
+                g.Kill();
+            }
+
+            await loop.JoinAllAsync(greenlets);
+        }
+
+        return least;
+    }
+
+    [Fact]
     public async Task Ctor_EachLoopOnItsOwnThread_NamedAfterGroup()
     {
         await using var group = new LoopGroup(3, new LoopGroupOptions { Name = "shard" });

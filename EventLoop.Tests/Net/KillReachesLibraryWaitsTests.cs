@@ -184,6 +184,64 @@ public sealed class KillReachesLibraryWaitsTests
         });
     }
 
+    [Fact]
+    public void Kill_GreenletReadingThroughAThreadPoolHop_NotTrackedAcrossThreads_EndsItAsKilledAndTheReadGoesOn()
+    {
+        using var loop = new Loop(new LoopOptions { TrackGreenletsAcrossThreads = false });
+        LoopNet.Run(loop, async () =>
+        {
+            await using SilentServer server = SilentServer.Start(loop);
+            StreamConnection connection = await loop.ConnectAsync(server.EndPoint);
+            Stream stream = connection.AsStream();
+            var readStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task<int>? read = null;
+            Greenlet g = loop.Spawn(async () =>
+            {
+                read = Task.Run(() =>
+                {
+                    Task<int> r = stream.ReadAsync(new byte[16], 0, 16);
+                    readStarted.SetResult();
+                    return r;
+                });
+                await read;
+            });
+            await readStarted.Task.WaitAsync(s_liveness);
+            await loop.Yield();
+
+            g.Kill(); // the read is nobody's wait: the greenlet is detached from it
+            await g.Task.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(s_liveness);
+
+            Assert.True(g.IsKilled);
+            Assert.False(read!.IsCompleted);
+            connection.Dispose(); // the read ends with its connection
+            Exception? readError = await Record.ExceptionAsync(() => read.WaitAsync(s_liveness));
+            Assert.IsType<ObjectDisposedException>(readError);
+        });
+    }
+
+    [Fact]
+    public void Kill_NotTrackedAcrossThreads_StillAbortsTheWaitsTheBodyStartsOnTheLoop()
+    {
+        using var loop = new Loop(new LoopOptions { TrackGreenletsAcrossThreads = false });
+        LoopNet.Run(loop, async () =>
+        {
+            await using SilentServer server = SilentServer.Start(loop);
+            using StreamConnection connection = await loop.ConnectAsync(server.EndPoint);
+            Greenlet g = loop.Spawn(async () => await connection.AsStream().ReadAsync(new byte[16]));
+            await loop.Yield();
+
+            g.Kill();
+            await g.Task.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(s_liveness);
+
+            Assert.True(g.IsKilled);
+            Assert.IsAssignableFrom<OperationCanceledException>(g.Exception);
+            ValueTask<int> again = connection.ReceiveAsync(new byte[16]); // the aborted read left no receive in flight
+            Assert.False(again.IsCompleted);
+            connection.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await again);
+        });
+    }
+
     private static SocketsHttpHandler CreateHandler(Loop loop)
     {
         SocketsHttpHandler handler = LoopHttp.CreateHandler(loop);
