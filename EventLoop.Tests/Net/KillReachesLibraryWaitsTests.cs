@@ -158,26 +158,11 @@ public sealed class KillReachesLibraryWaitsTests
         {
             await using SilentServer server = SilentServer.Start(loop);
             using StreamConnection connection = await loop.ConnectAsync(server.EndPoint);
-            Stream stream = connection.AsStream();
-            var readStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Task<int>? read = null;
-            Greenlet g = loop.Spawn(async () =>
-            {
-                // The read is issued from a thread-pool thread: the stream posts it to the loop.
-                read = Task.Run(() =>
-                {
-                    Task<int> r = stream.ReadAsync(new byte[16], 0, 16);
-                    readStarted.SetResult();
-                    return r;
-                });
-                await read;
-            });
-            await readStarted.Task.WaitAsync(s_liveness);
-            await loop.Yield();
+            (Greenlet g, Task<int> read) = await SpawnReadingThroughAThreadPoolHopAsync(loop, connection.AsStream());
 
             g.Kill();
             await g.Task.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(s_liveness);
-            Exception? readError = await Record.ExceptionAsync(() => read!.WaitAsync(s_liveness));
+            Exception? readError = await Record.ExceptionAsync(() => read.WaitAsync(s_liveness));
 
             Assert.False(g.Succeeded);
             Assert.IsAssignableFrom<OperationCanceledException>(readError);
@@ -192,27 +177,13 @@ public sealed class KillReachesLibraryWaitsTests
         {
             await using SilentServer server = SilentServer.Start(loop);
             StreamConnection connection = await loop.ConnectAsync(server.EndPoint);
-            Stream stream = connection.AsStream();
-            var readStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Task<int>? read = null;
-            Greenlet g = loop.Spawn(async () =>
-            {
-                read = Task.Run(() =>
-                {
-                    Task<int> r = stream.ReadAsync(new byte[16], 0, 16);
-                    readStarted.SetResult();
-                    return r;
-                });
-                await read;
-            });
-            await readStarted.Task.WaitAsync(s_liveness);
-            await loop.Yield();
+            (Greenlet g, Task<int> read) = await SpawnReadingThroughAThreadPoolHopAsync(loop, connection.AsStream());
 
             g.Kill(); // the read is nobody's wait: the greenlet is detached from it
             await g.Task.ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(s_liveness);
 
             Assert.True(g.IsKilled);
-            Assert.False(read!.IsCompleted);
+            Assert.False(read.IsCompleted);
             connection.Dispose(); // the read ends with its connection
             Exception? readError = await Record.ExceptionAsync(() => read.WaitAsync(s_liveness));
             Assert.IsType<ObjectDisposedException>(readError);
@@ -240,6 +211,29 @@ public sealed class KillReachesLibraryWaitsTests
             connection.Dispose();
             await Assert.ThrowsAsync<ObjectDisposedException>(async () => await again);
         });
+    }
+
+    /// <summary>
+    /// Spawns a greenlet that reads <paramref name="stream"/> from a thread-pool thread (the stream
+    /// posts the read to the loop) and awaits it; returns once the read waits on the loop.
+    /// </summary>
+    private static async Task<(Greenlet Greenlet, Task<int> Read)> SpawnReadingThroughAThreadPoolHopAsync(Loop loop, Stream stream)
+    {
+        var readStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int>? read = null;
+        Greenlet g = loop.Spawn(async () =>
+        {
+            read = Task.Run(() =>
+            {
+                Task<int> r = stream.ReadAsync(new byte[16], 0, 16);
+                readStarted.SetResult();
+                return r;
+            });
+            await read;
+        });
+        await readStarted.Task.WaitAsync(s_liveness);
+        await loop.Yield();
+        return (g, read!);
     }
 
     private static SocketsHttpHandler CreateHandler(Loop loop)
