@@ -6,20 +6,24 @@ namespace EventLoop.Benchmarks;
 /// 100,000 greenlets each sleeping 10 ms, joined: wall time and memory above the baseline.
 /// A plain measurement (not BenchmarkDotNet), run with <c>-- sleepers</c>: timed rounds, then one
 /// round that forces a full collection while every greenlet sleeps, to read the live bytes.
+/// <c>-- sleepers --untracked</c> runs the loops with <see cref="LoopOptions.TrackGreenletsAcrossThreads"/> off.
 /// </summary>
 public static class ManySleepersBenchmark
 {
     /// <summary>Runs the scenario <paramref name="rounds"/> times and prints one line per round.</summary>
-    public static void Run(int count = 100_000, int rounds = 8)
+    /// <param name="tracked"><see cref="LoopOptions.TrackGreenletsAcrossThreads"/> of the loops.</param>
+    /// <param name="count">Sleepers per round.</param>
+    /// <param name="rounds">Timed rounds.</param>
+    public static void Run(bool tracked = true, int count = 100_000, int rounds = 8)
     {
-        Console.WriteLine($"{count:N0} greenlets x Sleep(10 ms), joined");
+        Console.WriteLine($"{count:N0} greenlets x Sleep(10 ms), joined{(tracked ? "" : ", greenlets not tracked across threads")}");
         for (int round = 0; round < rounds; round++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
             long baseline = GC.GetTotalMemory(forceFullCollection: true);
-            using var loop = new Loop();
+            using var loop = new Loop(new LoopOptions { TrackGreenletsAcrossThreads = tracked });
             var greenlets = new Greenlet[count];
             long peak = 0;
             var wall = Stopwatch.StartNew();
@@ -45,15 +49,15 @@ public static class ManySleepersBenchmark
                 $"{GC.CollectionCount(0)} gen0 / {GC.CollectionCount(1)} gen1 / {GC.CollectionCount(2)} gen2 collections so far");
         }
 
-        MeasureLiveMemory(count);
+        MeasureLiveMemory(count, tracked);
     }
 
     // Not timed: the forced full collection while everything sleeps would distort the wall time.
-    private static void MeasureLiveMemory(int count)
+    private static void MeasureLiveMemory(int count, bool tracked)
     {
         long baseline = GC.GetTotalMemory(forceFullCollection: true);
         long live = 0;
-        HoldAsleep(count, () => live = GC.GetTotalMemory(forceFullCollection: true));
+        HoldAsleep(count, () => live = GC.GetTotalMemory(forceFullCollection: true), tracked);
         Console.WriteLine(
             $"live memory while asleep, after a full collection: {(live - baseline) / (double)(1024 * 1024):F1} MiB above baseline, " +
             $"{(live - baseline) / (double)count:F0} B per greenlet (the greenlet array included)");
@@ -66,10 +70,11 @@ public static class ManySleepersBenchmark
     /// </summary>
     /// <param name="count">Sleepers.</param>
     /// <param name="whileAsleep">Runs on the loop thread while every sleeper sleeps.</param>
-    public static void HoldAsleep(int count, Action whileAsleep)
+    /// <param name="tracked"><see cref="LoopOptions.TrackGreenletsAcrossThreads"/> of the loop.</param>
+    public static void HoldAsleep(int count, Action whileAsleep, bool tracked = true)
     {
         ArgumentNullException.ThrowIfNull(whileAsleep);
-        using var loop = new Loop();
+        using var loop = new Loop(new LoopOptions { TrackGreenletsAcrossThreads = tracked });
         var greenlets = new Greenlet[count];
         for (int i = 0; i < count; i++)
         {

@@ -3,7 +3,7 @@ using EventLoop.Benchmarks;
 
 if (args.Length > 0 && args[0] == "sleepers")
 {
-    ManySleepersBenchmark.Run();
+    ManySleepersBenchmark.Run(tracked: !args.Contains("--untracked"));
     return;
 }
 
