@@ -4,7 +4,9 @@ namespace EventLoop.Timers;
 /// An <see cref="ITimer"/> backed by a loop timer, handed out by <see cref="Loop.Time"/> (the
 /// <see cref="LoopClock"/> or the <see cref="VirtualClock"/>). <see cref="Change"/> and
 /// <see cref="Dispose"/> may be called from any thread (CancellationTokenSource and Task.Delay
-/// do); the callback always runs on the loop thread. Once the loop is disposed the timer never
+/// do); the callback always runs on the loop thread, in the <see cref="ExecutionContext"/> of the
+/// code that created the timer unless that code suppressed its flow, as a
+/// <see cref="System.Threading.Timer"/>'s does. Once the loop is disposed the timer never
 /// fires and <see cref="Change"/> returns false, as a disposed .NET timer does. Arguments are
 /// checked as <see cref="System.Threading.Timer"/> checks them, and the last <see cref="Change"/>
 /// wins even when an earlier one, made on another thread, reaches the loop after it.
@@ -17,6 +19,7 @@ internal sealed class LoopTimer : ITimer
     private readonly Loop _loop;
     private readonly TimerCallback _callback;
     private readonly object? _state;
+    private readonly ExecutionContext? _context; // the creator's, as System.Threading.Timer flows it; null when flow was suppressed
     private TimerHandle? _handle;
     private TimeSpan _period;
     private int _version; // bumped by each Change: a posted Change that a later one overtook is dropped
@@ -27,6 +30,7 @@ internal sealed class LoopTimer : ITimer
         _loop = loop;
         _callback = callback;
         _state = state;
+        _context = ExecutionContext.Capture();
         Change(dueTime, period);
     }
 
@@ -117,6 +121,15 @@ internal sealed class LoopTimer : ITimer
             _handle = _loop.CallLater(_period, Fire);
         }
 
-        _callback(_state);
+        if (_context is null)
+        {
+            _callback(_state);
+        }
+        else
+        {
+            ExecutionContext.Run(_context, static t => ((LoopTimer)t!).InvokeCallback(), this);
+        }
     }
+
+    private void InvokeCallback() => _callback(_state);
 }

@@ -10,6 +10,42 @@ public sealed class LoopTimeTests
     // A liveness bound for the real-time cases; they need a few tens of milliseconds.
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(20);
 
+    private static readonly AsyncLocal<string?> s_flowed = new();
+
+    [Fact]
+    public void Time_TimerCallbacks_RunInTheCreatorsExecutionContext_UnlessItsFlowWasSuppressed()
+    {
+        using var loop = new Loop(new LoopOptions { VirtualTime = true });
+        string? seenByTimer = "unset";
+        string? seenByTokenSource = "unset";
+        string? seenBySuppressed = "unset";
+        string? seenAfter = "unset";
+        loop.Run(async () =>
+        {
+            s_flowed.Value = "creator";
+            var fired = new TaskCompletionSource();
+            using ITimer timer = loop.Time.CreateTimer(_ => seenByTimer = s_flowed.Value, null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+            using var source = new CancellationTokenSource(TimeSpan.FromSeconds(2), loop.Time);
+            source.Token.Register(() => seenByTokenSource = s_flowed.Value);
+            ITimer suppressed;
+            using (ExecutionContext.SuppressFlow())
+            {
+                suppressed = loop.Time.CreateTimer(_ => { seenBySuppressed = s_flowed.Value; fired.SetResult(); }, null, TimeSpan.FromSeconds(3), Timeout.InfiniteTimeSpan);
+            }
+
+            s_flowed.Value = "changed after";
+            await fired.Task;
+            await suppressed.DisposeAsync();
+            loop.CallLater(TimeSpan.Zero, () => seenAfter = s_flowed.Value); // the loop's own callbacks keep the loop's context
+            await loop.Sleep(TimeSpan.FromSeconds(1));
+        });
+
+        Assert.Equal("creator", seenByTimer);
+        Assert.Equal("creator", seenByTokenSource);
+        Assert.Null(seenBySuppressed);
+        Assert.Null(seenAfter);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
