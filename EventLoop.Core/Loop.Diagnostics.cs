@@ -11,6 +11,7 @@ public sealed partial class Loop
     private static int s_loopCount;
 
     private readonly long _slowThreshold; // Stopwatch ticks; 0 = off (non-zero: RunItem times each callback)
+    private readonly bool _observesOutsideCalls; // a monitor or slow-callback timing: see ObservesOutsideCalls
     private readonly string _name;
     private readonly KeyValuePair<string, object?> _nameTag;
     private readonly LoopWatchdog? _watchdog;
@@ -63,30 +64,52 @@ public sealed partial class Loop
         : (Volatile.Read(ref _currentOwner), _runQueue.HeadCallbackRacy());
 
     /// <summary>
-    /// Before user code that runs outside the ready phase, with a monitor only: flags the loop as
-    /// running a callback, so the monitor can report a hold, and names the code. Loop thread.
+    /// Before user code that the loop runs outside the ready phase (a readiness or completion
+    /// handler, a before-poll hook), when <see cref="ObservesOutsideCalls"/>: with a monitor, flags
+    /// the loop as running a callback, so the monitor can report a hold, and names the code; with
+    /// slow callbacks timed, starts the clock. Loop thread.
     /// </summary>
-    /// <param name="callback">The hook's delegate or the readiness handler.</param>
-    internal void BeginOutsideCall(object callback)
+    /// <param name="callback">The hook's delegate or the handler.</param>
+    /// <returns>The start, for <see cref="EndOutsideCall"/>; 0 when slow callbacks are not timed.</returns>
+    internal long BeginOutsideCall(object callback)
     {
-        Volatile.Write(ref _runningOutside, callback);
-        Volatile.Write(ref _outsideCalls, _outsideCalls + 1);
-        Volatile.Write(ref _inReadyPhase, true);
+        if (_watchdog is not null)
+        {
+            Volatile.Write(ref _runningOutside, callback);
+            Volatile.Write(ref _outsideCalls, _outsideCalls + 1);
+            Volatile.Write(ref _inReadyPhase, true);
+        }
+
+        return _slowThreshold != 0 ? Stopwatch.GetTimestamp() : 0;
     }
 
-    /// <summary>After what <see cref="BeginOutsideCall"/> began. Loop thread.</summary>
-    internal void EndOutsideCall()
+    /// <summary>After what <see cref="BeginOutsideCall"/> began: reports the call when it was slow. Loop thread.</summary>
+    /// <param name="callback">What <see cref="BeginOutsideCall"/> was given.</param>
+    /// <param name="started">What <see cref="BeginOutsideCall"/> returned.</param>
+    internal void EndOutsideCall(object callback, long started)
     {
-        Volatile.Write(ref _inReadyPhase, false);
-        Volatile.Write(ref _runningOutside, null);
+        if (_watchdog is not null)
+        {
+            Volatile.Write(ref _inReadyPhase, false);
+            Volatile.Write(ref _runningOutside, null);
+        }
+
+        if (started != 0)
+        {
+            long elapsed = Stopwatch.GetTimestamp() - started;
+            if (elapsed > _slowThreshold)
+            {
+                ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(started, started + elapsed), null, Describe(callback, null)));
+            }
+        }
     }
 
     /// <summary>
-    /// True when a blocked-loop monitor watches this loop and no ready phase runs (user code run
-    /// now, such as a completion handler, must be shown to it with <see cref="BeginOutsideCall"/>).
-    /// Inside the ready phase the item running is what holds the loop. Loop thread.
+    /// True when user code run now must be bracketed with <see cref="BeginOutsideCall"/>: a
+    /// blocked-loop monitor watches this loop or slow callbacks are timed, and no ready phase runs
+    /// (inside it, the item running is what holds the loop and what is timed). Loop thread.
     /// </summary>
-    internal bool IsWatchedOutsideReadyPhase => _watchdog is not null && !_inReadyPhase;
+    internal bool ObservesOutsideCalls => _observesOutsideCalls && !_inReadyPhase;
 
     internal long LiveGreenletCount => Volatile.Read(ref _liveCount) + Volatile.Read(ref _remoteSpawnCount);
 

@@ -37,11 +37,7 @@ public sealed partial class Loop
                 continue;
             }
 
-            if (_watchdog is not null)
-            {
-                BeginOutsideCall(hook.Callback);
-            }
-
+            long started = _observesOutsideCalls ? BeginOutsideCall(hook.Callback) : 0;
             try
             {
                 hook.Callback();
@@ -52,9 +48,9 @@ public sealed partial class Loop
             }
             finally
             {
-                if (_watchdog is not null)
+                if (_observesOutsideCalls)
                 {
-                    EndOutsideCall();
+                    EndOutsideCall(hook.Callback, started);
                 }
             }
         }

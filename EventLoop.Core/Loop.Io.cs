@@ -231,17 +231,18 @@ public sealed partial class Loop
             ioEvents++;
             // Re-check the slot: an earlier handler in this batch may have unregistered it.
             IPollTarget? handler = (uint)ready.Token < (uint)_handlers.Length ? _handlers[ready.Token] : null;
-            if (_watchdog is not null && handler is ReadinessWatch watch)
+            if (_observesOutsideCalls && handler is ReadinessWatch watch)
             {
-                // A readiness handler runs here, outside the ready phase: the monitor must see it.
-                BeginOutsideCall(watch.Handler);
+                // A readiness handler runs here, outside the ready phase: the monitor must see it,
+                // and the slow-callback report time it.
+                long started = BeginOutsideCall(watch.Handler);
                 try
                 {
                     handler.OnReady(ready.Events);
                 }
                 finally
                 {
-                    EndOutsideCall();
+                    EndOutsideCall(watch.Handler, started);
                 }
             }
             else

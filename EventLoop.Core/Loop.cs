@@ -115,6 +115,7 @@ public sealed partial class Loop : IDisposable
             _watchdog = new LoopWatchdog(this, blocked, _options.BlockedLoop);
         }
 
+        _observesOutsideCalls = _watchdog is not null || _slowThreshold != 0;
         _spinTicks = (long)(_options.SpinBeforePoll.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
         TracksGreenletsAcrossThreads = _options.TrackGreenletsAcrossThreads;
         LoopMetrics.Register(this);
@@ -620,12 +621,14 @@ public sealed partial class Loop : IDisposable
             return;
         }
 
+        _inReadyPhase = true; // no monitor reads it: it tells outside calls that the item is timed already
         for (int count = _runQueue.Count; count > 0; count--)
         {
             ReadyItem item = _runQueue.Dequeue();
             RunItem(in item);
         }
 
+        _inReadyPhase = false;
         SwitchTo(null);
     }
 

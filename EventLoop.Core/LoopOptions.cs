@@ -27,7 +27,9 @@ public sealed class LoopOptions
 
     /// <summary>
     /// When set, a callback or greenlet step that holds the loop longer than this is reported
-    /// (to <see cref="SlowCallback"/>, or standard error), naming the greenlet where known.
+    /// (to <see cref="SlowCallback"/>, or standard error), naming the greenlet where known: what
+    /// the ready phase runs, and the code the loop calls outside it (a
+    /// <see cref="IReadinessHandler"/>, a completion handler, an <see cref="Loop.OnBeforePoll"/> hook).
     /// </summary>
     public TimeSpan? SlowCallbackThreshold { get; init; }
 

@@ -385,13 +385,10 @@ public sealed unsafe class CompletionIo
     private void Report(CompletionRequest request, int result)
     {
         // Handlers run in the poll phase, outside the ready phase: a blocked-loop monitor must see
-        // them. (A synchronous cancel may also report from inside the ready phase: covered there.)
-        bool watched = Loop.IsWatchedOutsideReadyPhase;
-        if (watched)
-        {
-            Loop.BeginOutsideCall(request.Handler);
-        }
-
+        // them, and the slow-callback report time them. (A synchronous cancel may also report
+        // from inside the ready phase: covered there.)
+        bool observed = Loop.ObservesOutsideCalls;
+        long started = observed ? Loop.BeginOutsideCall(request.Handler) : 0;
         try
         {
             request.Handler.OnCompleted(request, result);
@@ -402,9 +399,9 @@ public sealed unsafe class CompletionIo
         }
         finally
         {
-            if (watched)
+            if (observed)
             {
-                Loop.EndOutsideCall();
+                Loop.EndOutsideCall(request.Handler, started);
             }
         }
     }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using EventLoop.Tests.Extending;
+using Microsoft.Win32.SafeHandles;
 
 namespace EventLoop.Tests.Core;
 
@@ -48,6 +50,44 @@ public sealed class SlowCallbackTests
         Assert.Equal($"{nameof(SlowCallbackTests)}.{nameof(Hold)}", report.Callback);
     }
 
+    [Fact]
+    public void SlowReadinessHandler_InThePollPhase_IsReportedNamingTheHandler()
+    {
+        var reports = new List<SlowCallbackInfo>();
+        using var loop = new Loop(new LoopOptions { SlowCallbackThreshold = s_threshold, SlowCallback = reports.Add });
+        (SafeFileHandle read, SafeFileHandle write) = TestPipe.Create();
+        using (read)
+        using (write)
+        {
+            var handler = new HoldingHandler();
+            using ReadinessWatch watch = loop.Watch(read, IoEvents.Read, handler);
+            TestPipe.Write(write, "a"u8);
+
+            loop.RunOnce(TimeSpan.FromSeconds(30)); // liveness bound: the byte is already there
+
+            Assert.Equal(1, handler.Calls);
+            SlowCallbackInfo report = Assert.Single(reports);
+            Assert.Equal(nameof(HoldingHandler), report.Callback);
+            Assert.Null(report.Greenlet);
+            Assert.True(report.Duration >= s_threshold);
+        }
+    }
+
+    [Fact]
+    public void SlowBeforePollHook_IsReportedNamingTheDelegatesMethod_AFastOneIsNot()
+    {
+        var reports = new List<SlowCallbackInfo>();
+        using var loop = new Loop(new LoopOptions { VirtualTime = true, SlowCallbackThreshold = s_threshold, SlowCallback = reports.Add });
+        using IDisposable slow = loop.OnBeforePoll(Hold);
+        using IDisposable fast = loop.OnBeforePoll(static () => { });
+
+        loop.RunOnce(TimeSpan.Zero);
+
+        SlowCallbackInfo report = Assert.Single(reports);
+        Assert.Equal($"{nameof(SlowCallbackTests)}.{nameof(Hold)}", report.Callback);
+        Assert.Null(report.Greenlet);
+    }
+
     private static async Task HoldAfterSleep(Loop loop)
     {
         await loop.Sleep(TimeSpan.FromSeconds(1));
@@ -60,6 +100,22 @@ public sealed class SlowCallbackTests
         loop.Post(ready.SetResult);
         await ready.Task;
         Hold();
+    }
+
+    /// <summary>A readiness handler that holds the loop thread past the threshold.</summary>
+    private sealed class HoldingHandler : IReadinessHandler
+    {
+        public int Calls { get; private set; }
+
+        public void OnReady(ReadinessWatch watch, IoEvents events)
+        {
+            Calls++;
+            Hold();
+        }
+
+        public void OnLoopDisposed(ReadinessWatch watch)
+        {
+        }
     }
 
     /// <summary>Holds the loop thread past the threshold (a busy step, the thing the report is for).</summary>
