@@ -569,7 +569,7 @@ public sealed partial class Loop : IDisposable
 
     private void RunReadyQueue()
     {
-        if (_watchdog is not null || _slowThreshold != 0)
+        if (_observesOutsideCalls) // a monitor or slow-callback timing: both watch the ready phase too
         {
             RunReadyQueueMonitored();
             return;
