@@ -54,9 +54,14 @@ public sealed class StreamServerTests
         LoopNet.Run(loop, async () =>
         {
             var started = new LoopEvent(loop);
+            var resetSeen = new LoopEvent(loop);
             await using var server = new StreamServer(loop, LoopNet.AnyPort, async (c, ct) =>
             {
                 started.Set();
+                // The kernel may take the reset in after the client's close returns: wait until
+                // this side has seen it, so the name lookup below finds the peer gone.
+                await Assert.ThrowsAsync<SocketException>(async () => await c.ReceiveAsync(new byte[1], ct));
+                resetSeen.Set();
                 await loop.Sleep(Timeout.InfiniteTimeSpan, ct);
             });
             server.Start();
@@ -66,6 +71,8 @@ public sealed class StreamServerTests
                 await started.WaitAsync();
                 client.LingerState = new LingerOption(true, 0); // close sends a reset
             }
+
+            Assert.True(await resetSeen.WaitAsync(TimeSpan.FromSeconds(30)));
 
             GreenletInfo handler = Assert.Single(loop.GetGreenlets(), g => g.Name.StartsWith("tcp:", StringComparison.Ordinal) || g.Name.StartsWith("unix:", StringComparison.Ordinal));
             Assert.Equal("tcp:(peer gone)", handler.Name);
