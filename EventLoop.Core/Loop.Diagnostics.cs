@@ -96,11 +96,7 @@ public sealed partial class Loop
 
         if (started != 0)
         {
-            long elapsed = Stopwatch.GetTimestamp() - started;
-            if (elapsed > _slowThreshold)
-            {
-                ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(started, started + elapsed), null, Describe(callback, null)));
-            }
+            ReportIfSlow(started, null, callback, null);
         }
     }
 
@@ -339,11 +335,16 @@ public sealed partial class Loop
     {
         long start = Stopwatch.GetTimestamp();
         InvokeItem(in item);
+        ReportIfSlow(start, item.Owner, item.Callback, item.State);
+    }
 
+    /// <summary>Reports what ran since <paramref name="start"/> when it took longer than the threshold.</summary>
+    private void ReportIfSlow(long start, Greenlet? owner, object callback, object? state)
+    {
         long elapsed = Stopwatch.GetTimestamp() - start;
         if (elapsed > _slowThreshold)
         {
-            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), item.Owner, Describe(item.Callback, item.State)));
+            ReportSlow(new SlowCallbackInfo(Stopwatch.GetElapsedTime(start, start + elapsed), owner, Describe(callback, state)));
         }
     }
 

@@ -961,12 +961,7 @@ public sealed partial class Loop : IDisposable
     /// <summary>Throws when called off the loop thread while it runs, or after Dispose.</summary>
     internal void VerifyAccess(string member)
     {
-        int running = _runningThreadId;
-        if (running != 0 && !RunsOnCallerStack && running != Environment.CurrentManagedThreadId)
-        {
-            ThrowHelper.ThrowWrongThread(member);
-        }
-
+        VerifyThread(member);
         if (_disposed)
         {
             ThrowHelper.ThrowObjectDisposed(nameof(Loop));

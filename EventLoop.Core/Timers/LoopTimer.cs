@@ -123,7 +123,7 @@ internal sealed class LoopTimer : ITimer
 
         if (_context is null)
         {
-            _callback(_state);
+            InvokeCallback();
         }
         else
         {

@@ -17,7 +17,7 @@ namespace EventLoop.Net.Interop;
 //  * The receive and send around the call are inlined into StreamConnection's fast paths: after
 //    a system call every return to a frame made before it is a mispredicted branch (the return
 //    predictor does not survive the kernel), so each frame between the call and the caller that
-//    goes on with the data costs ≈ 7 ns (BENCHMARKS.md, "Returns after a system call").
+//    goes on with the data costs ≈ 10 ns (BENCHMARKS.md, "Returns after a system call").
 // Architectures without a known system call number (anything but x86-64 and arm64) use the
 // ordinary libc bindings.
 

@@ -126,8 +126,8 @@ public static class EchoServer
 
     // A loop runs one greenlet at a time, and an echo holds its buffer across a wait only when its
     // send has to wait for room: so each loop thread keeps one buffer that every echo borrows and
-    // gives back, and the shared pool (a bucket search and two thread-local lookups per message)
-    // serves only the echoes that find it lent out.
+    // gives back (one thread-local slot, where the shared pool also picks a size bucket on every
+    // rent and return), and the shared pool serves only the echoes that find it lent out.
 #pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
     [ThreadStatic]
     private static byte[]? t_spare;
