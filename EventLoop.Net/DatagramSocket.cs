@@ -6,8 +6,10 @@ using EventLoop.Net.Operations;
 namespace EventLoop.Net;
 
 /// <summary>
-/// A bound datagram socket (UDP over IPv4/IPv6, or Unix datagram) on a loop; create it with
-/// <see cref="LoopNetExtensions.BindDatagram"/>. One receive and one send may be in flight at a time.
+/// A datagram socket (UDP over IPv4/IPv6, or Unix datagram) on a loop; create it with
+/// <see cref="LoopNetExtensions.BindDatagram"/> (bound to an address, to receive from anyone) or
+/// <see cref="LoopNetExtensions.ConnectDatagram"/> (one peer, as asyncio's <c>remote_addr</c>).
+/// One receive and one send may be in flight at a time.
 /// Loop-thread only, except <see cref="Dispose"/> (any thread).
 /// </summary>
 /// <remarks>
@@ -27,7 +29,8 @@ public sealed class DatagramSocket : IDisposable
     private EndPoint? _lastSender;
     private bool _disposed;
 
-    internal DatagramSocket(Loop loop, EndPoint endPoint)
+    /// <summary>Binds a socket to <paramref name="endPoint"/>, or, with <paramref name="connect"/>, connects an unbound one to it.</summary>
+    internal DatagramSocket(Loop loop, EndPoint endPoint, bool connect = false)
     {
         AddressFamily family = endPoint is UnixDomainSocketEndPoint ? AddressFamily.Unix : endPoint.AddressFamily;
         SocketError error = SocketPal.CreateSocket(family, SocketType.Dgram, out int fd);
@@ -36,33 +39,57 @@ public sealed class DatagramSocket : IDisposable
             NetThrowHelper.ThrowSocketException(error, "bind", endPoint);
         }
 
-        try
+        if (connect)
         {
-            // A stale socket file is replaced, and the file is removed on dispose, as a listener does.
-            _unixPath = endPoint is UnixDomainSocketEndPoint unix ? UnixSocketFile.Prepare(unix, SocketType.Dgram) : null;
-        }
-        catch
-        {
-            SocketPal.Close(fd);
-            throw;
-        }
+            // Connecting a datagram socket only records the peer (the kernel picks the local
+            // address and port): it never waits.
+            error = SocketPal.Connect(fd, endPoint);
+            if (error != SocketError.Success)
+            {
+                SocketPal.Close(fd);
+                NetThrowHelper.ThrowSocketException(error, "connect to", endPoint);
+            }
 
-        error = SocketPal.Bind(fd, endPoint);
-        if (error != SocketError.Success)
+            SocketPal.GetRemoteEndPoint(fd, out EndPoint? peer);
+            RemoteEndPoint = peer ?? endPoint;
+        }
+        else
         {
-            SocketPal.Close(fd);
-            NetThrowHelper.ThrowSocketException(error, "bind", endPoint);
+            try
+            {
+                // A stale socket file is replaced, and the file is removed on dispose, as a listener does.
+                _unixPath = endPoint is UnixDomainSocketEndPoint unix ? UnixSocketFile.Prepare(unix, SocketType.Dgram) : null;
+            }
+            catch
+            {
+                SocketPal.Close(fd);
+                throw;
+            }
+
+            error = SocketPal.Bind(fd, endPoint);
+            if (error != SocketError.Success)
+            {
+                SocketPal.Close(fd);
+                NetThrowHelper.ThrowSocketException(error, "bind", endPoint);
+            }
         }
 
         SocketPal.GetLocalEndPoint(fd, out EndPoint? local);
-        LocalEndPoint = local ?? endPoint;
+        LocalEndPoint = local ?? (connect ? UnnamedEndPoint.Instance : endPoint);
         _socket = new LoopSocket(loop, fd, IoEvents.Read | IoEvents.Write);
         _cachedReceive = new ReceiveFromOperation(this, _socket);
         _cachedSend = new SendToOperation(this, _socket);
     }
 
-    /// <summary>The bound address; for port 0, the port the kernel chose.</summary>
+    /// <summary>
+    /// The local address: the bound one (for port 0, with the port the kernel chose), or for a socket
+    /// made by <see cref="LoopNetExtensions.ConnectDatagram"/> the one the kernel chose
+    /// (<see cref="UnnamedEndPoint.Instance"/> for a Unix socket, which has none).
+    /// </summary>
     public EndPoint LocalEndPoint { get; }
+
+    /// <summary>The peer set by <see cref="Connect"/> or <see cref="LoopNetExtensions.ConnectDatagram"/>; null when there is none.</summary>
+    public EndPoint? RemoteEndPoint { get; private set; }
 
     /// <summary>The loop the socket runs on.</summary>
     public Loop Loop => _socket.Loop;
@@ -78,35 +105,68 @@ public sealed class DatagramSocket : IDisposable
     public ValueTask<int> SendToAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(remoteEndPoint);
-        ThrowIfUnusable(SocketDirection.Write);
-        if (cancellationToken.IsCancellationRequested)
+        return SendCore(datagram, remoteEndPoint, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends one datagram to the peer set by <see cref="Connect"/>, waiting for room in the send
+    /// buffer if needed. Loop thread.
+    /// </summary>
+    /// <param name="datagram">The datagram.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The number of bytes sent (the whole datagram).</returns>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The socket has no peer (use <see cref="SendToAsync"/>), another send is in flight, or not on the loop thread.</exception>
+    /// <exception cref="SocketException">
+    /// The kernel refused: e.g. <see cref="SocketError.MessageSize"/>, or
+    /// <see cref="SocketError.ConnectionRefused"/> when an earlier datagram to the peer was answered by
+    /// an ICMP "port unreachable" (the socket stays usable).
+    /// </exception>
+    public ValueTask<int> SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        if (RemoteEndPoint is null)
         {
-            return ValueTask.FromCanceled<int>(cancellationToken);
+            throw new InvalidOperationException("The datagram socket has no peer: call Connect first, or use SendToAsync.");
         }
 
-        if (_socket.IsReady(SocketDirection.Write))
+        return SendCore(datagram, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets the socket's peer, as <c>connect(2)</c> does for a datagram socket: <see cref="SendAsync"/>
+    /// sends to it, only its datagrams are received from then on, and ICMP errors about it (a port
+    /// nobody listens on) are reported by the next receive or send as a <see cref="SocketException"/>.
+    /// Datagrams from others already queued may still be received. Calling it again changes the peer.
+    /// Returns at once (a datagram connect never waits). Loop thread.
+    /// </summary>
+    /// <param name="remoteEndPoint">The peer: an <see cref="IPEndPoint"/> of the socket's family, or a <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <exception cref="ArgumentException">The endpoint type is not supported (resolve names first).</exception>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Not on the loop thread.</exception>
+    /// <exception cref="SocketException">The kernel refused (e.g. an address of another family, or no route).</exception>
+    public void Connect(EndPoint remoteEndPoint)
+    {
+        ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        if (remoteEndPoint is not (IPEndPoint or UnixDomainSocketEndPoint))
         {
-            SocketError error = SocketPal.SendTo(_socket.Fd, datagram.Span, remoteEndPoint, out int sent);
-            if (error == SocketError.Success)
-            {
-                return new ValueTask<int>(sent);
-            }
-
-            if (error != SocketError.WouldBlock)
-            {
-                return ValueTask.FromException<int>(NetThrowHelper.CreateSocketException(error, "send to", remoteEndPoint));
-            }
-
-            _socket.OnWouldBlock(SocketDirection.Write);
+            throw new ArgumentException($"Cannot connect a datagram socket to a {remoteEndPoint.GetType().Name}.", nameof(remoteEndPoint));
         }
 
-        SendToOperation op = _cachedSend ?? new SendToOperation(this, _socket);
-        _cachedSend = null;
-        return op.Start(datagram, remoteEndPoint, cancellationToken);
+        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        VerifyLoopThread();
+        SocketError error = SocketPal.Connect(_socket.Fd, remoteEndPoint);
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, "connect to", remoteEndPoint);
+        }
+
+        SocketPal.GetRemoteEndPoint(_socket.Fd, out EndPoint? peer);
+        RemoteEndPoint = peer ?? remoteEndPoint;
     }
 
     /// <summary>Receives one datagram and its sender. Loop thread.</summary>
-    /// <param name="buffer">Where the datagram goes; the rest of a larger datagram is discarded.</param>
+    /// <param name="buffer">Where the datagram goes; the rest of a larger datagram is discarded (<see cref="DatagramReceiveResult.Truncated"/> says so).</param>
     /// <param name="cancellationToken">Cancels the wait; no datagram is lost.</param>
     /// <returns>The length and the sender.</returns>
     /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
@@ -167,7 +227,7 @@ public sealed class DatagramSocket : IDisposable
     internal SocketError ReceiveCore(Span<byte> buffer, out DatagramReceiveResult result)
     {
         Span<byte> address = stackalloc byte[SocketAddressPal.MaxLength];
-        SocketError error = SocketPal.ReceiveFrom(_socket.Fd, buffer, address, out int received, out int addressLength);
+        SocketError error = SocketPal.ReceiveFrom(_socket.Fd, buffer, address, out int received, out int addressLength, out bool truncated);
         if (error != SocketError.Success)
         {
             result = default;
@@ -180,11 +240,45 @@ public sealed class DatagramSocket : IDisposable
             _lastSender = SocketAddressPal.Read(sender) ?? UnnamedEndPoint.Instance;
         }
 
-        result = new DatagramReceiveResult(received, _lastSender!);
+        result = new DatagramReceiveResult(received, _lastSender!) { Truncated = truncated };
         return SocketError.Success;
     }
 
     internal void ReturnReceive(ReceiveFromOperation op) => _cachedReceive ??= op;
+
+    /// <summary>One send to <paramref name="destination"/>, or to the peer when it is null.</summary>
+    private ValueTask<int> SendCore(ReadOnlyMemory<byte> datagram, EndPoint? destination, CancellationToken cancellationToken)
+    {
+        ThrowIfUnusable(SocketDirection.Write);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+
+        if (_socket.IsReady(SocketDirection.Write))
+        {
+            SocketError error = SocketPal.SendTo(_socket.Fd, datagram.Span, destination, out int sent);
+            if (error == SocketError.Success)
+            {
+                return new ValueTask<int>(sent);
+            }
+
+            if (error != SocketError.WouldBlock)
+            {
+                return ValueTask.FromException<int>(CreateSendException(error, destination));
+            }
+
+            _socket.OnWouldBlock(SocketDirection.Write);
+        }
+
+        SendToOperation op = _cachedSend ?? new SendToOperation(this, _socket);
+        _cachedSend = null;
+        return op.Start(datagram, destination, cancellationToken);
+    }
+
+    /// <summary>A failed send's exception, naming where the datagram went.</summary>
+    internal SocketException CreateSendException(SocketError error, EndPoint? destination) =>
+        NetThrowHelper.CreateSocketException(error, "send to", destination ?? RemoteEndPoint);
 
     internal void ReturnSend(SendToOperation op) => _cachedSend ??= op;
 
@@ -198,14 +292,18 @@ public sealed class DatagramSocket : IDisposable
         }
     }
 
-    private void ThrowIfUnusable(SocketDirection direction)
+    private void VerifyLoopThread()
     {
-        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
         if (!_socket.Loop.CheckAccess())
         {
             throw new InvalidOperationException("DatagramSocket operations run on the loop thread.");
         }
+    }
 
+    private void ThrowIfUnusable(SocketDirection direction)
+    {
+        ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+        VerifyLoopThread();
         if (_socket.IsBusy(direction))
         {
             throw new InvalidOperationException(direction == SocketDirection.Read

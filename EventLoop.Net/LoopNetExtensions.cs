@@ -108,6 +108,33 @@ public static class LoopNetExtensions
         return new DatagramSocket(loop, endpoint);
     }
 
+    /// <summary>
+    /// Creates a datagram socket whose peer is <paramref name="remoteEndPoint"/>, as asyncio's
+    /// <c>create_datagram_endpoint(remote_addr=…)</c>: the kernel picks the local address and port
+    /// (<see cref="DatagramSocket.LocalEndPoint"/>), <see cref="DatagramSocket.SendAsync"/> sends to
+    /// the peer, only the peer's datagrams are received, and ICMP errors about it come back as
+    /// <see cref="SocketException"/>s. A Unix socket made this way has no name, so its peer cannot
+    /// answer: to be answered, bind with <see cref="BindDatagram"/> and call
+    /// <see cref="DatagramSocket.Connect"/>. Never waits. Loop thread (or before the loop runs).
+    /// </summary>
+    /// <param name="loop">The loop.</param>
+    /// <param name="remoteEndPoint">An <see cref="IPEndPoint"/> or a <see cref="UnixDomainSocketEndPoint"/> (resolve names first).</param>
+    /// <returns>The socket.</returns>
+    /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
+    /// <exception cref="SocketException">The kernel refused (e.g. no route, or no Unix socket at that path).</exception>
+    public static DatagramSocket ConnectDatagram(this Loop loop, EndPoint remoteEndPoint)
+    {
+        ArgumentNullException.ThrowIfNull(loop);
+        ArgumentNullException.ThrowIfNull(remoteEndPoint);
+        if (remoteEndPoint is not (IPEndPoint or UnixDomainSocketEndPoint))
+        {
+            throw new ArgumentException($"Cannot connect a datagram socket to a {remoteEndPoint.GetType().Name}.", nameof(remoteEndPoint));
+        }
+
+        VerifySetUpAccess(loop);
+        return new DatagramSocket(loop, remoteEndPoint, connect: true);
+    }
+
     private static async Task<StreamConnection> ConnectCoreAsync(Loop loop, EndPoint endpoint, CancellationToken cancellationToken)
     {
         if (endpoint is not DnsEndPoint dns)

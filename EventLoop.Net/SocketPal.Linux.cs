@@ -268,10 +268,11 @@ internal static unsafe partial class SocketPal
     /// <param name="fd">A datagram socket.</param>
     /// <param name="buffer">Destination; the rest of a larger datagram is discarded.</param>
     /// <param name="address">Receives the sender's sockaddr; <see cref="SocketAddressPal.MaxLength"/> bytes fit any.</param>
-    /// <param name="bytes">Bytes received.</param>
+    /// <param name="bytes">Bytes received (at most the buffer's length).</param>
     /// <param name="addressLength">Length of the sender's address written to <paramref name="address"/> (0 if none).</param>
+    /// <param name="truncated">Whether the datagram was longer than the buffer (<c>MSG_TRUNC</c> reports its whole length).</param>
     /// <returns>Success; WouldBlock when no datagram is queued; else the mapped errno.</returns>
-    internal static SocketError ReceiveFrom(int fd, Span<byte> buffer, Span<byte> address, out int bytes, out int addressLength)
+    internal static SocketError ReceiveFrom(int fd, Span<byte> buffer, Span<byte> address, out int bytes, out int addressLength, out bool truncated)
     {
         int length = address.Length;
         nint result;
@@ -281,14 +282,16 @@ internal static unsafe partial class SocketPal
             do
             {
                 length = address.Length;
-                result = Libc.recvfrom(fd, data, (nuint)buffer.Length, 0, from, &length);
+                // MSG_TRUNC: the result is the datagram's whole length, even when it did not fit.
+                result = Libc.recvfrom(fd, data, (nuint)buffer.Length, Libc.MSG_TRUNC, from, &length);
             }
             while (result < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
         }
 
         // The kernel reports the full length even when it truncated the address to fit.
         addressLength = result < 0 ? 0 : Math.Min(length, address.Length);
-        return Complete(result, out bytes);
+        truncated = result > buffer.Length;
+        return Complete(truncated ? buffer.Length : result, out bytes);
     }
 
     /// <summary>Receives one datagram and decodes the sender (allocates the endpoint).</summary>
@@ -300,7 +303,7 @@ internal static unsafe partial class SocketPal
     internal static SocketError ReceiveFrom(int fd, Span<byte> buffer, out int bytes, out EndPoint? remoteEndPoint)
     {
         Span<byte> address = stackalloc byte[SocketAddressPal.MaxLength];
-        SocketError error = ReceiveFrom(fd, buffer, address, out bytes, out int addressLength);
+        SocketError error = ReceiveFrom(fd, buffer, address, out bytes, out int addressLength, out _);
         remoteEndPoint = error == SocketError.Success ? SocketAddressPal.Read(address[..addressLength]) : null;
         return error;
     }
@@ -308,7 +311,7 @@ internal static unsafe partial class SocketPal
     /// <summary>Sends one datagram to a native address (encode it once with <see cref="SocketAddressPal.Write"/> and reuse it).</summary>
     /// <param name="fd">A datagram socket.</param>
     /// <param name="buffer">The datagram.</param>
-    /// <param name="address">The destination sockaddr, sliced to its length.</param>
+    /// <param name="address">The destination sockaddr, sliced to its length; empty sends to the connected peer.</param>
     /// <param name="bytes">Bytes sent.</param>
     /// <returns>Success; WouldBlock; MessageSize when the datagram is too large; else the mapped errno.</returns>
     internal static SocketError SendTo(int fd, ReadOnlySpan<byte> buffer, ReadOnlySpan<byte> address, out int bytes)
@@ -330,11 +333,17 @@ internal static unsafe partial class SocketPal
     /// <summary>Sends one datagram to <paramref name="endPoint"/> (encodes the address on the stack each call).</summary>
     /// <param name="fd">A datagram socket.</param>
     /// <param name="buffer">The datagram.</param>
-    /// <param name="endPoint">An <see cref="IPEndPoint"/> or <see cref="UnixDomainSocketEndPoint"/>.</param>
+    /// <param name="endPoint">An <see cref="IPEndPoint"/> or <see cref="UnixDomainSocketEndPoint"/>; null sends to the connected peer.</param>
     /// <param name="bytes">Bytes sent.</param>
     /// <returns>As the native-address overload, or an address encoding error.</returns>
-    internal static SocketError SendTo(int fd, ReadOnlySpan<byte> buffer, EndPoint endPoint, out int bytes)
+    internal static SocketError SendTo(int fd, ReadOnlySpan<byte> buffer, EndPoint? endPoint, out int bytes)
     {
+        if (endPoint is null)
+        {
+            // No address: sendto(2) with a null address is send(2), to the connected peer.
+            return SendTo(fd, buffer, ReadOnlySpan<byte>.Empty, out bytes);
+        }
+
         Span<byte> address = stackalloc byte[SocketAddressPal.MaxLength];
         SocketError error = SocketAddressPal.Write(endPoint, address, out int length);
         if (error != SocketError.Success)

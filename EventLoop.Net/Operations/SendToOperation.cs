@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
-using EventLoop.Net.Internal;
 
 namespace EventLoop.Net.Operations;
 
-/// <summary>A datagram send waiting for room in the send buffer. Pooled per socket.</summary>
+/// <summary>A datagram send (to an address, or to the socket's peer) waiting for room in the send buffer. Pooled per socket.</summary>
 internal sealed class SendToOperation : SocketOperation<int>
 {
     private readonly DatagramSocket _owner;
@@ -17,16 +16,16 @@ internal sealed class SendToOperation : SocketOperation<int>
         _owner = owner;
     }
 
-    public ValueTask<int> Start(ReadOnlyMemory<byte> datagram, EndPoint destination, CancellationToken cancellationToken)
+    public ValueTask<int> Start(ReadOnlyMemory<byte> datagram, EndPoint? destination, CancellationToken cancellationToken)
     {
         _datagram = datagram;
         _destination = destination;
         return new ValueTask<int>(this, Suspend(cancellationToken));
     }
 
-    protected override SocketError Execute(out int result) => SocketPal.SendTo(Socket.Fd, _datagram.Span, _destination!, out result);
+    protected override SocketError Execute(out int result) => SocketPal.SendTo(Socket.Fd, _datagram.Span, _destination, out result);
 
-    protected override Exception CreateException(SocketError error) => NetThrowHelper.CreateSocketException(error, "send to", _destination);
+    protected override Exception CreateException(SocketError error) => _owner.CreateSendException(error, _destination);
 
     protected override void Recycle()
     {

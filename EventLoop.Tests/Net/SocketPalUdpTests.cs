@@ -47,8 +47,9 @@ public sealed class SocketPalUdpTests : NativeSocketTest
             Assert.Equal(1, sent);
 
             Assert.True(TestPoll.WaitReadable(receiver));
-            Assert.Equal(SocketError.Success, SocketPal.ReceiveFrom(receiver, buffer, source, out int received, out int sourceLength));
+            Assert.Equal(SocketError.Success, SocketPal.ReceiveFrom(receiver, buffer, source, out int received, out int sourceLength, out bool truncated));
             Assert.Equal(1, received);
+            Assert.False(truncated);
             Assert.Equal(i, buffer[0]);
             Assert.Equal(SocketAddressPal.IPv4Length, sourceLength);
             Assert.True(SocketAddressPal.Matches(source.AsSpan(0, sourceLength), senderEndPoint));
