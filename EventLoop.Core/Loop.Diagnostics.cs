@@ -37,6 +37,8 @@ public sealed partial class Loop
     private long _idleTicks; // Stopwatch ticks spent waiting for work (in the poll or the spin before it) while utilization is listened to
     private long _pollStartedAt; // Stopwatch timestamp of the wait for work under way (or of the last Run's return while none runs), 0 when none
     private bool _inUntimedPoll; // blocked in a poll (or left by Run) before anyone read utilization
+    private int _untimedStretches; // waits for work that ended untimed (no listener then): loop thread writes
+    private int _untimedSeen; // _untimedStretches as of the last reading: the gauge's thread
     private long _utilizationWall; // read by the listener's thread
     private long _utilizationIdle;
     private long _probeDeadline; // loop ticks; 0 = the delay probe is off
@@ -240,6 +242,12 @@ public sealed partial class Loop
         return start;
     }
 
+    /// <summary>
+    /// Ends a wait for work that was not timed (no listener wanted utilization when it began): a
+    /// reading whose window holds one cannot know the loop's busy share.
+    /// </summary>
+    private void EndUntimedIdle() => Volatile.Write(ref _untimedStretches, _untimedStretches + 1);
+
     /// <summary>Ends the stretch of waiting that began at <paramref name="start"/>.</summary>
     private void EndIdle(long start)
     {
@@ -247,25 +255,42 @@ public sealed partial class Loop
         Volatile.Write(ref _idleTicks, _idleTicks + (Stopwatch.GetTimestamp() - start));
     }
 
-    /// <summary>Busy share of wall time since the previous reading (the gauge's thread).</summary>
-    internal double ReadUtilization()
+    /// <summary>
+    /// Busy share of wall time since the previous reading (the gauge's thread); null when that
+    /// share is unknown, because the loop waited for work untimed since then.
+    /// </summary>
+    internal double? ReadUtilization()
     {
         long now = Stopwatch.GetTimestamp();
         long pollStart = Volatile.Read(ref _pollStartedAt);
         long idle = Volatile.Read(ref _idleTicks) + (pollStart != 0 ? now - pollStart : 0);
+        int untimed = Volatile.Read(ref _untimedStretches);
         if (Volatile.Read(ref _inUntimedPoll))
         {
             // Idle in a poll that began before the gauge was listened to (or not running since a
             // Run returned then), so not timed: idle since the last reading as far as can be
             // known. Wake a running loop so its next poll is timed; the next Run times itself.
+            // The rest of this wait is idle too, so its end does not make the next window unknown.
             _utilizationWall = now;
             _utilizationIdle = idle;
+            _untimedSeen = untimed + 1;
             if (IsRunning)
             {
                 Wake();
             }
 
             return 0;
+        }
+
+        if (untimed != _untimedSeen)
+        {
+            // The loop waited for work untimed inside the window (the gauge was not listened to
+            // then, e.g. a listener attached while a callback ran): its busy share is unknown.
+            // This reading starts the next window and reports nothing.
+            _utilizationWall = now;
+            _utilizationIdle = idle;
+            _untimedSeen = untimed;
+            return null;
         }
 
         long lastWall = _utilizationWall == 0 ? _createdStopwatch : _utilizationWall;

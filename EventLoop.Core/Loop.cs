@@ -430,6 +430,10 @@ public sealed partial class Loop : IDisposable
                 {
                     EndIdle(spinStart);
                 }
+                else
+                {
+                    EndUntimedIdle();
+                }
             }
 
             if (found > 0)
@@ -469,6 +473,7 @@ public sealed partial class Loop : IDisposable
             _inUntimedPoll = true;
             int ready = _poller.Poll(_readyEvents, timeoutMs);
             _inUntimedPoll = false;
+            EndUntimedIdle();
             DispatchIoEvents(ready);
         }
     }
@@ -739,7 +744,12 @@ public sealed partial class Loop : IDisposable
 
         // While no thread ran the loop it waited for no work and held nothing: that time is idle
         // for the utilization gauge, and the delay probe, if it came due meanwhile, is due now.
-        _inUntimedPoll = false;
+        if (_inUntimedPoll)
+        {
+            _inUntimedPoll = false;
+            EndUntimedIdle();
+        }
+
         if (_pollStartedAt != 0)
         {
             EndIdle(_pollStartedAt);

@@ -64,13 +64,18 @@ public static class LoopMetrics
     // One measurement per name: loops that share a name are one series, as their counters'
     // increments are. Counts add up; the utilization of such a series is their mean.
     private static List<Measurement<long>> Observe(Func<Loop, long> read) =>
-        PerName(read, static (sum, value, _) => sum + value);
+        PerName<long>(loop => read(loop), static (sum, value, _) => sum + value);
 
+    // A loop whose busy share is unknown in this window (it waited untimed) is left out of it.
     private static List<Measurement<double>> ObserveUtilization() =>
         PerName(static loop => loop.ReadUtilization(), static (mean, value, loopsSoFar) => ((mean * loopsSoFar) + value) / (loopsSoFar + 1));
 
-    /// <summary>One measurement per loop name, merging the values of loops that share one (<paramref name="merge"/> gets the value so far, the next loop's, and how many loops made the first).</summary>
-    private static List<Measurement<T>> PerName<T>(Func<Loop, T> read, Func<T, T, int, T> merge)
+    /// <summary>
+    /// One measurement per loop name, merging the values of loops that share one (<paramref name="merge"/>
+    /// gets the value so far, the next loop's, and how many loops made the first); a loop that
+    /// reads null has no value this time and is left out.
+    /// </summary>
+    private static List<Measurement<T>> PerName<T>(Func<Loop, T?> read, Func<T, T, int, T> merge)
         where T : struct
     {
         var list = new List<Measurement<T>>();
@@ -78,7 +83,11 @@ public static class LoopMetrics
         foreach (KeyValuePair<Loop, object> entry in s_loops)
         {
             Loop loop = entry.Key;
-            T value = read(loop);
+            if (read(loop) is not T value)
+            {
+                continue;
+            }
+
             if (byName.TryGetValue(loop.Name, out (int Index, int Loops) seen))
             {
                 list[seen.Index] = new Measurement<T>(merge(list[seen.Index].Value, value, seen.Loops), loop.NameTag);

@@ -54,6 +54,37 @@ public sealed class ObservabilityEdgeCaseTests
     }
 
     [Fact]
+    public void Utilization_FirstReadingInsideACallbackAfterUntimedIdle_ReportsNothing_ThenTheTimedWindow()
+    {
+        using var loop = new Loop(new LoopOptions { Name = "edge-listener-mid-callback" });
+        MetricRecorder? recorder = null;
+        double first = 0;
+        double second = 0;
+        try
+        {
+            loop.Run(async () =>
+            {
+                // Idle in polls that nobody times: no listener wants utilization yet.
+                await loop.Sleep(TimeSpan.FromMilliseconds(200));
+
+                // A listener attaches while the loop is busy: how the time before was spent is
+                // unknown, so the first reading starts the window and reports nothing.
+                recorder = new MetricRecorder(loop.Name, "eventloop.loop.utilization");
+                first = recorder.Observe("eventloop.loop.utilization", allowNone: true);
+                await loop.Sleep(TimeSpan.FromMilliseconds(200)); // timed idle
+                second = recorder.Observe("eventloop.loop.utilization");
+            });
+        }
+        finally
+        {
+            recorder?.Dispose();
+        }
+
+        Assert.True(double.IsNaN(first), $"the first reading reported {first}");
+        Assert.InRange(second, 0.0, 0.5);
+    }
+
+    [Fact]
     public void Delay_TimeWhileNoThreadRunsTheLoop_IsNotRecordedAsLateness()
     {
         using var loop = new Loop(new LoopOptions { Name = "edge-delay-between-runs" });
