@@ -893,9 +893,10 @@ public sealed partial class Loop : IDisposable
     /// </summary>
     internal bool TryRunHere<TState>(Action<TState> action, TState state)
     {
-        int me = Environment.CurrentManagedThreadId;
-        int running = _runningThreadId;
-        if (running == me)
+        // The running thread is found by its stack first; the thread id is read only off it.
+        int me;
+        int running;
+        if (RunsOnCallerStack || (running = _runningThreadId) == (me = Environment.CurrentManagedThreadId))
         {
             action(state);
             return true;

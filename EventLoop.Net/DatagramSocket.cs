@@ -36,7 +36,7 @@ public sealed class DatagramSocket : IDisposable
         SocketError error = SocketPal.CreateSocket(family, SocketType.Dgram, out int fd);
         if (error != SocketError.Success)
         {
-            NetThrowHelper.ThrowSocketException(error, "bind", endPoint);
+            NetThrowHelper.ThrowSocketException(error, connect ? "connect to" : "bind", endPoint);
         }
 
         if (connect)
