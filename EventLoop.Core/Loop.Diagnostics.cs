@@ -117,13 +117,19 @@ public sealed partial class Loop
 
     /// <summary>
     /// A snapshot of the live greenlets (spawned, not finished): id, name, parent, state, age and
-    /// what each waits on. Loop thread, or while no thread runs the loop.
+    /// what each waits on. Loop thread, or any thread while no thread runs the loop: a
+    /// <c>Run</c> or <c>RunOnce</c> that another thread starts meanwhile waits until the snapshot is taken.
     /// </summary>
     /// <returns>The greenlets, oldest spawn last.</returns>
     /// <exception cref="InvalidOperationException">Called off the loop thread while the loop runs.</exception>
     public IReadOnlyList<GreenletInfo> GetGreenlets()
     {
         VerifyAccess(nameof(GetGreenlets));
+        return Inspect(static loop => loop.SnapshotGreenlets(), nameof(GetGreenlets));
+    }
+
+    private List<GreenletInfo> SnapshotGreenlets()
+    {
         var list = new List<GreenletInfo>(_liveCount);
         long now = ReadClock();
         HashSet<Greenlet>? queued = null;

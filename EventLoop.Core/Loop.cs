@@ -727,6 +727,17 @@ public sealed partial class Loop : IDisposable
                 : "The loop is already running on another thread.");
         }
 
+        // A snapshot another thread began reading while the loop was idle ends before this run
+        // starts (see _inspector): both sides claim, then look at the other's claim.
+        if (Volatile.Read(ref _inspector) != 0)
+        {
+            SpinWait inspection = default;
+            while (Volatile.Read(ref _inspector) != 0)
+            {
+                inspection.SpinOnce();
+            }
+        }
+
         if (_ownerThreadId != me)
         {
             // Taking the loop over: wait out a direct touch the owner began before it could see
@@ -919,17 +930,103 @@ public sealed partial class Loop : IDisposable
         return true;
     }
 
-    /// <summary>The owner thread, while no thread runs the loop, starts a direct touch; false when a thread has just taken the loop over.</summary>
+    /// <summary>
+    /// The owner thread, while no thread runs the loop, starts a direct touch; false when a thread
+    /// has just taken the loop over. A snapshot that another thread reads meanwhile is waited out.
+    /// </summary>
     private bool BeginIdleTouch()
     {
-        Volatile.Write(ref _idleTouches, _idleTouches + 1);
-        if (_runningThreadId == 0) // a volatile read
+        while (true)
         {
-            return true;
+            Volatile.Write(ref _idleTouches, _idleTouches + 1);
+            if (_runningThreadId == 0 && Volatile.Read(ref _inspector) == 0) // volatile reads
+            {
+                return true;
+            }
+
+            Volatile.Write(ref _idleTouches, _idleTouches - 1);
+            if (_runningThreadId != 0)
+            {
+                return false;
+            }
+
+            SpinWait inspection = default;
+            while (Volatile.Read(ref _inspector) != 0)
+            {
+                inspection.SpinOnce();
+            }
+        }
+    }
+
+    // A thread that neither runs nor owns the loop may read a snapshot of it while it is idle
+    // (GetGreenlets from a monitor thread between a driver's RunOnce calls). It holds the loop for
+    // the read: its thread id is here meanwhile. It claims this field, then checks that no thread
+    // runs the loop, and waits out a direct touch the owner had begun (the process-wide barrier
+    // of a takeover); a thread starting a run claims the loop, then waits for this to be clear,
+    // and the owner's next direct touch waits too.
+    private int _inspector;
+
+    /// <summary>
+    /// Reads loop state for the calling thread: on the loop thread directly; for the owner of an idle
+    /// loop as a direct touch; for any other thread while the loop is idle, holding the loop (a run
+    /// started meanwhile waits until the read ends). Throws when another thread runs the loop.
+    /// </summary>
+    private TResult Inspect<TResult>(Func<Loop, TResult> read, string member)
+    {
+        if (IsOnLoopThread)
+        {
+            return read(this);
         }
 
-        Volatile.Write(ref _idleTouches, _idleTouches - 1);
-        return false;
+        int me = Environment.CurrentManagedThreadId;
+        if (Volatile.Read(ref _inspector) == me)
+        {
+            return read(this); // the read itself asked again (a name source, a wait's description)
+        }
+
+        if (_ownerThreadId == me)
+        {
+            if (!BeginIdleTouch())
+            {
+                ThrowHelper.ThrowWrongThread(member);
+            }
+
+            try
+            {
+                return read(this);
+            }
+            finally
+            {
+                EndIdleTouch();
+            }
+        }
+
+        SpinWait other = default;
+        while (Interlocked.CompareExchange(ref _inspector, me, 0) != 0)
+        {
+            other.SpinOnce();
+        }
+
+        try
+        {
+            if (_runningThreadId != 0)
+            {
+                ThrowHelper.ThrowWrongThread(member);
+            }
+
+            Interlocked.MemoryBarrierProcessWide();
+            SpinWait touch = default;
+            while (Volatile.Read(ref _idleTouches) != 0)
+            {
+                touch.SpinOnce();
+            }
+
+            return read(this);
+        }
+        finally
+        {
+            Volatile.Write(ref _inspector, 0);
+        }
     }
 
     private void EndIdleTouch() => Volatile.Write(ref _idleTouches, _idleTouches - 1);

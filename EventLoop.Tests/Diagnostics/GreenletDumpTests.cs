@@ -144,6 +144,53 @@ public sealed class GreenletDumpTests
     }
 
     [Fact]
+    public void GetGreenlets_FromAnotherThreadWhileIdle_ARunStartedMeanwhileWaitsForTheSnapshot()
+    {
+        using var inspecting = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var ran = new ManualResetEventSlim();
+        using var loop = new Loop();
+        Greenlet named = loop.Spawn(() => loop.Sleep(TimeSpan.FromHours(1)).AsTask());
+        named.SetNameSource(new BlockingName(inspecting, release));
+        Greenlet quick = loop.Spawn(() => Task.CompletedTask);
+
+        // A monitor thread reads the greenlets of the idle loop; the name source holds it mid-walk.
+        IReadOnlyList<GreenletInfo>? snapshot = null;
+        var inspector = new Thread(() => snapshot = loop.GetGreenlets());
+        inspector.Start();
+        Assert.True(inspecting.Wait(TimeSpan.FromSeconds(20)));
+
+        // A driver thread starts an iteration meanwhile: it must not run greenlets under the walk.
+        var driver = new Thread(() =>
+        {
+            loop.RunOnce(TimeSpan.Zero);
+            ran.Set();
+        });
+        driver.Start();
+        bool ranDuringSnapshot = ran.Wait(TimeSpan.FromMilliseconds(500));
+        release.Set();
+        inspector.Join();
+        driver.Join();
+
+        Assert.False(ranDuringSnapshot, "RunOnce ran greenlets while another thread read them");
+        Assert.True(quick.IsCompleted);
+        Assert.Equal([named.Id, quick.Id], snapshot!.Select(i => i.Id).Order());
+        Assert.All(snapshot!, i => Assert.Equal(GreenletState.Pending, i.State));
+        named.Kill();
+        Assert.Equal([named], loop.JoinAll([named], TimeSpan.FromSeconds(20)));
+    }
+
+    private sealed class BlockingName(ManualResetEventSlim reading, ManualResetEventSlim release) : Coroutines.IGreenletNameSource
+    {
+        public string GetGreenletName()
+        {
+            reading.Set();
+            release.Wait(TimeSpan.FromSeconds(20));
+            return "held";
+        }
+    }
+
+    [Fact]
     public void GetGreenlets_OffTheLoopThreadWhileItRuns_Throws()
     {
         using Loop loop = new();
