@@ -147,12 +147,7 @@ public sealed class DatagramSocket : IDisposable
     /// <exception cref="SocketException">The kernel refused (e.g. an address of another family, or no route).</exception>
     public void Connect(EndPoint remoteEndPoint)
     {
-        ArgumentNullException.ThrowIfNull(remoteEndPoint);
-        if (remoteEndPoint is not (IPEndPoint or UnixDomainSocketEndPoint))
-        {
-            throw new ArgumentException($"Cannot connect a datagram socket to a {remoteEndPoint.GetType().Name}.", nameof(remoteEndPoint));
-        }
-
+        ValidateEndPoint(remoteEndPoint, connect: true, nameof(remoteEndPoint));
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
         VerifyLoopThread();
         SocketError error = SocketPal.Connect(_socket.Fd, remoteEndPoint);
@@ -242,6 +237,16 @@ public sealed class DatagramSocket : IDisposable
 
         result = new DatagramReceiveResult(received, _lastSender!) { Truncated = truncated };
         return SocketError.Success;
+    }
+
+    /// <summary>Throws unless <paramref name="endPoint"/> is an address a datagram socket can be bound or connected to.</summary>
+    internal static void ValidateEndPoint(EndPoint endPoint, bool connect, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint, parameter);
+        if (endPoint is not (IPEndPoint or UnixDomainSocketEndPoint))
+        {
+            throw new ArgumentException($"Cannot {(connect ? "connect" : "bind")} a datagram socket to a {endPoint.GetType().Name}.", parameter);
+        }
     }
 
     internal void ReturnReceive(ReceiveFromOperation op) => _cachedReceive ??= op;

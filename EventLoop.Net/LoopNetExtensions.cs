@@ -95,18 +95,7 @@ public static class LoopNetExtensions
     /// <returns>The socket.</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
     /// <exception cref="SocketException">Binding failed.</exception>
-    public static DatagramSocket BindDatagram(this Loop loop, EndPoint endpoint)
-    {
-        ArgumentNullException.ThrowIfNull(loop);
-        ArgumentNullException.ThrowIfNull(endpoint);
-        if (endpoint is not (IPEndPoint or UnixDomainSocketEndPoint))
-        {
-            throw new ArgumentException($"Cannot bind a datagram socket to a {endpoint.GetType().Name}.", nameof(endpoint));
-        }
-
-        VerifySetUpAccess(loop);
-        return new DatagramSocket(loop, endpoint);
-    }
+    public static DatagramSocket BindDatagram(this Loop loop, EndPoint endpoint) => CreateDatagram(loop, endpoint, connect: false, nameof(endpoint));
 
     /// <summary>
     /// Creates a datagram socket whose peer is <paramref name="remoteEndPoint"/>, as asyncio's
@@ -122,17 +111,14 @@ public static class LoopNetExtensions
     /// <returns>The socket.</returns>
     /// <exception cref="ArgumentException">The endpoint type is not supported.</exception>
     /// <exception cref="SocketException">The kernel refused (e.g. no route, or no Unix socket at that path).</exception>
-    public static DatagramSocket ConnectDatagram(this Loop loop, EndPoint remoteEndPoint)
+    public static DatagramSocket ConnectDatagram(this Loop loop, EndPoint remoteEndPoint) => CreateDatagram(loop, remoteEndPoint, connect: true, nameof(remoteEndPoint));
+
+    private static DatagramSocket CreateDatagram(Loop loop, EndPoint endpoint, bool connect, string parameter)
     {
         ArgumentNullException.ThrowIfNull(loop);
-        ArgumentNullException.ThrowIfNull(remoteEndPoint);
-        if (remoteEndPoint is not (IPEndPoint or UnixDomainSocketEndPoint))
-        {
-            throw new ArgumentException($"Cannot connect a datagram socket to a {remoteEndPoint.GetType().Name}.", nameof(remoteEndPoint));
-        }
-
+        DatagramSocket.ValidateEndPoint(endpoint, connect, parameter);
         VerifySetUpAccess(loop);
-        return new DatagramSocket(loop, remoteEndPoint, connect: true);
+        return new DatagramSocket(loop, endpoint, connect);
     }
 
     private static async Task<StreamConnection> ConnectCoreAsync(Loop loop, EndPoint endpoint, CancellationToken cancellationToken)
