@@ -731,6 +731,12 @@ public sealed partial class Loop : IDisposable
         // starts (see _inspector): both sides claim, then look at the other's claim.
         if (Volatile.Read(ref _inspector) != 0)
         {
+            if (_inspector == me)
+            {
+                _runningThreadId = 0;
+                ThrowHelper.ThrowInvalidOperation("The loop cannot run inside a snapshot of it (GetGreenlets called a name source or a wait's description that ran the loop).");
+            }
+
             SpinWait inspection = default;
             while (Volatile.Read(ref _inspector) != 0)
             {

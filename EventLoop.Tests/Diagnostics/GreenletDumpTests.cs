@@ -156,7 +156,7 @@ public sealed class GreenletDumpTests
 
         // A monitor thread reads the greenlets of the idle loop; the name source holds it mid-walk.
         IReadOnlyList<GreenletInfo>? snapshot = null;
-        var inspector = new Thread(() => snapshot = loop.GetGreenlets());
+        var inspector = new Thread(() => snapshot = loop.GetGreenlets()) { IsBackground = true };
         inspector.Start();
         Assert.True(inspecting.Wait(TimeSpan.FromSeconds(20)));
 
@@ -165,7 +165,8 @@ public sealed class GreenletDumpTests
         {
             loop.RunOnce(TimeSpan.Zero);
             ran.Set();
-        });
+        })
+        { IsBackground = true };
         driver.Start();
         bool ranDuringSnapshot = ran.Wait(TimeSpan.FromMilliseconds(500));
         release.Set();
@@ -178,6 +179,34 @@ public sealed class GreenletDumpTests
         Assert.All(snapshot!, i => Assert.Equal(GreenletState.Pending, i.State));
         named.Kill();
         Assert.Equal([named], loop.JoinAll([named], TimeSpan.FromSeconds(20)));
+    }
+
+    [Fact]
+    public void GetGreenlets_WhoseNameSourceRunsTheLoop_RefusesThatRun_AndTheLoopRunsLater()
+    {
+        using var loop = new Loop();
+        Exception? refused = null;
+        Greenlet named = loop.Spawn(() => Task.CompletedTask);
+        named.SetNameSource(new CallbackName(() => refused = Record.Exception(() => loop.RunOnce(TimeSpan.Zero))));
+
+        IReadOnlyList<GreenletInfo>? snapshot = null;
+        var inspector = new Thread(() => snapshot = loop.GetGreenlets()) { IsBackground = true };
+        inspector.Start();
+        Assert.True(inspector.Join(TimeSpan.FromSeconds(20)), "the snapshot did not end");
+
+        Assert.IsType<InvalidOperationException>(refused);
+        Assert.Equal(GreenletState.Pending, Assert.Single(snapshot!).State);
+        Assert.False(loop.IsRunning);
+        Assert.Equal([named], loop.JoinAll([named], TimeSpan.FromSeconds(20)));
+    }
+
+    private sealed class CallbackName(Action onRead) : Coroutines.IGreenletNameSource
+    {
+        public string GetGreenletName()
+        {
+            onRead();
+            return "calls back";
+        }
     }
 
     private sealed class BlockingName(ManualResetEventSlim reading, ManualResetEventSlim release) : Coroutines.IGreenletNameSource
