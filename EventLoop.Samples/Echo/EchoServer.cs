@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -91,6 +90,7 @@ public static class EchoServer
     {
         ArgumentNullException.ThrowIfNull(connection);
         CheckBufferSize(bufferSize);
+        SpareBuffer spares = SpareBuffer.Of(connection.Loop);
         try
         {
             while (true)
@@ -100,7 +100,7 @@ public static class EchoServer
                 // either: after a short read the wait trusts that the socket is drained and waits
                 // for the next edge, so a message costs one recv and one send, as in the C server.
                 await connection.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-                byte[] buffer = TakeBuffer(bufferSize);
+                byte[] buffer = spares.Take(bufferSize);
                 try
                 {
                     int received = await connection.ReceiveAsync(buffer.AsMemory(0, bufferSize), cancellationToken);
@@ -114,46 +114,13 @@ public static class EchoServer
                 }
                 finally
                 {
-                    GiveBack(buffer);
+                    spares.GiveBack(buffer);
                 }
             }
         }
         catch (SocketException)
         {
             // A reset peer ends only its own connection; benchmarks kill clients mid-stream.
-        }
-    }
-
-    // A loop runs one greenlet at a time, and an echo holds its buffer across a wait only when its
-    // send has to wait for room: so each loop thread keeps one buffer that every echo borrows and
-    // gives back (one thread-local slot, where the shared pool also picks a size bucket on every
-    // rent and return), and the shared pool serves only the echoes that find it lent out.
-#pragma warning disable IDE1006 // a [ThreadStatic] keeps the runtime's t_ prefix
-    [ThreadStatic]
-    private static byte[]? t_spare;
-#pragma warning restore IDE1006
-
-    private static byte[] TakeBuffer(int size)
-    {
-        byte[]? spare = t_spare;
-        if (spare is not null && spare.Length >= size)
-        {
-            t_spare = null;
-            return spare;
-        }
-
-        return ArrayPool<byte>.Shared.Rent(size);
-    }
-
-    private static void GiveBack(byte[] buffer)
-    {
-        if (t_spare is null)
-        {
-            t_spare = buffer;
-        }
-        else
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
