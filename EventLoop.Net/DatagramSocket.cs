@@ -94,6 +94,38 @@ public sealed class DatagramSocket : IDisposable
     /// <summary>The loop the socket runs on.</summary>
     public Loop Loop => _socket.Loop;
 
+    /// <summary>
+    /// Whether datagrams may go to broadcast addresses (<c>SO_BROADCAST</c>, asyncio's
+    /// <c>allow_broadcast</c>); false by default, and a send to a broadcast address then fails with
+    /// <see cref="SocketError.AccessDenied"/>. Any thread.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The socket was disposed.</exception>
+    /// <exception cref="SocketException">The option could not be read or set.</exception>
+    public bool EnableBroadcast
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+            SocketError error = SocketPal.GetIntOption(_socket.Fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, out int value);
+            if (error != SocketError.Success)
+            {
+                NetThrowHelper.ThrowSocketException(error, "getsockopt(SO_BROADCAST)");
+            }
+
+            return value != 0;
+        }
+
+        set
+        {
+            ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
+            SocketError error = SocketPal.SetIntOption(_socket.Fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, value ? 1 : 0);
+            if (error != SocketError.Success)
+            {
+                NetThrowHelper.ThrowSocketException(error, "setsockopt(SO_BROADCAST)");
+            }
+        }
+    }
+
     /// <summary>Sends one datagram to <paramref name="remoteEndPoint"/>, waiting for room in the send buffer if needed. Loop thread.</summary>
     /// <param name="datagram">The datagram.</param>
     /// <param name="remoteEndPoint">The destination (<see cref="IPEndPoint"/> or <see cref="UnixDomainSocketEndPoint"/>).</param>

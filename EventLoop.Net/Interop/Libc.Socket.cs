@@ -58,6 +58,9 @@ internal static unsafe partial class Libc
     /// <summary>Send buffer size.</summary>
     internal const int SO_SNDBUF = 7;
 
+    /// <summary>Let a datagram socket send to broadcast addresses.</summary>
+    internal const int SO_BROADCAST = 6;
+
     /// <summary>Receive buffer size.</summary>
     internal const int SO_RCVBUF = 8;
 

@@ -1,10 +1,38 @@
+using System.Net;
+using System.Net.Sockets;
 using EventLoop.Net;
 
 namespace EventLoop.Tests.Net;
 
-/// <summary>Datagram corner cases: empty and oversized datagrams, and a receive ended by dispose, kill or a deadline.</summary>
+/// <summary>Datagram corner cases: empty and oversized datagrams, a receive ended by dispose, kill or a deadline, and broadcast.</summary>
 public sealed class DatagramEdgeCaseTests
 {
+    [Fact]
+    public void EnableBroadcast_OffByDefault_RefusesABroadcastSend_OnLetsItGo()
+    {
+        using Loop loop = LoopNet.Create();
+        LoopNet.Run(loop, async () =>
+        {
+            // The loopback network's broadcast address: nothing leaves the machine.
+            var broadcast = new IPEndPoint(IPAddress.Parse("127.255.255.255"), 9);
+            DatagramSocket socket = loop.BindDatagram(LoopNet.AnyPort);
+            Assert.False(socket.EnableBroadcast);
+            SocketException refused = await Assert.ThrowsAsync<SocketException>(async () => await socket.SendToAsync(new byte[1], broadcast));
+            Assert.Equal(SocketError.AccessDenied, refused.SocketErrorCode);
+
+            socket.EnableBroadcast = true;
+            Assert.True(socket.EnableBroadcast);
+            Assert.Equal(1, await socket.SendToAsync(new byte[1], broadcast));
+            socket.EnableBroadcast = false;
+            Assert.False(socket.EnableBroadcast);
+
+            socket.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => socket.EnableBroadcast);
+            Assert.Throws<ObjectDisposedException>(() => socket.EnableBroadcast = true);
+        });
+        LoopNet.AssertNoRegistrations(loop);
+    }
+
     [Fact]
     public void ReceiveFromAsync_EmptyAndOversizedDatagrams_ReportTheirLengthOrTheBufferLength()
     {
