@@ -250,9 +250,15 @@ public sealed partial class Loop
 
     /// <summary>
     /// Ends a wait for work that was not timed (no listener wanted utilization when it began): a
-    /// reading whose window holds one cannot know the loop's busy share.
+    /// reading whose window holds one cannot know the loop's busy share. The count goes up before
+    /// the mark comes down, and a reading looks at the mark first, so one that no longer sees the
+    /// mark sees the count.
     /// </summary>
-    private void EndUntimedIdle() => Volatile.Write(ref _untimedStretches, _untimedStretches + 1);
+    private void EndUntimedIdle()
+    {
+        Volatile.Write(ref _untimedStretches, _untimedStretches + 1);
+        Volatile.Write(ref _inUntimedPoll, false);
+    }
 
     /// <summary>Ends the stretch of waiting that began at <paramref name="start"/>.</summary>
     private void EndIdle(long start)
@@ -270,8 +276,9 @@ public sealed partial class Loop
         long now = Stopwatch.GetTimestamp();
         long pollStart = Volatile.Read(ref _pollStartedAt);
         long idle = Volatile.Read(ref _idleTicks) + (pollStart != 0 ? now - pollStart : 0);
+        bool inUntimedWait = Volatile.Read(ref _inUntimedPoll);
         int untimed = Volatile.Read(ref _untimedStretches);
-        if (Volatile.Read(ref _inUntimedPoll))
+        if (inUntimedWait)
         {
             // Idle in a poll that began before the gauge was listened to (or not running since a
             // Run returned then), so not timed: idle since the last reading as far as can be

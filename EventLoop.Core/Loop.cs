@@ -472,7 +472,6 @@ public sealed partial class Loop : IDisposable
             // Marked so that a utilization reading that starts meanwhile knows the loop is idle.
             _inUntimedPoll = true;
             int ready = _poller.Poll(_readyEvents, timeoutMs);
-            _inUntimedPoll = false;
             EndUntimedIdle();
             DispatchIoEvents(ready);
         }
@@ -763,7 +762,6 @@ public sealed partial class Loop : IDisposable
         // for the utilization gauge, and the delay probe, if it came due meanwhile, is due now.
         if (_inUntimedPoll)
         {
-            _inUntimedPoll = false;
             EndUntimedIdle();
         }
 
