@@ -736,23 +736,14 @@ public sealed partial class Loop : IDisposable
                 ThrowHelper.ThrowInvalidOperation("The loop cannot run inside a snapshot of it (GetGreenlets called a name source or a wait's description that ran the loop).");
             }
 
-            SpinWait inspection = default;
-            while (Volatile.Read(ref _inspector) != 0)
-            {
-                inspection.SpinOnce();
-            }
+            WaitOutInspection();
         }
 
         if (_ownerThreadId != me)
         {
             // Taking the loop over: wait out a direct touch the owner began before it could see
-            // this thread running the loop (see _idleTouches).
-            Interlocked.MemoryBarrierProcessWide();
-            SpinWait spin = default;
-            while (Volatile.Read(ref _idleTouches) != 0)
-            {
-                spin.SpinOnce();
-            }
+            // this thread running the loop.
+            WaitOutIdleTouches();
         }
 
         _ownerThreadId = me;
@@ -954,11 +945,32 @@ public sealed partial class Loop : IDisposable
                 return false;
             }
 
-            SpinWait inspection = default;
-            while (Volatile.Read(ref _inspector) != 0)
-            {
-                inspection.SpinOnce();
-            }
+            WaitOutInspection();
+        }
+    }
+
+    /// <summary>Waits until no other thread reads a snapshot of the loop (see <see cref="_inspector"/>).</summary>
+    private void WaitOutInspection()
+    {
+        SpinWait spin = default;
+        while (Volatile.Read(ref _inspector) != 0)
+        {
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>
+    /// For a thread that has just claimed the loop without owning it: makes every thread's stores
+    /// visible, then waits until a direct touch the owner began before it could see the claim has
+    /// ended (see <see cref="_idleTouches"/>).
+    /// </summary>
+    private void WaitOutIdleTouches()
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        SpinWait spin = default;
+        while (Volatile.Read(ref _idleTouches) != 0)
+        {
+            spin.SpinOnce();
         }
     }
 
@@ -1018,13 +1030,7 @@ public sealed partial class Loop : IDisposable
                 ThrowHelper.ThrowWrongThread(member);
             }
 
-            Interlocked.MemoryBarrierProcessWide();
-            SpinWait touch = default;
-            while (Volatile.Read(ref _idleTouches) != 0)
-            {
-                touch.SpinOnce();
-            }
-
+            WaitOutIdleTouches();
             return read(this);
         }
         finally
