@@ -41,17 +41,16 @@ public sealed class DatagramSocket : IDisposable
 
         if (connect)
         {
-            // Connecting a datagram socket only records the peer (the kernel picks the local
-            // address and port): it never waits.
-            error = SocketPal.Connect(fd, endPoint);
-            if (error != SocketError.Success)
+            // The kernel picks the local address and port.
+            try
+            {
+                ConnectCore(fd, endPoint);
+            }
+            catch
             {
                 SocketPal.Close(fd);
-                NetThrowHelper.ThrowSocketException(error, "connect to", endPoint);
+                throw;
             }
-
-            SocketPal.GetRemoteEndPoint(fd, out EndPoint? peer);
-            RemoteEndPoint = peer ?? endPoint;
         }
         else
         {
@@ -106,23 +105,13 @@ public sealed class DatagramSocket : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-            SocketError error = SocketPal.GetIntOption(_socket.Fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, out int value);
-            if (error != SocketError.Success)
-            {
-                NetThrowHelper.ThrowSocketException(error, "getsockopt(SO_BROADCAST)");
-            }
-
-            return value != 0;
+            return _socket.GetFlag(Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, "SO_BROADCAST");
         }
 
         set
         {
             ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
-            SocketError error = SocketPal.SetIntOption(_socket.Fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, value ? 1 : 0);
-            if (error != SocketError.Success)
-            {
-                NetThrowHelper.ThrowSocketException(error, "setsockopt(SO_BROADCAST)");
-            }
+            _socket.SetFlag(Interop.Libc.SOL_SOCKET, Interop.Libc.SO_BROADCAST, value, "SO_BROADCAST");
         }
     }
 
@@ -182,14 +171,23 @@ public sealed class DatagramSocket : IDisposable
         ValidateEndPoint(remoteEndPoint, connect: true, nameof(remoteEndPoint));
         ObjectDisposedException.ThrowIf(_disposed || _socket.IsClosed, this);
         VerifyLoopThread();
-        SocketError error = SocketPal.Connect(_socket.Fd, remoteEndPoint);
+        ConnectCore(_socket.Fd, remoteEndPoint);
+    }
+
+    /// <summary>
+    /// <c>connect(2)</c> on the datagram socket <paramref name="fd"/>: only records the peer, never
+    /// waits. Sets <see cref="RemoteEndPoint"/>; throws what the kernel refused.
+    /// </summary>
+    private void ConnectCore(int fd, EndPoint endPoint)
+    {
+        SocketError error = SocketPal.Connect(fd, endPoint);
         if (error != SocketError.Success)
         {
-            NetThrowHelper.ThrowSocketException(error, "connect to", remoteEndPoint);
+            NetThrowHelper.ThrowSocketException(error, "connect to", endPoint);
         }
 
-        SocketPal.GetRemoteEndPoint(_socket.Fd, out EndPoint? peer);
-        RemoteEndPoint = peer ?? remoteEndPoint;
+        SocketPal.GetRemoteEndPoint(fd, out EndPoint? peer);
+        RemoteEndPoint = peer ?? endPoint;
     }
 
     /// <summary>Receives one datagram and its sender. Loop thread.</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using EventLoop.Net.Internal;
 using EventLoop.Net.Operations;
 
 namespace EventLoop.Net;
@@ -140,6 +142,30 @@ internal sealed class LoopSocket : IReadinessHandler
 
     /// <summary>The loop the socket belongs to.</summary>
     public Loop Loop => _loop;
+
+    /// <summary>Reads an on/off socket option; <paramref name="option"/> names it in the exception.</summary>
+    /// <exception cref="SocketException">The option could not be read.</exception>
+    public bool GetFlag(int level, int name, string option)
+    {
+        SocketError error = SocketPal.GetIntOption(Fd, level, name, out int value);
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, $"getsockopt({option})");
+        }
+
+        return value != 0;
+    }
+
+    /// <summary>Turns an on/off socket option on or off; <paramref name="option"/> names it in the exception.</summary>
+    /// <exception cref="SocketException">The option could not be set.</exception>
+    public void SetFlag(int level, int name, bool value, string option)
+    {
+        SocketError error = SocketPal.SetIntOption(Fd, level, name, value ? 1 : 0);
+        if (error != SocketError.Success)
+        {
+            NetThrowHelper.ThrowSocketException(error, $"setsockopt({option})");
+        }
+    }
 
     /// <summary>True once <see cref="Close"/> ran (or the loop was disposed).</summary>
     public bool IsClosed => _closed;

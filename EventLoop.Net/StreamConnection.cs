@@ -113,13 +113,7 @@ public sealed class StreamConnection : IDisposable
                 return false;
             }
 
-            SocketError error = SocketPal.GetIntOption(_socket.Fd, Interop.Libc.IPPROTO_TCP, Interop.Libc.TCP_NODELAY, out int value);
-            if (error != SocketError.Success)
-            {
-                NetThrowHelper.ThrowSocketException(error, "getsockopt(TCP_NODELAY)");
-            }
-
-            return value != 0;
+            return _socket.GetFlag(Interop.Libc.IPPROTO_TCP, Interop.Libc.TCP_NODELAY, "TCP_NODELAY");
         }
 
         set
@@ -130,11 +124,7 @@ public sealed class StreamConnection : IDisposable
                 return;
             }
 
-            SocketError error = SocketPal.SetNoDelay(_socket.Fd, value);
-            if (error != SocketError.Success)
-            {
-                NetThrowHelper.ThrowSocketException(error, "setsockopt(TCP_NODELAY)");
-            }
+            _socket.SetFlag(Interop.Libc.IPPROTO_TCP, Interop.Libc.TCP_NODELAY, value, "TCP_NODELAY");
         }
     }
 
