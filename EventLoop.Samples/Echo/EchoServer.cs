@@ -12,7 +12,8 @@ namespace EventLoop.Samples.Echo;
 /// </summary>
 /// <remarks>
 /// Benchmarked against a C epoll server, so the per-connection loop allocates nothing per message:
-/// a pooled buffer borrowed per message, and in quiet mode no formatting at all.
+/// the loop's spare buffer (<see cref="SpareBuffer"/>) borrowed per message, and in quiet mode no
+/// formatting at all.
 /// </remarks>
 public static class EchoServer
 {
