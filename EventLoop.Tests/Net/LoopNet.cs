@@ -171,6 +171,24 @@ internal static class LoopNet
     public static void AssertNoRegistrations(Loop loop) => Assert.Equal(0, loop.Statistics.Registrations);
 
     /// <summary>
+    /// Like <see cref="AssertNoRegistrations"/> once the closes other threads have posted have run.
+    /// HttpClient may dispose a connection on a thread-pool thread, after the request that used it
+    /// has returned (a connection handed back to a pool that was disposed meanwhile closes itself
+    /// there): its stream's dispose is posted to the loop, which has to turn to run it. Each
+    /// iteration waits for a post (no fixed delay); the bound is for liveness only.
+    /// </summary>
+    public static void AssertNoRegistrationsOncePostedClosesRan(Loop loop)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (loop.Statistics.Registrations != 0 && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            loop.RunOnce(TimeSpan.FromMilliseconds(100));
+        }
+
+        AssertNoRegistrations(loop);
+    }
+
+    /// <summary>
     /// Fixes the connection's send buffer at 64 KiB (the kernel doubles it), for a test that needs
     /// a multi-MiB send to wait: the kernel grows an untouched buffer during the send toward
     /// tcp_wmem's maximum (≈ 3.8 MiB seen, with 4 MiB allowed), and now and then the whole payload fits.

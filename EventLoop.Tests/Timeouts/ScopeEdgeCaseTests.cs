@@ -358,7 +358,7 @@ public sealed class ScopeEdgeCaseTestsOverHttp
 
                 await server.StopAsync(TimeSpan.Zero);
             });
-            EventLoop.Tests.Net.LoopNet.AssertNoRegistrations(loop);
+            EventLoop.Tests.Net.LoopNet.AssertNoRegistrationsOncePostedClosesRan(loop);
         }
 
         before.AssertOpenedSince(0);
